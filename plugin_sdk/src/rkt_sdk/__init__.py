@@ -1,0 +1,57 @@
+"""rkt_sdk: the contract between rkt's stage0 and its stage1 flavors.
+
+A flavor author imports from here only::
+
+    from rkt_sdk import hookimpl, FlavorInfo, Capabilities, HostCheck
+
+Nothing heavy is imported when this package is imported: the pluggy markers and the
+data types are loaded on first use, so ``rkt list`` pays nothing for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Version of the stage1 interface described by :mod:`rkt_sdk.hookspecs`.
+#: Bumped when a hook is added or gains an argument; a flavor declares the version it
+#: was written for in :class:`FlavorInfo` and stage0 refuses flavors it cannot drive.
+INTERFACE_VERSION = 1
+
+#: Oldest interface version stage0 still drives.
+MIN_INTERFACE_VERSION = 1
+
+#: Entry-point group under which flavors register; the entry point's name is the flavor name.
+STAGE1_GROUP = "rkt.stage1"
+
+#: Entry-point group for cross-cutting plugins (lifecycle listeners, network types, fetchers).
+PLUGIN_GROUP = "rkt.plugins"
+
+_LAZY = {
+    "hookimpl": "rkt_sdk.markers",
+    "hookspec": "rkt_sdk.markers",
+    "RktError": "rkt_sdk.errors",
+    "FlavorError": "rkt_sdk.errors",
+    "FlavorInfo": "rkt_sdk.types",
+    "Capabilities": "rkt_sdk.types",
+    "HostCheck": "rkt_sdk.types",
+    "ConfigField": "rkt_sdk.types",
+    "RunOptions": "rkt_sdk.types",
+    "EnterOptions": "rkt_sdk.types",
+    "Pod": "rkt_sdk.types",
+    "PodApp": "rkt_sdk.types",
+    "NetworkAttachment": "rkt_sdk.types",
+    "PodDir": "rkt_sdk.poddir",
+}
+
+__all__ = ["INTERFACE_VERSION", "MIN_INTERFACE_VERSION", "STAGE1_GROUP", "PLUGIN_GROUP", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rkt_sdk' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,487 @@
+"""The appc data model: image manifests and pod manifests.
+
+These are the JSON documents rkt reads from an ACI (``manifest``) and writes into each
+pod directory (``pod``). Parsing validates as the appc spec and rkt did; an invalid
+document raises :class:`~rkt_sdk.errors.ManifestError` naming the field.
+
+Only the standard library is used, so stage0 can parse manifests on its hot paths.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from rkt_sdk.errors import ManifestError
+
+AC_VERSION = "0.8.11"
+_AC_NAME = re.compile(r"^[a-z0-9]+([-._~/][a-z0-9]+)*$")
+_AC_IDENT = re.compile(r"^[a-z0-9]+([-._~/:][a-z0-9]+)*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ID = re.compile(r"^sha512-[0-9a-f]{1,128}$")
+KNOWN_OS = {"linux": {"amd64", "i386", "aarch64", "aarch64_be", "armv6l", "armv7l", "armv7b",
+                      "ppc64", "ppc64le", "s390x"}}
+
+
+def _err(where: str, msg: str) -> ManifestError:
+    return ManifestError(f"{where}: {msg}")
+
+
+def _str(d: dict[str, Any], key: str, where: str, *, required: bool = False, default: str = "") -> str:
+    v = d.get(key, None)
+    if v is None:
+        if required:
+            raise _err(where, f'missing field "{key}"')
+        return default
+    if not isinstance(v, str):
+        raise _err(where, f'field "{key}" must be a string')
+    return v
+
+
+def _list(d: dict[str, Any], key: str, where: str) -> list[Any]:
+    v = d.get(key)
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise _err(where, f'field "{key}" must be a list')
+    return v
+
+
+def _obj(v: Any, where: str) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise _err(where, "must be a JSON object")
+    return v
+
+
+def validate_ac_name(name: str, where: str) -> str:
+    """Check an ACName (app, volume, port and isolator names)."""
+    if not name or not _AC_NAME.match(name):
+        raise _err(where, f"ACName {name!r} must contain only lower case alphanumeric characters plus \"-\"")
+    return name
+
+
+def validate_ac_identifier(name: str, where: str) -> str:
+    """Check an ACIdentifier (image names, label names)."""
+    if not name or not _AC_IDENT.match(name):
+        raise _err(where, f"ACIdentifier {name!r} must contain only lower case alphanumeric characters plus \"-._~/:\"")
+    return name
+
+
+@dataclass(frozen=True)
+class KV:
+    """A name/value pair (labels, environment variables, annotations, isolator-free maps)."""
+
+    name: str
+    value: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "value": self.value}
+
+
+def _kvs(items: list[Any], where: str, *, env: bool = False) -> tuple[KV, ...]:
+    out: list[KV] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(items):
+        w = f"{where}[{i}]"
+        d = _obj(raw, w)
+        name = _str(d, "name", w, required=True)
+        value = _str(d, "value", w, required=False)
+        if env and not _ENV_NAME.match(name):
+            raise _err(w, f"invalid environment variable name {name!r}")
+        if name in seen:
+            raise _err(w, f"duplicate name {name!r}")
+        seen.add(name)
+        out.append(KV(name, value))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class MountPoint:
+    """A place in an app's filesystem where a volume is expected (image manifest)."""
+
+    name: str
+    path: str
+    read_only: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "path": self.path, "readOnly": self.read_only}
+
+
+@dataclass(frozen=True)
+class Port:
+    """A port an app listens on (image manifest)."""
+
+    name: str
+    protocol: str
+    port: int
+    count: int = 1
+    socket_activated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "protocol": self.protocol, "port": self.port,
+                "count": self.count, "socketActivated": self.socket_activated}
+
+
+@dataclass(frozen=True)
+class Isolator:
+    """A resource or security isolator (``resource/memory``, ``os/linux/capabilities-retain-set`` ...)."""
+
+    name: str
+    value: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value}
+
+
+@dataclass(frozen=True)
+class App:
+    """What to run: the ``app`` section of an image manifest or of a pod manifest's app."""
+
+    exec: tuple[str, ...] = ()
+    user: str = "0"
+    group: str = "0"
+    supplementary_gids: tuple[int, ...] = ()
+    working_directory: str = ""
+    environment: tuple[KV, ...] = ()
+    mount_points: tuple[MountPoint, ...] = ()
+    ports: tuple[Port, ...] = ()
+    isolators: tuple[Isolator, ...] = ()
+
+    def env_dict(self) -> dict[str, str]:
+        """The environment as a dict, in manifest order."""
+        return {kv.name: kv.value for kv in self.environment}
+
+    def isolator(self, name: str) -> Isolator | None:
+        """The isolator of that name, if present."""
+        for iso in self.isolators:
+            if iso.name == name:
+                return iso
+        return None
+
+    @classmethod
+    def from_dict(cls, raw: Any, where: str = "app") -> App:
+        d = _obj(raw, where)
+        exec_ = _list(d, "exec", where)
+        if not all(isinstance(a, str) for a in exec_):
+            raise _err(where, 'field "exec" must be a list of strings')
+        if exec_ and not exec_[0].startswith("/"):
+            raise _err(where, f"exec: path {exec_[0]!r} must be absolute")
+        user = d.get("user", "0")
+        group = d.get("group", "0")
+        if isinstance(user, int):
+            user = str(user)
+        if isinstance(group, int):
+            group = str(group)
+        if not isinstance(user, str) or not user:
+            raise _err(where, "user is required")
+        if not isinstance(group, str) or not group:
+            raise _err(where, "group is required")
+        gids = _list(d, "supplementaryGIDs", where)
+        if not all(isinstance(g, int) and g >= 0 for g in gids):
+            raise _err(where, "supplementaryGIDs must be non-negative integers")
+        wd = _str(d, "workingDirectory", where)
+        if wd and not wd.startswith("/"):
+            raise _err(where, f"workingDirectory {wd!r} must be absolute")
+        env = _kvs(_list(d, "environment", where), f"{where}.environment", env=True)
+        mps = []
+        for i, m in enumerate(_list(d, "mountPoints", where)):
+            w = f"{where}.mountPoints[{i}]"
+            m = _obj(m, w)
+            path = _str(m, "path", w, required=True)
+            if not path.startswith("/"):
+                raise _err(w, f"path {path!r} must be absolute")
+            mps.append(MountPoint(validate_ac_name(_str(m, "name", w, required=True), w), path,
+                                  bool(m.get("readOnly", False))))
+        ports = []
+        for i, p in enumerate(_list(d, "ports", where)):
+            w = f"{where}.ports[{i}]"
+            p = _obj(p, w)
+            num = p.get("port")
+            if not isinstance(num, int) or not 1 <= num <= 65535:
+                raise _err(w, f"port must be an integer in 1..65535, got {num!r}")
+            proto = _str(p, "protocol", w, required=True)
+            if proto not in ("tcp", "udp"):
+                raise _err(w, f"protocol must be tcp or udp, got {proto!r}")
+            count = p.get("count", 1)
+            if not isinstance(count, int) or count < 1:
+                raise _err(w, "count must be a positive integer")
+            ports.append(Port(validate_ac_name(_str(p, "name", w, required=True), w), proto, num,
+                              count, bool(p.get("socketActivated", False))))
+        isos = []
+        for i, iso in enumerate(_list(d, "isolators", where)):
+            w = f"{where}.isolators[{i}]"
+            iso = _obj(iso, w)
+            isos.append(Isolator(validate_ac_identifier(_str(iso, "name", w, required=True), w),
+                                 iso.get("value")))
+        return cls(tuple(exec_), user, group, tuple(gids), wd, env, tuple(mps), tuple(ports), tuple(isos))
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"exec": list(self.exec), "user": self.user, "group": self.group}
+        if self.supplementary_gids:
+            d["supplementaryGIDs"] = list(self.supplementary_gids)
+        if self.working_directory:
+            d["workingDirectory"] = self.working_directory
+        d["environment"] = [kv.to_dict() for kv in self.environment]
+        if self.mount_points:
+            d["mountPoints"] = [m.to_dict() for m in self.mount_points]
+        if self.ports:
+            d["ports"] = [p.to_dict() for p in self.ports]
+        if self.isolators:
+            d["isolators"] = [i.to_dict() for i in self.isolators]
+        return d
+
+
+@dataclass(frozen=True)
+class ImageManifest:
+    """An ACI's ``manifest``: name, labels, the app to run and annotations."""
+
+    name: str
+    labels: tuple[KV, ...] = ()
+    app: App | None = None
+    annotations: tuple[KV, ...] = ()
+    ac_version: str = AC_VERSION
+
+    def label(self, name: str) -> str | None:
+        """The value of a label, if present."""
+        for kv in self.labels:
+            if kv.name == name:
+                return kv.value
+        return None
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> ImageManifest:
+        d = _obj(raw, "image manifest")
+        kind = d.get("acKind")
+        if kind != "ImageManifest":
+            raise _err("image manifest", f'missing or bad acKind {kind!r} (want "ImageManifest")')
+        name = validate_ac_identifier(_str(d, "name", "image manifest", required=True), "image manifest: name")
+        labels = _kvs(_list(d, "labels", "image manifest"), "image manifest: labels")
+        for kv in labels:
+            validate_ac_identifier(kv.name, "image manifest: labels")
+        lab = {kv.name: kv.value for kv in labels}
+        os_, arch = lab.get("os"), lab.get("arch")
+        if os_ is None:
+            raise _err("image manifest", 'missing os label')
+        if arch is None:
+            raise _err("image manifest", 'missing arch label')
+        if os_ not in KNOWN_OS:
+            raise _err("image manifest", f'bad os "{os_}"')
+        if arch not in KNOWN_OS[os_]:
+            raise _err("image manifest", f'bad arch "{arch}" for {os_}')
+        app = App.from_dict(d["app"], "image manifest: app") if d.get("app") is not None else None
+        ann = _kvs(_list(d, "annotations", "image manifest"), "image manifest: annotations")
+        return cls(name, labels, app, ann, _str(d, "acVersion", "image manifest", default=AC_VERSION))
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> ImageManifest:
+        try:
+            raw = json.loads(data)
+        except ValueError as e:
+            raise ManifestError(f"image manifest: invalid JSON: {e}") from None
+        return cls.from_dict(raw)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"acKind": "ImageManifest", "acVersion": self.ac_version, "name": self.name,
+                             "labels": [kv.to_dict() for kv in self.labels]}
+        if self.app is not None:
+            d["app"] = self.app.to_dict()
+        if self.annotations:
+            d["annotations"] = [kv.to_dict() for kv in self.annotations]
+        return d
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A pod volume: ``host`` (a host path bind-mounted) or ``empty`` (a fresh directory)."""
+
+    name: str
+    kind: str
+    source: str = ""
+    read_only: bool = False
+    recursive: bool = True
+    mode: str = "0755"
+    uid: int = 0
+    gid: int = 0
+
+    @classmethod
+    def from_dict(cls, raw: Any, where: str = "volume") -> Volume:
+        d = _obj(raw, where)
+        name = validate_ac_name(_str(d, "name", where, required=True), where)
+        kind = _str(d, "kind", where, required=True)
+        if kind not in ("host", "empty"):
+            raise _err(where, f'kind must be "host" or "empty", got {kind!r}')
+        source = _str(d, "source", where)
+        if kind == "host" and not source.startswith("/"):
+            raise _err(where, f"source of host volume {name!r} must be an absolute path, got {source!r}")
+        return cls(name, kind, source, bool(d.get("readOnly", False)), bool(d.get("recursive", True)),
+                   str(d.get("mode", "0755")), int(d.get("uid", 0)), int(d.get("gid", 0)))
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "kind": self.kind, "readOnly": self.read_only}
+        if self.kind == "host":
+            d["source"] = self.source
+            d["recursive"] = self.recursive
+        else:
+            d.update(mode=self.mode, uid=self.uid, gid=self.gid)
+        return d
+
+
+@dataclass(frozen=True)
+class Mount:
+    """Where a pod volume appears in one app: volume name and absolute path in the app."""
+
+    volume: str
+    path: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"volume": self.volume, "path": self.path}
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """Which image an app of a pod runs: its name, its id (``sha512-…``) and labels."""
+
+    name: str
+    id: str
+    labels: tuple[KV, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "id": self.id, "labels": [kv.to_dict() for kv in self.labels]}
+
+
+@dataclass(frozen=True)
+class RuntimeApp:
+    """One app of a pod manifest: its name, its image, the effective app section, and its mounts."""
+
+    name: str
+    image: ImageRef
+    app: App
+    mounts: tuple[Mount, ...] = ()
+    read_only_rootfs: bool = False
+    annotations: tuple[KV, ...] = ()
+
+    @classmethod
+    def from_dict(cls, raw: Any, where: str) -> RuntimeApp:
+        d = _obj(raw, where)
+        name = validate_ac_name(_str(d, "name", where, required=True), where)
+        im = _obj(d.get("image"), f"{where}.image")
+        img_id = _str(im, "id", f"{where}.image", required=True)
+        if not _ID.match(img_id):
+            raise _err(f"{where}.image", f"bad image id {img_id!r}")
+        image = ImageRef(_str(im, "name", f"{where}.image"), img_id, _kvs(_list(im, "labels", where), where))
+        app = App.from_dict(d.get("app") or {}, f"{where}.app")
+        mounts = []
+        for i, m in enumerate(_list(d, "mounts", where)):
+            w = f"{where}.mounts[{i}]"
+            m = _obj(m, w)
+            path = _str(m, "path", w, required=True)
+            if not path.startswith("/"):
+                raise _err(w, f"path {path!r} must be absolute")
+            mounts.append(Mount(validate_ac_name(_str(m, "volume", w, required=True), w), path))
+        return cls(name, image, app, tuple(mounts), bool(d.get("readOnlyRootFS", False)),
+                   _kvs(_list(d, "annotations", where), where))
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "image": self.image.to_dict(), "app": self.app.to_dict()}
+        if self.mounts:
+            d["mounts"] = [m.to_dict() for m in self.mounts]
+        if self.read_only_rootfs:
+            d["readOnlyRootFS"] = True
+        if self.annotations:
+            d["annotations"] = [kv.to_dict() for kv in self.annotations]
+        return d
+
+
+@dataclass(frozen=True)
+class PodPort:
+    """A forwarded port of the pod: the app port name, the host port and optional host IP."""
+
+    name: str
+    host_port: int
+    host_ip: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "hostPort": self.host_port}
+        if self.host_ip:
+            d["hostIP"] = self.host_ip
+        return d
+
+
+@dataclass(frozen=True)
+class PodManifest:
+    """The pod manifest stage0 writes to ``<pod>/pod``: the apps, volumes, ports and annotations."""
+
+    apps: tuple[RuntimeApp, ...]
+    volumes: tuple[Volume, ...] = ()
+    ports: tuple[PodPort, ...] = ()
+    isolators: tuple[Isolator, ...] = ()
+    annotations: tuple[KV, ...] = field(default=())
+    ac_version: str = AC_VERSION
+
+    def app(self, name: str) -> RuntimeApp | None:
+        """The app of that name, if present."""
+        for a in self.apps:
+            if a.name == name:
+                return a
+        return None
+
+    def volume(self, name: str) -> Volume | None:
+        """The volume of that name, if present."""
+        for v in self.volumes:
+            if v.name == name:
+                return v
+        return None
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> PodManifest:
+        d = _obj(raw, "pod manifest")
+        if d.get("acKind") != "PodManifest":
+            raise _err("pod manifest", f'missing or bad acKind {d.get("acKind")!r} (want "PodManifest")')
+        apps = tuple(RuntimeApp.from_dict(a, f"pod manifest: apps[{i}]") for i, a in enumerate(_list(d, "apps", "pod manifest")))
+        names = [a.name for a in apps]
+        for n in names:
+            if names.count(n) > 1:
+                raise _err("pod manifest", f"duplicate app name {n!r}")
+        vols = tuple(Volume.from_dict(v, f"pod manifest: volumes[{i}]") for i, v in enumerate(_list(d, "volumes", "pod manifest")))
+        vnames = [v.name for v in vols]
+        for n in vnames:
+            if vnames.count(n) > 1:
+                raise _err("pod manifest", f"duplicate volume name {n!r}")
+        for a in apps:
+            for m in a.mounts:
+                if m.volume not in vnames:
+                    raise _err("pod manifest", f"app {a.name!r} mounts unknown volume {m.volume!r}")
+        ports = []
+        for i, p in enumerate(_list(d, "ports", "pod manifest")):
+            w = f"pod manifest: ports[{i}]"
+            p = _obj(p, w)
+            hp = p.get("hostPort")
+            if not isinstance(hp, int) or not 1 <= hp <= 65535:
+                raise _err(w, f"hostPort must be an integer in 1..65535, got {hp!r}")
+            ports.append(PodPort(_str(p, "name", w, required=True), hp, _str(p, "hostIP", w)))
+        isos = tuple(Isolator(_str(_obj(i, "isolator"), "name", "pod manifest: isolators", required=True), i.get("value"))
+                     for i in _list(d, "isolators", "pod manifest"))
+        return cls(apps, vols, tuple(ports), isos, _kvs(_list(d, "annotations", "pod manifest"), "pod manifest: annotations"),
+                   _str(d, "acVersion", "pod manifest", default=AC_VERSION))
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> PodManifest:
+        try:
+            raw = json.loads(data)
+        except ValueError as e:
+            raise ManifestError(f"pod manifest: invalid JSON: {e}") from None
+        return cls.from_dict(raw)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"acKind": "PodManifest", "acVersion": self.ac_version,
+                             "apps": [a.to_dict() for a in self.apps],
+                             "volumes": [v.to_dict() for v in self.volumes],
+                             "isolators": [i.to_dict() for i in self.isolators],
+                             "annotations": [kv.to_dict() for kv in self.annotations],
+                             "ports": [p.to_dict() for p in self.ports]}
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"

@@ -1,0 +1,177 @@
+"""The stage1 contract: every hook a flavor or a cross-cutting plugin may implement.
+
+A **flavor** is a module registered under the ``rkt.stage1`` entry-point group; the entry
+point's name is the flavor's name. stage0 loads only the flavor a pod needs, registers it
+in a fresh :class:`pluggy.PluginManager` with these specs, and runs ``check_pending()``,
+so a misspelled hook fails at load time.
+
+A flavor must implement :func:`rkt_stage1_describe`, :func:`rkt_stage1_host_check`,
+:func:`rkt_stage1_run`, :func:`rkt_stage1_stop` and :func:`rkt_stage1_gc`; the others are
+optional. All stage1 hooks are ``firstresult``: exactly one flavor answers.
+
+**Cross-cutting plugins** register under ``rkt.plugins`` and may implement the hooks at
+the end of this module; any number of them are called.
+
+Interface versions: hooks say ``versionadded``; a flavor declares the version it was
+written for in :attr:`FlavorInfo.interface_version`, and stage0 drives any flavor between
+:data:`rkt_sdk.MIN_INTERFACE_VERSION` and :data:`rkt_sdk.INTERFACE_VERSION`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rkt_sdk.markers import hookspec
+from rkt_sdk.types import ConfigField, EnterOptions, FlavorInfo, HostCheck, Pod, RunOptions
+
+# --- describing the flavor ---------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def rkt_stage1_describe() -> FlavorInfo:  # type: ignore[empty-body]
+    """Describe the flavor: name, version, interface version and capabilities.
+
+    Called whenever stage0 loads the flavor (``run``, ``enter``, ``stop``, ``gc``,
+    ``rkt flavors``), before anything else. Must be cheap: no I/O, no heavy imports.
+
+    :returns: the flavor's :class:`~rkt_sdk.types.FlavorInfo`; its ``name`` must equal the
+        entry point's name.
+
+    .. versionadded:: 1
+    """
+
+
+@hookspec(firstresult=True)
+def rkt_stage1_config_schema() -> list[ConfigField]:  # type: ignore[empty-body]
+    """Declare the per-host settings the flavor accepts in ``stage1.d`` config files.
+
+    Called when stage0 validates config (before ``run``/``enter``/``stop``/``gc``, and for
+    ``rkt config`` and ``rkt flavors``). Settings not declared here are rejected, naming
+    the file and the field; declared ones are type-checked and defaulted, and reach the
+    flavor as :attr:`RunOptions.settings` / :attr:`EnterOptions.settings`.
+
+    :returns: the list of :class:`~rkt_sdk.types.ConfigField`; ``[]`` if none.
+
+    .. versionadded:: 1
+    """
+
+
+@hookspec(firstresult=True)
+def rkt_stage1_host_check(settings: Mapping[str, Any]) -> HostCheck:  # type: ignore[empty-body]
+    """Say whether this host can run the flavor, and if not, why.
+
+    Called by ``rkt flavors`` and before ``run``. Probes must be bounded in time (a few
+    seconds at most) and leave nothing behind.
+
+    :param settings: the flavor's validated per-host settings.
+    :returns: a :class:`~rkt_sdk.types.HostCheck`; ``reason`` must say what to fix.
+
+    .. versionadded:: 1
+    """
+
+
+# --- running pods ------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def rkt_stage1_run(pod: Pod, options: RunOptions) -> int:  # type: ignore[empty-body]
+    """Run the pod in the foreground until its apps are done.
+
+    Called by ``rkt run`` and ``rkt run-prepared`` in the stage0 process, once the pod is
+    in the ``run`` state: its directory holds the manifest, every app's rootfs is mounted
+    at :attr:`PodApp.rootfs`, networks are attached (:attr:`Pod.netns`), and
+    :attr:`Pod.lock_fd` holds the pod lock.
+
+    The flavor must, before the first app starts, write the pod process's ``pid``
+    (:meth:`PodDir.write_pid`) and keep :attr:`Pod.lock_fd` open in that process for the
+    pod's whole life. It passes the caller's stdin/stdout/stderr to the apps. It records
+    each app's exit code (:meth:`PodDir.record_app_exited`) where it can. It may replace
+    the stage0 process (``exec``) instead of returning.
+
+    :param pod: the prepared pod.
+    :param options: run parameters and the flavor's settings.
+    :returns: the pod's exit code: the first app that failed, else 0.
+    :raises rkt_sdk.errors.FlavorError: the pod could not be started; nothing the flavor
+        made may be left behind except what :func:`rkt_stage1_gc` removes.
+
+    .. versionadded:: 1
+    """
+
+
+@hookspec(firstresult=True)
+def rkt_stage1_enter(pod: Pod, options: EnterOptions) -> int:  # type: ignore[empty-body]
+    """Run a command inside a running app's context (``rkt enter``).
+
+    Called by ``rkt enter`` for a running pod that this flavor ran. The command gets the
+    caller's stdin/stdout/stderr, the app's root, environment, and (where the flavor
+    isolates) the app's namespaces, cgroup, capabilities and seccomp filter.
+
+    :param pod: the running pod (:attr:`Pod.lock_fd` is -1: the pod's process holds the lock).
+    :param options: the app and command.
+    :returns: the command's exit code (or the flavor execs it).
+
+    .. versionadded:: 1
+    """
+
+
+@hookspec(firstresult=True)
+def rkt_stage1_stop(pod: Pod, force: bool, timeout: float) -> None:
+    """Stop a running pod (``rkt stop``).
+
+    Graceful: ask the apps to end (SIGTERM), and kill them after ``timeout`` seconds.
+    With ``force``, kill at once. Returns once the request is delivered; stage0 waits for
+    the pod lock to be released when the caller asked to wait.
+
+    :param pod: the running pod.
+    :param force: kill without grace.
+    :param timeout: seconds of grace before the kill.
+
+    .. versionadded:: 1
+    """
+
+
+@hookspec(firstresult=True)
+def rkt_stage1_gc(pod_path: Path, uuid: str, settings: Mapping[str, Any]) -> None:
+    """Release what the flavor made for an exited pod (``rkt gc``, ``rkt rm``).
+
+    Called with the pod lock held by stage0 and the pod's processes gone. Must unmount
+    what the flavor mounted, remove cgroups, VMs, tap devices, sockets and temporary
+    files it made, and be idempotent (it may run again after a crash). Stage0 afterwards
+    unmounts whatever is still mounted under the pod directory, tears down networks, and
+    removes the directory.
+
+    :param pod_path: the pod directory (which may lack files if the pod never started).
+    :param uuid: the pod's UUID.
+    :param settings: the flavor's validated per-host settings.
+
+    .. versionadded:: 1
+    """
+
+
+@hookspec(firstresult=True)
+def rkt_stage1_status(pod: Pod) -> dict[str, Any]:  # type: ignore[empty-body]
+    """Extra fields for ``rkt status`` of a pod this flavor ran (e.g. a VM's domain name).
+
+    :param pod: the pod (running or exited).
+    :returns: string keys to JSON-able values; shown as ``key=value`` lines.
+
+    .. versionadded:: 1
+    """
+
+
+# --- cross-cutting plugins (group ``rkt.plugins``) ---------------------------------------
+
+
+@hookspec
+def rkt_pod_event(event: str, uuid: str, pod_path: Path) -> None:
+    """Observe a pod's lifecycle (any number of plugins are called; return values ignored).
+
+    :param event: ``"prepared"``, ``"started"``, ``"exited"`` (when ``rkt run`` sees the pod
+        end) or ``"removed"`` (at gc or rm).
+    :param uuid: the pod's UUID.
+    :param pod_path: the pod directory (gone already for ``"removed"``).
+
+    .. versionadded:: 1
+    """

@@ -1,0 +1,151 @@
+"""The pod directory: the files a pod keeps on disk, shared by stage0 and the flavor.
+
+Layout (paths relative to the pod directory)::
+
+    pod                      the pod manifest (JSON), written by stage0
+    stage1                   {"name", "version", "interfaceVersion", "distribution"}, by stage0
+    created, started         timestamps (ns since the epoch), by stage0
+    appsinfo/<app>/manifest  the image manifest of the app's image, by stage0
+    appsinfo/<app>/treeStoreID  the rendered tree the app's rootfs comes from, by stage0
+    apps/<app>/rootfs        the app's root filesystem (overlay mount point or copy), by stage0
+    overlay/<app>/{upper,work}  overlay layers of the app, by stage0
+    pid, pgid                the pod process and its process group, by the flavor
+    rkt/status/<app>         the app's exit code as decimal text, by the flavor
+    rkt/started/<app>        timestamp the app started, by the flavor
+    net/                     network state, by stage0 (torn down at gc)
+    stage1-data/             free for the flavor (sockets, VM files...)
+
+A flavor writes ``pid`` as soon as its pod process exists, and each app's status when the
+app exits. Writes are atomic (write to a temporary name, then rename).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rkt_sdk.errors import PodDirError
+
+
+def write_atomic(path: Path, data: str | bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` so readers see the old content or the new, never half."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    raw = data.encode() if isinstance(data, str) else data
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        os.write(fd, raw)
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
+
+
+@dataclass(frozen=True)
+class AppState:
+    """An app's recorded run: start and exit times (ns since epoch, 0 if unknown) and exit code."""
+
+    name: str
+    started: int = 0
+    finished: int = 0
+    exit_code: int | None = None
+
+
+class PodDir:
+    """Named access to the files of one pod directory (see the module doc for the layout)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+
+    # paths
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / "pod"
+
+    @property
+    def stage1_data(self) -> Path:
+        """A directory the flavor owns for its own files (created on first use)."""
+        p = self.path / "stage1-data"
+        p.mkdir(exist_ok=True)
+        return p
+
+    def app_rootfs(self, app: str) -> Path:
+        """Where the app's root filesystem is (or will be) mounted."""
+        return self.path / "apps" / app / "rootfs"
+
+    def app_image_manifest_path(self, app: str) -> Path:
+        return self.path / "appsinfo" / app / "manifest"
+
+    # pid and pgid
+    def write_pid(self, pid: int) -> None:
+        """Record the pod process (the process to signal for ``stop``)."""
+        write_atomic(self.path / "pid", f"{pid}\n")
+
+    def write_pgid(self, pgid: int) -> None:
+        """Record the pod's process group (signalled when the pid is gone)."""
+        write_atomic(self.path / "pgid", f"{pgid}\n")
+
+    def _read_int(self, name: str) -> int | None:
+        try:
+            return int((self.path / name).read_text().strip())
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            raise PodDirError(f"pod {self.path.name}: malformed {name} file") from None
+
+    def read_pid(self) -> int | None:
+        """The pod process, if recorded."""
+        return self._read_int("pid")
+
+    def read_pgid(self) -> int | None:
+        """The pod's process group, if recorded."""
+        return self._read_int("pgid")
+
+    # timestamps
+    def stamp(self, name: str) -> None:
+        """Write the current time into file ``name`` (``created``, ``started``)."""
+        write_atomic(self.path / name, f"{time.time_ns()}\n")
+
+    def read_stamp(self, name: str) -> int:
+        """Read a timestamp file (ns since epoch), 0 if missing."""
+        return self._read_int(name) or 0
+
+    # apps
+    def record_app_started(self, app: str) -> None:
+        """Record that an app started (called by the flavor)."""
+        d = self.path / "rkt" / "started"
+        d.mkdir(parents=True, exist_ok=True)
+        write_atomic(d / app, f"{time.time_ns()}\n")
+
+    def record_app_exited(self, app: str, exit_code: int) -> None:
+        """Record an app's exit code (called by the flavor when the app ends)."""
+        d = self.path / "rkt" / "status"
+        d.mkdir(parents=True, exist_ok=True)
+        write_atomic(d / app, f"{exit_code}\n")
+
+    def app_states(self) -> dict[str, AppState]:
+        """Recorded start/exit of each app that has any record."""
+        out: dict[str, AppState] = {}
+        started = self.path / "rkt" / "started"
+        status = self.path / "rkt" / "status"
+        names: set[str] = set()
+        for d in (started, status):
+            try:
+                names.update(n for n in os.listdir(d) if not n.startswith("."))
+            except FileNotFoundError:
+                pass
+        for n in sorted(names):
+            s = f = 0
+            code = None
+            try:
+                s = int((started / n).read_text())
+            except (FileNotFoundError, ValueError):
+                pass
+            try:
+                st = os.stat(status / n)
+                code = int((status / n).read_text())
+                f = st.st_mtime_ns
+            except (FileNotFoundError, ValueError):
+                pass
+            out[n] = AppState(n, s, f, code)
+        return out

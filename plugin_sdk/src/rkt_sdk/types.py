@@ -1,0 +1,223 @@
+"""Data types stage0 hands to a flavor, and those a flavor hands back.
+
+All of them are frozen dataclasses: a flavor reads them and never mutates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rkt_sdk.appc import PodManifest, RuntimeApp
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a flavor supports; stage0 refuses requests outside of it before calling ``run``.
+
+    :ivar multi_app: the flavor runs pods of more than one app.
+    :ivar isolators: isolator names honoured (``resource/memory``, ``os/linux/capabilities-retain-set`` ...).
+    :ivar network_modes: the ``--net`` modes accepted: ``"host"``, ``"none"``, ``"contained"``.
+    :ivar network_attachment: how a contained pod reaches its networks: ``"netns"`` (stage0
+        makes a network namespace with one interface per network and the flavor joins it) or
+        ``"tap"`` (stage0 makes one tap device per network for a virtual machine).
+    :ivar mutable: the flavor supports ``app add/start/stop/rm`` on a running pod.
+    :ivar enter: the flavor supports ``rkt enter``.
+    :ivar virtualized: each pod is a virtual machine.
+    """
+
+    multi_app: bool = False
+    isolators: frozenset[str] = frozenset()
+    network_modes: frozenset[str] = frozenset({"host"})
+    network_attachment: str = "netns"
+    mutable: bool = False
+    enter: bool = True
+    virtualized: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"multiApp": self.multi_app, "isolators": sorted(self.isolators),
+                "networkModes": sorted(self.network_modes), "networkAttachment": self.network_attachment,
+                "mutable": self.mutable, "enter": self.enter, "virtualized": self.virtualized}
+
+
+@dataclass(frozen=True)
+class FlavorInfo:
+    """A flavor's description of itself, answered by ``rkt_stage1_describe``.
+
+    :ivar name: flavor name; must equal the ``rkt.stage1`` entry point's name.
+    :ivar version: the flavor's own version (usually its distribution's version).
+    :ivar interface_version: the :data:`rkt_sdk.INTERFACE_VERSION` the flavor was written for.
+    :ivar summary: one line for ``rkt flavors``.
+    :ivar capabilities: what the flavor supports.
+    """
+
+    name: str
+    version: str
+    interface_version: int
+    summary: str = ""
+    capabilities: Capabilities = field(default_factory=Capabilities)
+
+
+@dataclass(frozen=True)
+class HostCheck:
+    """Whether this host can run the flavor, answered by ``rkt_stage1_host_check``.
+
+    :ivar ok: the flavor can run pods here.
+    :ivar reason: when not ``ok``, why not, in words a user can act on.
+    :ivar warnings: things that work but degrade (e.g. "KVM unusable, falling back to TCG").
+    """
+
+    ok: bool
+    reason: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """One per-host setting a flavor accepts in its ``stage1.d`` config.
+
+    :ivar name: key in the flavor's settings object.
+    :ivar type: one of ``"str"``, ``"int"``, ``"bool"``, ``"path"``, ``"list"``, ``"choice"``.
+    :ivar default: value used when no config file sets it.
+    :ivar description: one line for ``rkt config`` and the docs.
+    :ivar choices: allowed values when ``type`` is ``"choice"``.
+    """
+
+    name: str
+    type: str
+    default: Any
+    description: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NetworkAttachment:
+    """One network stage0 attached to a pod.
+
+    :ivar name: network name (``default``, ``default-restricted``, a ``net.d`` name).
+    :ivar ifname: interface name inside the pod (``eth0``...) or the tap device's name.
+    :ivar ip4: the pod's IPv4 address on it, without prefix length, or ``""``.
+    :ivar prefix_len: prefix length of ``ip4``.
+    :ivar gateway: the gateway address, or ``""``.
+    :ivar mac: hardware address the pod's interface must use (set for taps), or ``""``.
+    :ivar routes: routes as ``(destination CIDR, gateway)`` pairs.
+    :ivar dns: nameservers the network's result gave.
+    """
+
+    name: str
+    ifname: str
+    ip4: str = ""
+    prefix_len: int = 0
+    gateway: str = ""
+    mac: str = ""
+    routes: tuple[tuple[str, str], ...] = ()
+    dns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PodApp:
+    """One app of the pod as rendered by stage0.
+
+    :ivar name: the app's name in the pod manifest.
+    :ivar rootfs: the app's root filesystem, already mounted (overlay) or copied by stage0.
+    :ivar runtime: the app's entry of the pod manifest, with every CLI override applied.
+    """
+
+    name: str
+    rootfs: Path
+    runtime: RuntimeApp
+
+
+@dataclass(frozen=True)
+class Pod:
+    """A pod as stage0 hands it to a flavor.
+
+    :ivar uuid: the pod's UUID (36 characters).
+    :ivar path: the pod directory; see :class:`rkt_sdk.poddir.PodDir` for its files.
+    :ivar manifest: the pod manifest (also at ``path/"pod"``).
+    :ivar apps: the rendered apps, in manifest order.
+    :ivar lock_fd: the file descriptor holding the pod's lock, or -1. During ``run`` it is
+        open and not close-on-exec: the pod is "running" exactly as long as some process
+        of the pod holds it, so a flavor that execs or forks must keep it open in the
+        pod's longest-lived process.
+    :ivar netns: path of the pod's network namespace made by stage0, or ``None`` (host
+        network, or a flavor with ``tap`` attachment).
+    :ivar networks: the networks attached, in order.
+    """
+
+    uuid: str
+    path: Path
+    manifest: PodManifest
+    apps: tuple[PodApp, ...]
+    lock_fd: int = -1
+    netns: Path | None = None
+    networks: tuple[NetworkAttachment, ...] = ()
+
+    def app(self, name: str) -> PodApp | None:
+        """The app of that name, if present."""
+        for a in self.apps:
+            if a.name == name:
+                return a
+        return None
+
+
+@dataclass(frozen=True)
+class DNSConfig:
+    """Resolver settings for the pod, after rkt's precedence rules.
+
+    :ivar mode: ``"flags"`` (use the lists below), ``"host"`` (copy the host's
+        resolv.conf), ``"none"`` (leave the image's file), or ``"default"`` (network
+        result if any, else the host's).
+    """
+
+    mode: str = "default"
+    servers: tuple[str, ...] = ()
+    search: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
+    domain: str = ""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run the pod: everything from the command line and config that is not in the manifest.
+
+    :ivar debug: print debugging information to stderr.
+    :ivar net: the network mode: ``"host"``, ``"none"`` or ``"contained"``.
+    :ivar interactive: the single app gets the caller's terminal.
+    :ivar hostname: the pod's hostname (``rkt-<uuid>`` unless set).
+    :ivar dns: resolver settings.
+    :ivar hosts_entries: extra ``/etc/hosts`` lines as ``(ip, hostname)`` pairs; an entry
+        ``("host", "")`` means copy the host's ``/etc/hosts``.
+    :ivar insecure_options: ``--insecure-options`` values (``image``, ``paths``,
+        ``capabilities``, ``seccomp``, ``ondisk``, ``all-run`` ...).
+    :ivar settings: this flavor's validated per-host settings, by field name.
+    :ivar stop_timeout: seconds between SIGTERM and SIGKILL when stopping apps.
+    """
+
+    debug: bool = False
+    net: str = "host"
+    interactive: bool = False
+    hostname: str = ""
+    dns: DNSConfig = field(default_factory=DNSConfig)
+    hosts_entries: tuple[tuple[str, str], ...] = ()
+    insecure_options: frozenset[str] = frozenset()
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    stop_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class EnterOptions:
+    """What ``rkt enter`` asks of the flavor.
+
+    :ivar app: the app whose context to enter (resolved by stage0).
+    :ivar command: the command and its arguments (``["/bin/sh"]`` by default).
+    :ivar interactive: stdin is a terminal.
+    :ivar settings: this flavor's validated per-host settings.
+    """
+
+    app: str
+    command: tuple[str, ...]
+    interactive: bool = False
+    settings: Mapping[str, Any] = field(default_factory=dict)
