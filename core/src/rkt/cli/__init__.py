@@ -1,0 +1,1 @@
+"""The ``rkt`` command line: parsing and printing only, over the ``rkt`` library."""

@@ -1,0 +1,42 @@
+"""Where rkt keeps things under its data directory (``--dir``, default ``/var/lib/rkt``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: Pod state directories, in lifecycle order.
+POD_STATES = ("embryo", "prepare", "prepared", "run", "exited-garbage", "garbage")
+
+
+class DataDir:
+    """Named paths under the data directory; creates nothing by itself."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def pods(self) -> Path:
+        return self.root / "pods"
+
+    def pod_state_dir(self, state: str) -> Path:
+        """``pods/<state>``; ``state`` is one of :data:`POD_STATES`."""
+        return self.root / "pods" / state
+
+    @property
+    def store(self) -> Path:
+        """The image store (blobs, trees, index)."""
+        return self.root / "cas"
+
+    @property
+    def tmp(self) -> Path:
+        return self.root / "tmp"
+
+    @property
+    def cache(self) -> Path:
+        """Caches that can be rebuilt (flavor index, VM initramfs)."""
+        return self.root / "cache"
+
+    @property
+    def net(self) -> Path:
+        """Network state shared by pods (IPAM leases)."""
+        return self.root / "net"
