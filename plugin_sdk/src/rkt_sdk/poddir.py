@@ -13,6 +13,10 @@ Layout (paths relative to the pod directory)::
     rkt/status/<app>         the app's exit code as decimal text, by the flavor
     rkt/started/<app>        timestamp the app started, by the flavor
     net/                     network state, by stage0 (torn down at gc)
+    etc/resolv.conf, etc/hosts  resolver and hosts files for the apps, by stage0 when it has
+                             something to impose (--dns, --hosts-entry, a network's DNS); a
+                             flavor makes each present file the app's /etc/resolv.conf or
+                             /etc/hosts and leaves the image's own file otherwise
     stage1-data/             free for the flavor (sockets, VM files...)
 
 A flavor writes ``pid`` as soon as its pod process exists, and each app's status when the
@@ -68,6 +72,16 @@ class PodDir:
         p = self.path / "stage1-data"
         p.mkdir(exist_ok=True)
         return p
+
+    @property
+    def resolv_conf(self) -> Path:
+        """The resolv.conf stage0 wants the apps to see (may not exist)."""
+        return self.path / "etc" / "resolv.conf"
+
+    @property
+    def hosts(self) -> Path:
+        """The hosts file stage0 wants the apps to see (may not exist)."""
+        return self.path / "etc" / "hosts"
 
     def app_rootfs(self, app: str) -> Path:
         """Where the app's root filesystem is (or will be) mounted."""
