@@ -91,9 +91,14 @@ def dispatch(name: str, module: str, summary: str, cmd_args: list[str], gopts: G
     from rkt_sdk.errors import RktError
 
     mod = importlib.import_module(module)
-    parser = make_parser(f"rkt {name}", summary)
-    mod.add_arguments(parser, name)
-    ns = parser.parse_args(cmd_args)
+    if getattr(mod, "RAW_ARGV", False):
+        import argparse
+
+        ns = argparse.Namespace(argv=cmd_args)
+    else:
+        parser = make_parser(f"rkt {name}", summary)
+        mod.add_arguments(parser, name)
+        ns = parser.parse_args(cmd_args)
     ns.command = name
     try:
         return int(mod.run(ns, gopts))

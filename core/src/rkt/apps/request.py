@@ -1,0 +1,50 @@
+"""What ``rkt run`` / ``rkt prepare`` were asked to do, as frozen data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rkt_sdk.appc import Isolator, KV, Mount, PodPort, Volume
+from rkt_sdk.types import DNSConfig
+
+
+@dataclass(frozen=True)
+class AppRequest:
+    """One image on the command line and the flags that follow it."""
+
+    image: str
+    name: str = ""
+    exec: str = ""
+    args: tuple[str, ...] | None = None
+    user: str = ""
+    group: str = ""
+    supplementary_gids: tuple[int, ...] = ()
+    working_dir: str = ""
+    environment: tuple[KV, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    isolators: tuple[Isolator, ...] = ()
+    readonly_rootfs: bool = False
+    annotations: tuple[KV, ...] = ()
+
+
+@dataclass(frozen=True)
+class PodRequest:
+    """The pod-level flags of ``rkt run`` / ``rkt prepare`` and the apps asked for."""
+
+    apps: tuple[AppRequest, ...]
+    pod_manifest: str = ""
+    volumes: tuple[Volume, ...] = ()
+    ports: tuple[PodPort, ...] = ()
+    set_env: tuple[KV, ...] = ()
+    set_env_file: tuple[KV, ...] = ()
+    inherit_env: bool = False
+    stage1_name: str = ""
+    net: tuple[str, ...] = ()
+    dns: DNSConfig = field(default_factory=DNSConfig)
+    hosts_entries: tuple[tuple[str, str], ...] = ()
+    hostname: str = ""
+    interactive: bool = False
+    uuid_file_save: str = ""
+    no_overlay: bool = False
+    annotations: tuple[KV, ...] = ()
+    quiet: bool = False

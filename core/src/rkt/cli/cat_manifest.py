@@ -1,0 +1,32 @@
+"""``rkt cat-manifest UUID``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rkt.cli.context import GlobalOptions
+
+
+def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
+    p.add_argument("uuid", nargs="?", default="", help="the pod")
+    p.add_argument("--pretty-print", default="true", choices=("true", "false"), help="apply indent to format the output")
+    p.add_argument("--uuid-file", default="", help="read pod UUID from file instead of argument")
+
+
+def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
+    from rkt.paths import DataDir
+    from rkt.pods.layout import find_pod, read_uuid_file
+    from rkt_sdk.errors import RktError
+
+    uuid = read_uuid_file(args.uuid_file) if args.uuid_file else args.uuid
+    if not uuid:
+        raise RktError("must provide the pod UUID (or --uuid-file)")
+    ref = find_pod(DataDir(gopts.dir), uuid)
+    try:
+        raw = json.loads((ref.path / "pod").read_bytes())
+    except FileNotFoundError:
+        raise RktError(f'pod "{ref.uuid}" has no manifest yet (state: {ref.state()})') from None
+    sys.stdout.write(json.dumps(raw, indent=2 if args.pretty_print == "true" else None) + "\n")
+    return 0

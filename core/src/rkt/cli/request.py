@@ -1,0 +1,125 @@
+"""Turning parsed ``run``/``prepare`` flags into a :class:`~rkt.apps.request.PodRequest`."""
+
+from __future__ import annotations
+
+import argparse
+
+from rkt.apps import flags as F
+from rkt.apps.request import AppRequest, PodRequest
+from rkt.cli.context import GlobalOptions
+from rkt.launch import Environment
+from rkt.paths import DataDir
+from rkt_sdk.appc import Isolator
+from rkt_sdk.errors import RktError
+from rkt_sdk.types import DNSConfig
+
+_APP_FIELDS = ("exec", "name", "user", "group", "supplementary_gids", "working_dir", "memory", "cpu",
+               "cpu_shares", "caps_retain", "caps_remove", "seccomp", "oom_score_adj", "readonly_rootfs")
+
+
+def environment(g: GlobalOptions) -> Environment:
+    return Environment(DataDir(g.dir), g.config_dirs, g.insecure_options, g.debug)
+
+
+def conflicting(pod: argparse.Namespace, apps: list[argparse.Namespace], command: str) -> None:
+    """rkt's checks of flags that cannot go together."""
+    if pod.store_only and pod.no_store:
+        raise RktError("both --store-only and --no-store specified")
+    if pod.pod_manifest and (apps or pod.volume or pod.port or pod.inherit_env or pod.set_env or pod.set_env_file
+                             or pod.store_only or pod.no_store or pod.pull_policy != "new"
+                             or any(getattr(pod, f) for f in ("exec", "user", "group")) or pod.mount):
+        raise RktError("conflicting flags set with --pod-manifest (see --help)")
+    if getattr(pod, "interactive", False) and len(apps) > 1:
+        raise RktError("interactive option only supports one image")
+    if not apps and not pod.pod_manifest:
+        raise RktError("must provide at least one image or specify the pod manifest")
+    for f in ("stage1_path", "stage1_url", "stage1_hash", "stage1_from_dir"):
+        if getattr(pod, f):
+            flag = "--" + f.replace("_", "-")
+            raise RktError(f"{flag}: stage1 flavors are Python distributions here; choose one with "
+                           "--stage1-name (see 'rkt flavors')")
+    if pod.private_users:
+        raise RktError("--private-users is not supported by this rkt")
+
+
+def _isolators(ns: argparse.Namespace) -> tuple[Isolator, ...]:
+    out = []
+    if ns.memory:
+        out.append(F.memory(ns.memory))
+    if ns.cpu:
+        out.append(F.cpu(ns.cpu))
+    if ns.cpu_shares:
+        out.append(F.cpu_shares(ns.cpu_shares))
+    if ns.caps_retain:
+        out.append(F.caps("caps-retain", ns.caps_retain))
+    if ns.caps_remove:
+        out.append(F.caps("caps-remove", ns.caps_remove))
+    if ns.seccomp:
+        out.append(F.seccomp(ns.seccomp))
+    if ns.oom_score_adj:
+        out.append(F.oom_score_adj(ns.oom_score_adj))
+    return tuple(out)
+
+
+def _gids(value: str | None) -> tuple[int, ...]:
+    if not value:
+        return ()
+    try:
+        return tuple(int(g) for g in value.split(","))
+    except ValueError:
+        raise F.FlagError(f"--supplementary-gids={value}: expected comma-separated numbers") from None
+
+
+def _app(ns: argparse.Namespace, defaults: argparse.Namespace) -> AppRequest:
+    def pick(field: str) -> object:
+        v = getattr(ns, field)
+        return v if v not in (None, "", []) else getattr(defaults, field)
+
+    merged = argparse.Namespace(**{f: pick(f) for f in _APP_FIELDS})
+    if merged.exec and not str(merged.exec).startswith("/"):
+        raise F.FlagError(f"--exec={merged.exec}: the path must be absolute")
+    if merged.working_dir and not str(merged.working_dir).startswith("/"):
+        raise F.FlagError(f"--working-dir={merged.working_dir}: the path must be absolute")
+    env = tuple(F.env_pair("environment", v) for v in defaults.environment + ns.environment)
+    mounts = tuple(F.mount(v) for v in defaults.mount + ns.mount)
+    annotations = tuple(F.annotation("user-annotation", v) for v in defaults.user_annotation + ns.user_annotation)
+    return AppRequest(image=ns.image, name=merged.name or "", exec=merged.exec or "",
+                      args=tuple(ns.args) if ns.args is not None else None, user=str(merged.user or ""),
+                      group=str(merged.group or ""), supplementary_gids=_gids(merged.supplementary_gids),
+                      working_dir=merged.working_dir or "", environment=env, mounts=mounts,
+                      isolators=_isolators(merged), readonly_rootfs=bool(merged.readonly_rootfs),
+                      annotations=annotations)
+
+
+def dns_config(pod: argparse.Namespace) -> DNSConfig:
+    servers = list(pod.dns)
+    if "host" in servers or "none" in servers:
+        if len(servers) > 1 or pod.dns_search or pod.dns_opt or pod.dns_domain:
+            raise RktError(f"--dns={servers[0] if len(servers) == 1 else ','.join(servers)}: "
+                           "'host' and 'none' cannot be combined with other DNS flags")
+        return DNSConfig(mode=servers[0])
+    import ipaddress
+
+    for s in servers:
+        try:
+            ipaddress.ip_address(s)
+        except ValueError:
+            raise RktError(f"--dns={s}: not an IP address (or 'host', 'none')") from None
+    if servers or pod.dns_search or pod.dns_opt or pod.dns_domain:
+        return DNSConfig("flags", tuple(servers), tuple(pod.dns_search), tuple(pod.dns_opt), pod.dns_domain)
+    return DNSConfig()
+
+
+def make_request(pod: argparse.Namespace, apps: list[argparse.Namespace]) -> PodRequest:
+    set_env_file = tuple(kv for f in pod.set_env_file for kv in F.env_file(f))
+    nets: list[str] = []
+    for v in pod.net:
+        nets.append(v)
+    return PodRequest(
+        apps=tuple(_app(a, pod) for a in apps), pod_manifest=pod.pod_manifest,
+        volumes=tuple(F.volume(v) for v in pod.volume), ports=tuple(F.port(p) for p in pod.port),
+        set_env=tuple(F.env_pair("set-env", v) for v in pod.set_env), set_env_file=set_env_file,
+        inherit_env=pod.inherit_env, stage1_name=pod.stage1_name, net=tuple(nets), dns=dns_config(pod),
+        hosts_entries=tuple(F.hosts_entry(h) for h in pod.hosts_entry), hostname=pod.hostname,
+        interactive=getattr(pod, "interactive", False), uuid_file_save=pod.uuid_file_save,
+        no_overlay=pod.no_overlay, quiet=getattr(pod, "quiet", False))

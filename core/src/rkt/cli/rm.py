@@ -1,0 +1,47 @@
+"""``rkt rm UUID...``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rkt.cli.context import GlobalOptions
+
+
+def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
+    p.add_argument("uuids", nargs="*", help="pods to remove")
+    p.add_argument("--uuid-file", default="", help="read pod UUID from file instead of argument")
+
+
+def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
+    from rkt.cli.request import environment
+    from rkt.pods.gc import remove
+    from rkt.pods.layout import find_pod, read_uuid_file
+    from rkt_sdk.errors import RktError
+
+    env = environment(gopts)
+    uuids = list(args.uuids)
+    ret = 0
+    if args.uuid_file:
+        try:
+            uuids.append(read_uuid_file(args.uuid_file))
+        except RktError as e:
+            sys.stderr.write(f"rm: unable to resolve UUID from file: {e}\n")
+            ret = 254
+    elif not uuids:
+        sys.stderr.write("rm: must provide at least one pod UUID (or --uuid-file)\nRun 'rkt rm --help' for usage.\n")
+        return 254
+    for u in uuids:
+        try:
+            ref = find_pod(env.data, u)
+        except RktError as e:
+            sys.stderr.write(f"rm: cannot get pod: {e}\n")
+            ret = 254
+            continue
+        if remove(ref, env.data, env.config_dirs, err=lambda m: sys.stderr.write(f"rm: {m}\n")):
+            sys.stdout.write(f'"{ref.uuid}"\n')
+        else:
+            ret = 254
+    if ret:
+        sys.stderr.write("rm: failed to remove one or more pods\n")
+    return ret

@@ -1,0 +1,80 @@
+"""``rkt status UUID``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rkt.cli.context import GlobalOptions
+from rkt.cli.parser import duration
+
+
+def _wait_value(text: str) -> float | None:
+    if text in ("true", ""):
+        return -1.0
+    if text == "false":
+        return None
+    return duration(text)
+
+
+def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
+    p.add_argument("uuid", nargs="?", default="", help="the pod's UUID (or a unique prefix)")
+    p.add_argument("--uuid-file", default="", help="read pod UUID from file instead of argument")
+    p.add_argument("--wait", nargs="?", const="true", default="false", type=str,
+                   help="wait for the pod to exit (optionally at most this long, e.g. 10s)")
+    p.add_argument("--wait-ready", nargs="?", const="true", default="false", help="wait until the pod runs")
+    p.add_argument("--format", default="", choices=("", "json", "json-pretty"), help="output format")
+
+
+def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
+    import time
+
+    from rkt.paths import DataDir
+    from rkt.pods.info import pod_info
+    from rkt.pods.layout import find_pod, read_uuid_file
+    from rkt.pods.lock import wait_unlocked
+    from rkt_sdk.errors import RktError
+
+    uuid = read_uuid_file(args.uuid_file) if args.uuid_file else args.uuid
+    if not uuid:
+        raise RktError("must provide the pod UUID (or --uuid-file)")
+    data = DataDir(gopts.dir)
+    ref = find_pod(data, uuid)
+    wait = _wait_value(args.wait)
+    ready = _wait_value(args.wait_ready)
+    if ready is not None:
+        deadline = None if ready < 0 else time.monotonic() + ready
+        while ref.state() in ("embryo", "preparing", "prepared") or (ref.state() == "running" and not
+                                                                    (ref.path / "pid").exists()):
+            if deadline is not None and time.monotonic() > deadline:
+                raise RktError(f'pod "{ref.uuid}" is not ready after {args.wait_ready}')
+            time.sleep(0.05)
+            ref = find_pod(data, ref.uuid)
+    if wait is not None:
+        if not wait_unlocked(ref.path, None if wait < 0 else wait):
+            raise RktError(f'pod "{ref.uuid}" still running after {args.wait}')
+        ref = find_pod(data, ref.uuid)
+    info = pod_info(ref)
+    if info is None:
+        raise RktError(f'pod "{uuid}" disappeared')
+    if args.format:
+        sys.stdout.write(json.dumps(info.to_json(), indent=2 if args.format == "json-pretty" else None) + "\n")
+        return 0
+    from rkt.cli.timefmt import absolute
+
+    lines = [f"state={info.state}", f"created={absolute(info.created)}"]
+    if info.started:
+        lines.append(f"started={absolute(info.started)}")
+    if info.state in ("running", "exited"):
+        lines.append(f"networks={info.networks_text()}")
+    if info.state in ("running", "deleting", "exited", "exited-garbage"):
+        if info.pid is not None:
+            lines.append(f"pid={info.pid}")
+        lines.append(f"exited={'true' if info.state in ('exited', 'exited-garbage') else 'false'}")
+        if info.state != "running":
+            for a in info.apps:
+                if a.exit_code is not None:
+                    lines.append(f"app-{a.name}={a.exit_code}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0

@@ -1,0 +1,42 @@
+"""``rkt stop UUID...``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rkt.cli.context import GlobalOptions
+
+
+def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
+    p.add_argument("uuids", nargs="*", help="pods to stop")
+    p.add_argument("--force", action="store_true", help="forced stopping (kill at once)")
+    p.add_argument("--uuid-file", default="", help="read pod UUID from file instead of argument")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds between SIGTERM and SIGKILL")
+
+
+def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
+    from rkt.cli.request import environment
+    from rkt.pods.control import stop_pod
+    from rkt.pods.layout import find_pod, read_uuid_file
+    from rkt_sdk.errors import RktError
+
+    uuids = list(args.uuids)
+    if args.uuid_file:
+        uuids.append(read_uuid_file(args.uuid_file))
+    if not uuids:
+        raise RktError("must provide at least one pod UUID (or --uuid-file)")
+    env = environment(gopts)
+    ret = 0
+    for u in uuids:
+        try:
+            ref = find_pod(env.data, u)
+            if ref.state() != "running":
+                sys.stdout.write(f'pod "{ref.uuid}" is already stopped\n')
+                continue
+            stop_pod(ref, env, force=args.force, timeout=args.timeout)
+            sys.stdout.write(f'"{ref.uuid}"\n')
+        except RktError as e:
+            sys.stderr.write(f"stop: error stopping {u!r}: {e}\n")
+            ret = 254
+    return ret

@@ -1,0 +1,185 @@
+"""Preparing and running pods: the library behind ``rkt run``, ``prepare`` and ``run-prepared``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rkt.apps.request import PodRequest
+from rkt.paths import DataDir
+from rkt_sdk.errors import RktError
+from rkt_sdk.types import RunOptions
+
+if TYPE_CHECKING:
+    from rkt.net import NetSpec
+    from rkt.pods.prepare import PreparedPod
+    from rkt.stage1.loader import Flavor
+    from rkt_sdk.appc import ImageManifest, PodManifest
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where rkt works: its data directory, config directories, and the global flags."""
+
+    data: DataDir
+    config_dirs: tuple[Path, ...]
+    insecure: frozenset[str] = frozenset()
+    debug: bool = False
+
+
+def _store(env: Environment) -> Any:
+    from rkt.store import Store
+
+    return Store(env.data.store)
+
+
+def select_flavor(env: Environment, name: str) -> Flavor:
+    """Load the flavor named, or the configured default, and check the host can run it."""
+    from rkt.stage1.loader import load_flavor
+    from rkt.stage1.settings import default_flavor
+
+    return load_flavor(name or default_flavor(env.config_dirs), env.data.cache)
+
+
+def _net_spec(values: tuple[str, ...], flavor: Flavor) -> tuple[str, NetSpec | None]:
+    modes = flavor.info.capabilities.network_modes
+    if not values:
+        if "contained" in modes:
+            values = ("default",)
+        elif "host" in modes:
+            values = ("host",)
+        else:
+            values = ("none",)
+    try:
+        from rkt.net import parse_net_flags
+    except ImportError:
+        if values in (("host",), ("none",)):
+            return values[0], None
+        raise RktError(f"--net={','.join(values)}: contained networking is not available in this build") from None
+    spec = parse_net_flags(list(values))
+    return spec.mode, spec
+
+
+def build_manifest(req: PodRequest, env: Environment, store: Any) -> PodManifest:
+    from rkt.apps.manifest import build_pod_manifest
+    from rkt_sdk.appc import PodManifest
+
+    if req.pod_manifest:
+        try:
+            raw = Path(req.pod_manifest).read_bytes()
+        except OSError as e:
+            raise RktError(f"--pod-manifest={req.pod_manifest}: {e.strerror}") from None
+        m = PodManifest.from_json(raw)
+        for a in m.apps:
+            store.resolve(a.image.id)
+        return m
+
+    def resolve(ref: str) -> tuple[str, ImageManifest]:
+        rec = store.fetch(ref, insecure=env.insecure)
+        return rec.id, store.manifest(rec.id)
+
+    return build_pod_manifest(req, resolve)
+
+
+def prepare(req: PodRequest, env: Environment, *, keep_lock: bool = False,
+            flavor: Flavor | None = None) -> tuple[PreparedPod, Flavor]:
+    """Make a prepared pod for the request; nothing is left behind if it fails."""
+    from rkt.pods.prepare import prepare_pod, stage1_record
+
+    flavor = flavor or select_flavor(env, req.stage1_name)
+    store = _store(env)
+    manifest = build_manifest(req, env, store)
+    caps = flavor.info.capabilities
+    if len(manifest.apps) > 1 and not caps.multi_app:
+        raise RktError(f"the {flavor.name} flavor runs one app per pod, and {len(manifest.apps)} were given")
+    rec = stage1_record(flavor.entry, flavor.info.interface_version, not req.no_overlay)
+    pod = prepare_pod(env.data, store, manifest, rec, overlay=not req.no_overlay, keep_lock=keep_lock)
+    if req.uuid_file_save:
+        try:
+            Path(req.uuid_file_save).write_text(pod.uuid)
+        except OSError as e:
+            from rkt.pods.prepare import remove_pod_dir
+
+            pod.lock.release()
+            remove_pod_dir(pod.path)
+            raise RktError(f"--uuid-file-save={req.uuid_file_save}: {e.strerror}") from None
+    flavor.hook.rkt_pod_event(event="prepared", uuid=pod.uuid, pod_path=pod.path)
+    return pod, flavor
+
+
+def run_options(req: PodRequest, env: Environment, flavor: Flavor, net_mode: str) -> RunOptions:
+    return RunOptions(debug=env.debug, net=net_mode, interactive=req.interactive, hostname=req.hostname,
+                      dns=req.dns, hosts_entries=req.hosts_entries, insecure_options=env.insecure,
+                      settings=flavor.settings(env.config_dirs))
+
+
+def _check_host(flavor: Flavor, settings: Any) -> None:
+    check = flavor.hook.rkt_stage1_host_check(settings=settings)
+    for w in getattr(check, "warnings", ()) or ():
+        sys.stderr.write(f"rkt: warning: {w}\n")
+    if check is not None and not check.ok:
+        raise RktError(f"the {flavor.name} flavor cannot run on this host: {check.reason}")
+
+
+def run(req: PodRequest, env: Environment) -> int:
+    """``rkt run``: prepare the pod, then run it in the foreground; the pod's exit code."""
+    from rkt.pods.run import check_capabilities, run_pod
+
+    flavor = select_flavor(env, req.stage1_name)
+    net_mode, spec = _net_spec(req.net, flavor)
+    if req.ports and net_mode in ("host", "none"):
+        raise RktError(f"--port flag does not work with '{net_mode}' networking")
+    options = run_options(req, env, flavor, net_mode)
+    _check_host(flavor, options.settings)
+    pod, _ = prepare(req, env, keep_lock=True, flavor=flavor)
+    try:
+        check_capabilities(flavor, _manifest_of(pod.path), options)
+    except RktError:
+        from rkt.pods.prepare import remove_pod_dir
+
+        pod.lock.release()
+        remove_pod_dir(pod.path)
+        raise
+    return run_pod(env.data, pod.uuid, pod.path, pod.lock, flavor, options, spec, env.config_dirs)
+
+
+def _manifest_of(path: Path) -> PodManifest:
+    from rkt_sdk.appc import PodManifest
+
+    return PodManifest.from_json((path / "pod").read_bytes())
+
+
+def run_prepared(uuid: str, req: PodRequest, env: Environment) -> int:
+    """``rkt run-prepared``: run a pod made by ``rkt prepare``; exactly one caller wins a race."""
+    from rkt.pods.layout import find_pod
+    from rkt.pods.lock import DirLock, PodLocked
+    from rkt.pods.run import check_capabilities, run_pod
+    from rkt.stage1.loader import load_flavor
+
+    ref = find_pod(env.data, uuid)
+    if ref.dir_state != "prepared":
+        raise RktError(f'pod "{ref.uuid}" is not prepared (state: {ref.state()})')
+    try:
+        lock = DirLock.acquire(ref.path)
+    except PodLocked:
+        raise RktError(f'pod "{ref.uuid}" is being run by another process') from None
+    except FileNotFoundError:
+        raise RktError(f'pod "{ref.uuid}" is not prepared any more (another process ran it)') from None
+    if not ref.path.exists():
+        lock.release()
+        raise RktError(f'pod "{ref.uuid}" is not prepared any more (another process ran it)')
+    try:
+        rec = json.loads((ref.path / "stage1").read_text())
+        flavor = load_flavor(rec["name"], env.data.cache)
+        net_mode, spec = _net_spec(req.net, flavor)
+        options = run_options(req, env, flavor, net_mode)
+        options = replace(options, hostname=req.hostname)
+        _check_host(flavor, options.settings)
+        check_capabilities(flavor, _manifest_of(ref.path), options)
+    except BaseException:
+        lock.release()
+        raise
+    return run_pod(env.data, ref.uuid, ref.path, lock, flavor, options, spec, env.config_dirs)

@@ -1,0 +1,274 @@
+"""Native network types done with pyroute2: ``ptp``, ``bridge`` and ``macvlan``.
+
+Each network gets an IPAM lease (:mod:`rkt.net.ipam`) and one link:
+
+- ``ptp``: a veth pair; the host end carries the gateway address as /32 and a /32 route to the
+  pod; the pod reaches its subnet through the gateway (the host forwards).
+- ``bridge``: a veth pair whose host end joins the bridge (``bridge``, default ``rkt0``, made
+  if missing and removed when rkt made it and its last port goes); ``isGateway`` puts the
+  gateway address on the bridge, ``isDefaultGateway`` also routes the pod's default traffic
+  through it; ``mtu`` applies to the bridge and veths.
+- ``macvlan``: a macvlan of ``master`` (``mode``, default ``bridge``), moved into the pod.
+
+``ipMasq`` adds a masquerade chain for the pod's address (:mod:`rkt.net.iptables`).
+With ``tap`` attachment (virtual machines) the pod end is a tap device on the host instead,
+joined to the bridge or given the ptp gateway (with proxy ARP); macvlan has no tap form.
+
+pyroute2 is imported inside the functions only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import os
+import struct
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rkt_sdk.types import NetworkAttachment
+
+from rkt.net import ipam, iptables
+from rkt.net.conf import NetConf
+from rkt.net.errors import NetworkError
+from rkt.net.spec import NetRequest
+
+DEFAULT_BRIDGE = "rkt0"
+_TUNSETIFF = 0x400454CA
+_TUNSETPERSIST = 0x400454CB
+_IFF_TAP = 0x0002
+_IFF_NO_PI = 0x1000
+_IFA_F_NOPREFIXROUTE = 0x200
+_RT_SCOPE_LINK = 253
+
+
+def host_if_name(uuid: str, index: int, tap: bool) -> str:
+    """The host-side interface of the pod's ``index``-th network (at most 15 characters)."""
+    sid = iptables.short_id(uuid)
+    return f"tap-{sid}-{index}" if tap else f"veth{sid}{index}"
+
+
+def _sysctl(key: str, value: str) -> None:
+    try:
+        with open(f"/proc/sys/{key}", "w") as f:
+            f.write(value)
+    except OSError as e:
+        raise NetworkError(f"sysctl {key}={value}: {e.strerror}") from None
+
+
+def _mac_from(uuid: str, index: int) -> str:
+    h = bytes.fromhex(uuid.replace("-", "")[:8])
+    return ":".join(f"{b:02x}" for b in (0x02, 0x72, h[0] ^ h[3], h[1], h[2], index & 0xFF))
+
+
+def _make_tap(name: str) -> None:
+    fd = os.open("/dev/net/tun", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        fcntl.ioctl(fd, _TUNSETIFF, struct.pack("16sH22x", name.encode(), _IFF_TAP | _IFF_NO_PI))
+        fcntl.ioctl(fd, _TUNSETPERSIST, 1)
+    except OSError as e:
+        raise NetworkError(f"tap device {name}: {e.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _links_lock(data_dir: Path) -> Iterator[None]:
+    """Serialise bridge creation/removal between rkt processes."""
+    d = data_dir / "net"
+    d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(d / "links.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _int(conf: NetConf, key: str, default: int = 0) -> int:
+    v = conf.raw.get(key, default)
+    if not isinstance(v, int) or v < 0:
+        raise NetworkError(f"network {conf.name!r}: {key} must be a non-negative integer")
+    return v
+
+
+def setup(conf: NetConf, req: NetRequest, entry: dict[str, Any], *, index: int, netns: Path | None, uuid: str,
+          pod_path: Path, data_dir: Path, save: Callable[[], None]) -> NetworkAttachment:
+    """Attach the pod to a native network; ``entry`` (saved by ``save``) records each step first.
+
+    :raises NetworkError: bad configuration or a refused kernel operation.
+    """
+    from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
+
+    try:
+        return _setup(conf, req, entry, index=index, netns=netns, uuid=uuid, pod_path=pod_path,
+                      data_dir=data_dir, save=save)
+    except NetlinkError as e:
+        raise NetworkError(f"network {conf.name!r}: {e.args[1] if len(e.args) > 1 else e}") from None
+
+
+def _setup(conf: NetConf, req: NetRequest, entry: dict[str, Any], *, index: int, netns: Path | None, uuid: str,
+           pod_path: Path, data_dir: Path, save: Callable[[], None]) -> NetworkAttachment:
+    from pyroute2 import IPRoute  # type: ignore[import-untyped]
+
+    tap = netns is None
+    ifname = entry["ifName"]
+    mtu = _int(conf, "mtu")
+    if conf.type == "macvlan":
+        if tap:
+            raise NetworkError(f"network {conf.name!r}: macvlan cannot be attached to a virtual machine's tap")
+        master = conf.raw.get("master")
+        if not isinstance(master, str) or not master:
+            raise NetworkError(f'network {conf.name!r}: macvlan needs a "master" interface')
+    is_gw = bool(conf.raw.get("isGateway") or conf.raw.get("isDefaultGateway"))
+
+    entry["lease"] = conf.name
+    save()
+    lease = ipam.allocate(data_dir, conf.name, conf.raw["ipam"], uuid=uuid, pod=pod_path, ifname=ifname,
+                          want=dict(req.args).get("IP", ""))
+    routes = list(lease.routes)
+    if conf.type == "bridge" and conf.raw.get("isDefaultGateway") and not any(d == "0.0.0.0/0" for d, _ in routes):
+        routes.append(("0.0.0.0/0", lease.gateway))
+    subnet = str(ipaddress.IPv4Network(f"{lease.ip}/{lease.prefix_len}", strict=False))
+    entry.update(ip=lease.ip, prefixLen=lease.prefix_len, gateway=lease.gateway, routes=routes, subnet=subnet)
+    host_if = host_if_name(uuid, index, tap)
+    if conf.type == "macvlan":
+        host_if = f"mv{iptables.short_id(uuid)}{index}"
+    entry["hostIf"] = host_if
+    if conf.type == "bridge":
+        entry["bridge"] = str(conf.raw.get("bridge") or DEFAULT_BRIDGE)
+    save()
+    if conf.type in ("ptp", "bridge"):
+        _sysctl("net/ipv4/ip_forward", "1")
+
+    with IPRoute() as ipr:
+        br_idx = 0
+        if conf.type == "bridge":
+            with _links_lock(data_dir):
+                br_idx = _ensure_bridge(ipr, entry["bridge"], data_dir, mtu,
+                                        f"{lease.gateway}/{lease.prefix_len}" if is_gw else "")
+                _make_host_end(ipr, host_if, ifname, tap, netns, mtu, master=br_idx)
+        elif conf.type == "ptp":
+            _make_host_end(ipr, host_if, ifname, tap, netns, mtu)
+            idx = ipr.link_lookup(ifname=host_if)[0]
+            ipr.addr("add", index=idx, address=lease.gateway, prefixlen=32)
+            ipr.route("add", dst=f"{lease.ip}/32", oif=idx, scope=_RT_SCOPE_LINK)
+            if tap:
+                _sysctl(f"net/ipv4/conf/{host_if}/proxy_arp", "1")
+        else:
+            master_idx = ipr.link_lookup(ifname=conf.raw["master"])
+            if not master_idx:
+                raise NetworkError(f"network {conf.name!r}: master interface {conf.raw['master']!r} not found")
+            kw: dict[str, Any] = {"mtu": mtu} if mtu else {}
+            ipr.link("add", ifname=host_if, kind="macvlan", link=master_idx[0],
+                     macvlan_mode=str(conf.raw.get("mode", "bridge")), **kw)
+            nsfd = os.open(netns, os.O_RDONLY) if netns else -1
+            try:
+                ipr.link("set", index=ipr.link_lookup(ifname=host_if)[0], net_ns_fd=nsfd, ifname=ifname)
+            finally:
+                os.close(nsfd)
+    mac = ""
+    if tap:
+        mac = _mac_from(uuid, index)
+    else:
+        assert netns is not None
+        _configure_pod_end(netns, ifname, lease.ip, lease.prefix_len, lease.gateway, routes,
+                           ptp=conf.type == "ptp", subnet=subnet)
+    if conf.raw.get("ipMasq"):
+        rs = iptables.masquerade(uuid, index, conf.name, lease.ip, subnet)
+        entry.setdefault("iptables", []).append(rs.to_dict())
+        save()
+        iptables.apply(rs, f"network {conf.name!r}: ipMasq")
+    entry["mac"] = mac
+    return NetworkAttachment(conf.name, host_if if tap else ifname, lease.ip, lease.prefix_len,
+                             lease.gateway if (conf.type == "ptp" or is_gw) else "", mac, tuple(routes))
+
+
+def _ensure_bridge(ipr: Any, name: str, data_dir: Path, mtu: int, gw_cidr: str) -> int:
+    found = ipr.link_lookup(ifname=name)
+    if not found:
+        marker = data_dir / "net" / "bridges" / name
+        marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        marker.touch()
+        kw: dict[str, Any] = {"mtu": mtu} if mtu else {}
+        ipr.link("add", ifname=name, kind="bridge", **kw)
+        found = ipr.link_lookup(ifname=name)
+    idx = int(found[0])
+    ipr.link("set", index=idx, state="up")
+    if gw_cidr:
+        addr, plen = gw_cidr.split("/")
+        have = {a.get_attr("IFA_ADDRESS") for a in ipr.get_addr(index=idx, family=2)}
+        if addr not in have:
+            ipr.addr("add", index=idx, address=addr, prefixlen=int(plen))
+    return idx
+
+
+def _make_host_end(ipr: Any, host_if: str, ifname: str, tap: bool, netns: Path | None, mtu: int,
+                   master: int = 0) -> None:
+    kw: dict[str, Any] = {"mtu": mtu} if mtu else {}
+    if tap:
+        _make_tap(host_if)
+    else:
+        assert netns is not None
+        nsfd = os.open(netns, os.O_RDONLY)
+        try:
+            ipr.link("add", ifname=host_if, kind="veth", peer={"ifname": ifname, "net_ns_fd": nsfd, **kw})
+        finally:
+            os.close(nsfd)
+    idx = ipr.link_lookup(ifname=host_if)[0]
+    if master:
+        kw["master"] = master
+    ipr.link("set", index=idx, state="up", **kw)
+
+
+def _configure_pod_end(netns: Path, ifname: str, ip: str, prefix_len: int, gateway: str,
+                       routes: list[tuple[str, str]], *, ptp: bool, subnet: str) -> None:
+    from pyroute2 import IPRoute  # type: ignore[import-untyped]
+
+    with IPRoute(netns=str(netns), flags=0) as ns:
+        idx = ns.link_lookup(ifname=ifname)[0]
+        ns.link("set", index=idx, state="up")
+        if ptp:
+            ns.addr("add", index=idx, address=ip, prefixlen=prefix_len, IFA_FLAGS=_IFA_F_NOPREFIXROUTE)
+            ns.route("add", dst=f"{gateway}/32", oif=idx, scope=_RT_SCOPE_LINK)
+            ns.route("add", dst=subnet, gateway=gateway, oif=idx)
+        else:
+            ns.addr("add", index=idx, address=ip, prefixlen=prefix_len)
+        for dst, gw in routes:
+            if dst == subnet and ptp:
+                continue
+            ns.route("add", dst=dst, gateway=gw, oif=idx)
+
+
+def teardown(entry: dict[str, Any], data_dir: Path, uuid: str) -> None:
+    """Undo :func:`setup` from its saved entry; steps already undone are skipped."""
+    for rs in entry.get("iptables", []):
+        iptables.remove(iptables.RuleSet.from_dict(rs))
+    host_if = entry.get("hostIf")
+    bridge = entry.get("bridge")
+    if host_if or bridge:
+        from pyroute2 import IPRoute  # type: ignore[import-untyped]
+        from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
+
+        with IPRoute() as ipr:
+            if host_if:
+                for idx in ipr.link_lookup(ifname=host_if):
+                    try:
+                        ipr.link("del", index=idx)
+                    except NetlinkError:
+                        pass
+            if bridge:
+                with _links_lock(data_dir):
+                    marker = data_dir / "net" / "bridges" / bridge
+                    ports = Path("/sys/class/net") / bridge / "brif"
+                    if marker.exists() and (not ports.is_dir() or not os.listdir(ports)):
+                        for idx in ipr.link_lookup(ifname=bridge):
+                            try:
+                                ipr.link("del", index=idx)
+                            except NetlinkError:
+                                pass
+                        marker.unlink(missing_ok=True)
+    if entry.get("lease"):
+        ipam.release(data_dir, str(entry["lease"]), uuid, str(entry.get("ifName", "")))

@@ -1,0 +1,104 @@
+"""Making a pod directory: ``embryo`` -> ``prepare`` -> ``prepared``.
+
+The pod directory is built while locked in ``prepare``; only a complete pod is renamed
+into ``prepared``. Any failure removes what was made, so bad input leaves no pod behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid as uuidlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from rkt.paths import DataDir
+from rkt.pods.lock import DirLock
+from rkt.pods.rootfs import overlay_supported, prepare_app_dirs, warn
+from rkt.stage1.index import EntryPoint
+from rkt_sdk.appc import ImageManifest, PodManifest
+from rkt_sdk.poddir import PodDir, write_atomic
+
+
+class TreeStore(Protocol):
+    """What preparing a pod needs from the image store."""
+
+    def manifest(self, image_id: str) -> ImageManifest: ...
+    def render(self, image_id: str) -> Path: ...
+    def tree_id(self, image_id: str) -> str: ...
+    def touch(self, image_id: str) -> None: ...
+
+
+@dataclass
+class PreparedPod:
+    """A pod just prepared: its UUID, directory and (still held) lock."""
+
+    uuid: str
+    path: Path
+    lock: DirLock
+
+
+def _ensure_dirs(data: DataDir) -> None:
+    for st in ("embryo", "prepare", "prepared", "run", "exited-garbage", "garbage"):
+        data.pod_state_dir(st).mkdir(parents=True, exist_ok=True)
+
+
+def remove_pod_dir(path: Path) -> None:
+    """Unmount everything under ``path`` and remove it."""
+    from rkt_sdk.linux.mount import unmount_tree
+
+    if path.exists():
+        unmount_tree(path)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def stage1_record(entry: EntryPoint, interface_version: int, overlay: bool) -> dict[str, object]:
+    return {"name": entry.name, "version": entry.dist_version, "distribution": entry.dist,
+            "interfaceVersion": interface_version, "overlay": overlay}
+
+
+def prepare_pod(data: DataDir, store: TreeStore, manifest: PodManifest, stage1: dict[str, object], *,
+                overlay: bool = True, keep_lock: bool = False) -> PreparedPod:
+    """Write a complete pod into ``pods/prepared`` and return it (lock held if ``keep_lock``)."""
+    _ensure_dirs(data)
+    uuid = str(uuidlib.uuid4())
+    embryo = data.pod_state_dir("embryo") / uuid
+    embryo.mkdir(mode=0o711)
+    lock = DirLock.acquire(embryo)
+    preparing = data.pod_state_dir("prepare") / uuid
+    path = embryo
+    try:
+        os.rename(embryo, preparing)
+        path = preparing
+        pd = PodDir(preparing)
+        pd.stamp("created")
+        if overlay and not overlay_supported(data.tmp):
+            warn(f"overlayfs does not work on {data.root}; copying each app's root filesystem instead")
+            overlay = False
+        stage1 = dict(stage1, overlay=overlay)
+        write_atomic(preparing / "stage1", json.dumps(stage1) + "\n")
+        for app in manifest.apps:
+            image_id = app.image.id
+            info = preparing / "appsinfo" / app.name
+            info.mkdir(parents=True)
+            im = store.manifest(image_id)
+            write_atomic(info / "manifest", json.dumps(im.to_dict()) + "\n")
+            tree = store.render(image_id)
+            write_atomic(info / "treeStoreID", store.tree_id(image_id) + "\n")
+            write_atomic(info / "treePath", str(tree) + "\n")
+            prepare_app_dirs(pd, app.name, tree / "rootfs", overlay)
+            store.touch(image_id)
+        write_atomic(pd.manifest_path, manifest.to_json())
+        prepared = data.pod_state_dir("prepared") / uuid
+        os.rename(preparing, prepared)
+        path = prepared
+    except BaseException:
+        lock.release()
+        remove_pod_dir(path)
+        raise
+    if not keep_lock:
+        lock.release()
+    lock.path = path
+    return PreparedPod(uuid, path, lock)

@@ -1,0 +1,73 @@
+"""Each app's root filesystem in the pod: an overlay over the image's rendered tree, or a copy.
+
+Overlay mounts do not survive a reboot, so they are made when the pod starts running
+(:func:`mount_app_roots`), not at prepare time; the directories are made at prepare.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from rkt_sdk.errors import RktError
+from rkt_sdk.poddir import PodDir
+
+
+class RootfsError(RktError):
+    """An app's root filesystem could not be set up."""
+
+
+def prepare_app_dirs(pd: PodDir, app: str, tree_rootfs: Path, overlay: bool) -> None:
+    """Make the app's mount point and overlay layers, or copy the tree when not overlaying."""
+    target = pd.app_rootfs(app)
+    if overlay:
+        target.mkdir(parents=True)
+        for layer in ("upper", "work"):
+            (pd.path / "overlay" / app / layer).mkdir(parents=True)
+        os.chmod(pd.path / "overlay" / app / "upper", os.stat(tree_rootfs).st_mode & 0o7777)
+    else:
+        target.parent.mkdir(parents=True)
+        shutil.copytree(tree_rootfs, target, symlinks=True)
+
+
+def mount_app_roots(pd: PodDir, lowers: dict[str, Path]) -> None:
+    """Mount each app's overlay (apps whose rootfs is a copy are skipped)."""
+    from rkt_sdk.linux.mount import MountError, mount
+
+    for app, lower in lowers.items():
+        layers = pd.path / "overlay" / app
+        if not layers.is_dir():
+            continue
+        opts = f"lowerdir={lower},upperdir={layers / 'upper'},workdir={layers / 'work'}"
+        try:
+            mount("overlay", pd.app_rootfs(app), "overlay", 0, opts)
+        except MountError as e:
+            raise RootfsError(f"app {app!r}: cannot mount its overlay root ({e}); "
+                              "run again with --no-overlay if this filesystem cannot hold overlays") from None
+
+
+def overlay_supported(where: Path) -> bool:
+    """Whether an overlay can use ``where`` for its upper layer (a quick real probe)."""
+    import tempfile
+
+    from rkt_sdk.linux.mount import MountError, mount, umount
+
+    where.mkdir(parents=True, exist_ok=True)
+    d = Path(tempfile.mkdtemp(prefix=".overlay-probe-", dir=where))
+    try:
+        for n in ("l", "u", "w", "m"):
+            (d / n).mkdir()
+        try:
+            mount("overlay", d / "m", "overlay", 0, f"lowerdir={d / 'l'},upperdir={d / 'u'},workdir={d / 'w'}")
+        except MountError:
+            return False
+        umount(d / "m")
+        return True
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def warn(msg: str) -> None:
+    sys.stderr.write(f"rkt: warning: {msg}\n")

@@ -1,0 +1,1 @@
+"""Finding, loading and validating stage1 flavors (entry-point group ``rkt.stage1``)."""

@@ -1,0 +1,143 @@
+"""Making the fly app's mounts and exec'ing it (in the stage0 process)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from rkt_sdk.appenv import app_environ
+from rkt_sdk.errors import FlavorError
+from rkt_sdk.linux import mount as M
+from rkt_sdk.linux.creds import Credentials, CredentialsError, resolve
+from rkt_sdk.poddir import PodDir
+from rkt_sdk.types import EnterOptions, Pod, RunOptions
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to exec: the root, the argv, the environment, the credentials and the directory."""
+
+    root: Path
+    argv: list[str]
+    env: dict[str, str]
+    creds: Credentials
+    cwd: str
+
+
+def _ensure(path: Path, is_dir: bool) -> None:
+    if path.is_symlink():
+        raise FlavorError(f"mount target {path} is a symlink")
+    if is_dir:
+        path.mkdir(parents=True, exist_ok=True)
+    elif not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+
+def _target(root: Path, inside: str, is_dir: bool) -> Path:
+    t = M.resolve_in_root(root, inside)
+    _ensure(t, is_dir)
+    return t
+
+
+def prepare_app(pod: Pod, options: RunOptions) -> Plan:
+    """Check the app can start, then make its mounts; raise FlavorError before mounting on bad input."""
+    app = pod.apps[0]
+    root = app.rootfs
+    a = app.runtime.app
+    if not a.exec:
+        raise FlavorError(f"app {app.name!r} has nothing to run")
+    exe = M.resolve_in_root(root, a.exec[0])
+    if not os.path.exists(exe):
+        raise FlavorError(f"app {app.name!r}: {a.exec[0]} not found in the image")
+    try:
+        creds = resolve(root, a.user, a.group, a.supplementary_gids, app.name)
+    except CredentialsError as e:
+        raise FlavorError(str(e)) from None
+    cwd = a.working_directory or "/"
+    volumes = {v.name: v for v in pod.manifest.volumes}
+    for m in app.runtime.mounts:
+        v = volumes.get(m.volume)
+        if v is None:
+            raise FlavorError(f"app {app.name!r} mounts unknown volume {m.volume!r}")
+        if v.kind == "host" and not os.path.exists(v.source):
+            raise FlavorError(f"volume {v.name!r}: host path {v.source} does not exist")
+    pd = PodDir(pod.path)
+    M.bind("/dev", _target(root, "/dev", True), recursive=True)
+    M.bind("/proc", _target(root, "/proc", True), recursive=True)
+    M.bind("/sys", _target(root, "/sys", True), recursive=True)
+    size = str(options.settings.get("tmpfs-size") or "")
+    M.mount("tmpfs", _target(root, "/tmp", True), "tmpfs", M.MS_NOSUID | M.MS_NODEV,
+            "mode=1777" + (f",size={size}" if size else ""))
+    for m in app.runtime.mounts:
+        v = volumes[m.volume]
+        if v.kind == "host":
+            src = Path(v.source)
+        else:
+            src = pd.stage1_data / "volumes" / v.name
+            if not src.exists():
+                src.mkdir(parents=True)
+                os.chmod(src, int(v.mode, 8))
+                os.chown(src, v.uid, v.gid)
+        M.bind(src, _target(root, m.path, src.is_dir()), read_only=v.read_only, recursive=v.recursive)
+    for name, imposed in (("resolv.conf", pd.resolv_conf), ("hosts", pd.hosts)):
+        src = imposed if imposed.exists() else Path("/etc") / name
+        if src.exists():
+            M.bind(src, _target(root, f"/etc/{name}", False), read_only=True, recursive=False)
+    argv = list(a.exec)
+    return Plan(root, argv, app_environ(app.runtime, creds), creds, cwd)
+
+
+def _become(plan: Plan) -> None:
+    os.chroot(plan.root)
+    try:
+        os.chdir(plan.cwd)
+    except OSError:
+        os.chdir("/")
+    os.setgroups(list(plan.creds.groups))
+    os.setgid(plan.creds.gid)
+    os.setuid(plan.creds.uid)
+
+
+def exec_app(pod: Pod, plan: Plan) -> None:
+    """Become the app: record pid and pgid, chroot, drop to its credentials, exec."""
+    pd = PodDir(pod.path)
+    if not sys.stdin.isatty():
+        try:
+            os.setpgid(0, 0)
+        except OSError:
+            pass
+    pd.write_pid(os.getpid())
+    pd.write_pgid(os.getpgid(0))
+    pd.record_app_started(pod.apps[0].name)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        _become(plan)
+        os.execvpe(plan.argv[0], plan.argv, plan.env)
+    except OSError as e:
+        sys.stderr.write(f"run: cannot exec {plan.argv[0]}: {e.strerror}\n")
+        os._exit(254)
+
+
+def enter_app(pod: Pod, options: EnterOptions) -> None:
+    """Run a command in the app's root with its environment (as root)."""
+    app = pod.app(options.app)
+    if app is None:
+        raise FlavorError(f"pod has no app {options.app!r}")
+    root = app.rootfs
+    creds = resolve(root, "0", "0", (), app.name)
+    env = app_environ(app.runtime, creds)
+    exe = M.resolve_in_root(root, options.command[0]) if options.command[0].startswith("/") else None
+    if exe is not None and not os.path.exists(exe):
+        raise FlavorError(f"{options.command[0]} not found in app {app.name!r}")
+    sys.stdout.flush()
+    os.chroot(root)
+    os.chdir("/")
+    try:
+        os.execvpe(options.command[0], list(options.command), env)
+    except OSError as e:
+        sys.stderr.write(f"enter: cannot exec {options.command[0]}: {e.strerror}\n")
+        os._exit(254)
