@@ -1,0 +1,136 @@
+"""Where things live under the store root, and the temporary area imports work in.
+
+::
+
+    <root>/index.db                 the SQLite index
+    <root>/lock                     flock taken to change what is visible
+    <root>/blobs/sha512-<hex>       each image's archive, as it was fetched
+    <root>/trees/deps-sha512-<hex>/ each rendered image: manifest, rootfs/, rendered
+    <root>/tmp/<kind>-<random>/     work of one import or render, locked by its process
+
+Anything under ``tmp/`` is invisible to readers. Blobs and trees reach their final name
+with one ``rename`` once complete, so no reader ever sees half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rkt.store.locks import StoreLock, is_abandoned, lock_dir
+
+#: File in a tree directory written last, after the tree is synced to disk.
+RENDERED = "rendered"
+
+
+class Layout:
+    """Paths of one store; creates nothing until :meth:`ensure` is called."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.blobs = root / "blobs"
+        self.trees = root / "trees"
+        self.tmp = root / "tmp"
+        self.index = root / "index.db"
+        self.lockfile = root / "lock"
+
+    def ensure(self) -> None:
+        """Make the store's directories (idempotent)."""
+        for d in (self.root, self.blobs, self.trees):
+            d.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self.tmp.mkdir(mode=0o700, exist_ok=True)
+
+    def blob(self, image_id: str) -> Path:
+        return self.blobs / image_id
+
+    def tree(self, tree_id: str) -> Path:
+        return self.trees / tree_id
+
+    def lock(self) -> StoreLock:
+        """The store-wide lock (blocks while another process holds it)."""
+        return StoreLock(self.lockfile)
+
+    @contextmanager
+    def workdir(self, kind: str) -> Iterator[Path]:
+        """A fresh locked directory under ``tmp/``, removed on exit whatever happens.
+
+        Leftovers of processes that died are removed first (see :meth:`clean_abandoned`).
+        """
+        self.ensure()
+        with self.lock():
+            dead = self._claim_abandoned()
+            path = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self.tmp))
+            fd = lock_dir(path)
+        _remove(dead)
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+            os.close(fd)
+
+    def clean_abandoned(self) -> list[Path]:
+        """Remove what dead imports left under ``tmp/``; returns what was removed."""
+        if not self.tmp.is_dir():
+            return []
+        with self.lock():
+            dead = self._claim_abandoned()
+        _remove(dead)
+        return dead
+
+    def _claim_abandoned(self) -> list[Path]:
+        # Called with the store lock held: a live import locks its directory before the
+        # store lock is released, so an unlocked directory here is a dead one's.
+        dead: list[Path] = []
+        try:
+            names = os.listdir(self.tmp)
+        except FileNotFoundError:
+            return dead
+        for name in names:
+            p = self.tmp / name
+            if name.startswith("dead-") or is_abandoned(p):
+                q = self.tmp / f"dead-{name.removeprefix('dead-')}"
+                try:
+                    if q != p:
+                        os.rename(p, q)
+                    dead.append(q)
+                except OSError:
+                    pass
+        return dead
+
+
+def _remove(paths: list[Path]) -> None:
+    for p in paths:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+
+def sync_filesystem(path: Path) -> None:
+    """Flush everything written to the filesystem holding ``path`` (``syncfs``)."""
+    import ctypes
+
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), str(path))
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or unlink inside ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

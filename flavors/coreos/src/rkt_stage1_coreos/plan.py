@@ -1,0 +1,306 @@
+"""What each app of a pod runs with, computed once in the stage0 process before any fork.
+
+Everything that can fail on bad input (a user name missing from the image, an unknown
+capability or system call, a malformed limit) fails here, before anything is started,
+as a :class:`~rkt_sdk.errors.FlavorError` naming the app and the input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rkt_sdk.appc import App, Isolator, PodManifest, RuntimeApp
+from rkt_sdk.errors import FlavorError, RktError
+from rkt_sdk.poddir import PodDir, write_atomic
+from rkt_sdk.types import Pod
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEFAULT_CGROUP_PARENT = "machine.slice"
+
+#: isolators this flavor honours
+ISOLATORS = frozenset({
+    "resource/memory", "resource/cpu", "os/linux/cpu-shares", "os/linux/oom-score-adj",
+    "os/linux/capabilities-retain-set", "os/linux/capabilities-remove-set", "os/linux/no-new-privileges",
+    "os/linux/seccomp-retain-set", "os/linux/seccomp-remove-set",
+})
+
+
+@dataclass(frozen=True)
+class VolumeMount:
+    """A volume as one app sees it: host source, path inside the app, and flags."""
+
+    source: str
+    target: str
+    read_only: bool
+    recursive: bool = True
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of a cgroup (``None``: unlimited)."""
+
+    memory: int | None = None
+    cpu_millicores: int | None = None
+    cpu_shares: int | None = None
+
+
+@dataclass(frozen=True)
+class AppPlan:
+    """How to start one app; the app child process follows it to the letter."""
+
+    name: str
+    rootfs: str
+    argv: tuple[str, ...]
+    env: dict[str, str]
+    cwd: str
+    uid: int
+    gid: int
+    groups: tuple[int, ...]
+    caps: int
+    no_new_privs: bool
+    seccomp: bytes | None
+    volumes: tuple[VolumeMount, ...] = ()
+    read_only_rootfs: bool = False
+    cgroup: str = ""
+    limits: Limits = field(default_factory=Limits)
+    oom_score_adj: int | None = None
+    resolv_conf: str = ""
+    hosts: str = ""
+    mask_paths: bool = True
+
+
+@dataclass(frozen=True)
+class PodPlan:
+    """The whole pod: its apps and the pod-wide settings."""
+
+    uuid: str
+    path: Path
+    apps: tuple[AppPlan, ...]
+    hostname: str
+    cgroup: str
+    limits: Limits
+    stop_timeout: float
+    interactive: bool = False
+    debug: bool = False
+
+
+def pod_cgroup(uuid: str, settings: Mapping[str, Any]) -> str:
+    """The pod's cgroup path, relative to the hierarchy roots."""
+    parent = str(settings.get("cgroup_parent") or DEFAULT_CGROUP_PARENT).strip("/")
+    return f"{parent}/rkt-{uuid}" if parent else f"rkt-{uuid}"
+
+
+def supervisor_cgroup(pod_cg: str) -> str:
+    """The supervisor's own cgroup under the pod's (v2 allows no process beside child cgroups)."""
+    return f"{pod_cg}/stage1"
+
+
+def app_cgroup(pod_cg: str, app: str) -> str:
+    """An app's cgroup under the pod's."""
+    return f"{pod_cg}/apps/{app}"
+
+
+def _set_value(iso: Isolator, where: str) -> list[str]:
+    v = iso.value
+    s = v.get("set") if isinstance(v, dict) else None
+    if not isinstance(s, list) or not all(isinstance(x, str) for x in s):
+        raise FlavorError(f"{where}: isolator {iso.name}: value must be {{\"set\": [names...]}}")
+    return s
+
+
+def limits_of(isolators: tuple[Isolator, ...], where: str) -> Limits:
+    """Memory, CPU and CPU-shares limits from ``resource/*`` and ``os/linux/cpu-shares`` isolators."""
+    from rkt_sdk.linux.cgroups import parse_cpu, parse_memory
+
+    mem = cpu = shares = None
+    try:
+        for iso in isolators:
+            v = iso.value
+            if iso.name == "resource/memory":
+                lim = v.get("limit") if isinstance(v, dict) else v
+                if lim is not None:
+                    mem = parse_memory(lim)
+            elif iso.name == "resource/cpu":
+                lim = v.get("limit") if isinstance(v, dict) else v
+                if lim is not None:
+                    cpu = parse_cpu(lim)
+            elif iso.name == "os/linux/cpu-shares":
+                shares = int(v.get("value", 0) if isinstance(v, dict) else v)
+                if shares < 2:
+                    raise FlavorError(f"{where}: isolator os/linux/cpu-shares: {v!r} is below 2")
+    except (TypeError, ValueError, RktError) as e:
+        raise FlavorError(f"{where}: {e}") from None
+    return Limits(mem, cpu, shares)
+
+
+def capabilities_of(app: App, insecure: frozenset[str], where: str) -> int:
+    """The capability set of an app: rkt's default, or the retain/remove isolators' result."""
+    from rkt_sdk.linux import caps
+
+    if "capabilities" in insecure:
+        return caps.full_mask()
+    retain = app.isolator("os/linux/capabilities-retain-set")
+    remove = app.isolator("os/linux/capabilities-remove-set")
+    try:
+        if retain is not None and remove is not None:
+            raise FlavorError(f"{where}: capabilities-retain-set and capabilities-remove-set are exclusive")
+        if retain is not None:
+            return caps.mask(_set_value(retain, where)) & caps.full_mask()
+        base = caps.mask(caps.DEFAULT_RETAIN)
+        if remove is not None:
+            base &= ~caps.mask(_set_value(remove, where))
+        return base & caps.full_mask()
+    except FlavorError:
+        raise
+    except RktError as e:
+        raise FlavorError(f"{where}: {e}") from None
+
+
+def seccomp_of(app: App, insecure: frozenset[str], settings: Mapping[str, Any], where: str) -> bytes | None:
+    """The assembled seccomp filter of an app, or ``None`` for none."""
+    if "seccomp" in insecure:
+        return None
+    from rkt_sdk.linux import seccomp
+
+    retain = app.isolator("os/linux/seccomp-retain-set")
+    remove = app.isolator("os/linux/seccomp-remove-set")
+    try:
+        if retain is not None and remove is not None:
+            raise FlavorError(f"{where}: seccomp-retain-set and seccomp-remove-set are exclusive")
+        iso = retain or remove
+        if iso is None:
+            if not settings.get("default_seccomp", True):
+                return None
+            policy = seccomp.SeccompPolicy.default()
+        else:
+            names = _set_value(iso, where)
+            err = iso.value.get("errno") if isinstance(iso.value, dict) else None
+            policy = seccomp.SeccompPolicy("retain" if iso is retain else "remove", seccomp.expand(names),
+                                           seccomp.errno_number(err) if err else None)
+        return seccomp.build_filter(policy)
+    except FlavorError:
+        raise
+    except RktError as e:
+        raise FlavorError(f"{where}: {e}") from None
+
+
+def _volumes(pod_path: Path, manifest: PodManifest, ra: RuntimeApp, where: str) -> tuple[VolumeMount, ...]:
+    out = []
+    for m in ra.mounts:
+        vol = manifest.volume(m.volume)
+        if vol is None:
+            raise FlavorError(f"{where}: mount of unknown volume {m.volume!r}")
+        ro = vol.read_only or any(mp.read_only for mp in ra.app.mount_points if mp.path == m.path or mp.name == m.volume)
+        if vol.kind == "host":
+            if not os.path.exists(vol.source):
+                raise FlavorError(f"{where}: volume {vol.name!r}: host path {vol.source} does not exist")
+            out.append(VolumeMount(vol.source, m.path, ro, vol.recursive))
+        else:
+            d = empty_volume_dir(pod_path, vol.name)
+            if not d.exists():
+                d.mkdir(parents=True)
+                try:
+                    os.chmod(d, int(vol.mode, 8))
+                except ValueError:
+                    raise FlavorError(f"{where}: volume {vol.name!r}: bad mode {vol.mode!r}") from None
+                os.chown(d, vol.uid, vol.gid)
+            out.append(VolumeMount(str(d), m.path, ro, True))
+    return tuple(out)
+
+
+def empty_volume_dir(pod_path: Path, name: str) -> Path:
+    """Where an ``empty`` volume's directory lives (shared by the pod's apps)."""
+    return pod_path / "stage1-data" / "volumes" / name
+
+
+def _env(app: App, name: str, home: str, user: str, interactive: bool) -> dict[str, str]:
+    env = {"PATH": DEFAULT_PATH, "HOME": home or "/", "AC_APP_NAME": name, "container": "rkt"}
+    if user:
+        env["USER"] = env["LOGNAME"] = user
+    if interactive and "TERM" in os.environ:
+        env["TERM"] = os.environ["TERM"]
+    env.update(app.env_dict())
+    return env
+
+
+def app_plan(pod: Pod, ra: RuntimeApp, rootfs: Path, insecure: frozenset[str], settings: Mapping[str, Any],
+             interactive: bool = False) -> AppPlan:
+    """Compute one app's plan.
+
+    :raises FlavorError: an input of the app is unusable; the message names it.
+    """
+    from rkt_sdk.linux import creds
+
+    where = f"app {ra.name!r}"
+    app = ra.app
+    if not app.exec:
+        raise FlavorError(f"{where}: no exec given (the image has no app section and no --exec)")
+    try:
+        cred = creds.resolve(rootfs, app.user, app.group, app.supplementary_gids, ra.name)
+    except RktError as e:
+        raise FlavorError(str(e)) from None
+    oom = app.isolator("os/linux/oom-score-adj")
+    oom_adj: int | None = None
+    if oom is not None:
+        try:
+            oom_adj = int(oom.value.get("value") if isinstance(oom.value, dict) else oom.value)
+        except (TypeError, ValueError):
+            raise FlavorError(f"{where}: isolator os/linux/oom-score-adj: {oom.value!r} is not an integer") from None
+        if not -1000 <= oom_adj <= 1000:
+            raise FlavorError(f"{where}: isolator os/linux/oom-score-adj: {oom_adj} is outside -1000..1000")
+    nnp = app.isolator("os/linux/no-new-privileges")
+    pd = PodDir(pod.path)
+    return AppPlan(
+        name=ra.name, rootfs=os.path.realpath(rootfs), argv=app.exec,
+        env=_env(app, ra.name, cred.home, cred.user_name, interactive),
+        cwd=app.working_directory or "/", uid=cred.uid, gid=cred.gid, groups=cred.groups,
+        caps=capabilities_of(app, insecure, where),
+        no_new_privs=bool(nnp.value) if nnp is not None else False,
+        seccomp=seccomp_of(app, insecure, settings, where),
+        volumes=_volumes(pod.path, pod.manifest, ra, where),
+        read_only_rootfs=ra.read_only_rootfs,
+        cgroup=app_cgroup(pod_cgroup(pod.uuid, settings), ra.name),
+        limits=limits_of(app.isolators, where), oom_score_adj=oom_adj,
+        resolv_conf=str(pd.resolv_conf) if pd.resolv_conf.is_file() else "",
+        hosts=str(pd.hosts) if pd.hosts.is_file() else "",
+        mask_paths="paths" not in insecure)
+
+
+def pod_plan(pod: Pod, insecure: frozenset[str], settings: Mapping[str, Any], hostname: str = "",
+             stop_timeout: float = 10.0, interactive: bool = False, debug: bool = False) -> PodPlan:
+    """Compute the plan of every app of the pod, and the pod-wide settings."""
+    if interactive and len(pod.apps) != 1:
+        raise FlavorError(f"--interactive needs a pod of one app, and this one has {len(pod.apps)}")
+    apps = tuple(app_plan(pod, a.runtime, a.rootfs, insecure, settings, interactive) for a in pod.apps)
+    cg = pod_cgroup(pod.uuid, settings)
+    return PodPlan(pod.uuid, pod.path, apps, hostname or f"rkt-{pod.uuid}", cg,
+                   limits_of(pod.manifest.isolators, "pod"), stop_timeout, interactive, debug)
+
+
+# --- what enter and stop need to know about the run -----------------------------------
+
+
+def run_record_path(pod_path: Path) -> Path:
+    return pod_path / "stage1-data" / "coreos.json"
+
+
+def save_run_record(pod_path: Path, insecure: frozenset[str], stop_timeout: float) -> None:
+    """Remember the run's options that ``enter`` must reproduce (insecure options) and the stop grace."""
+    d = pod_path / "stage1-data"
+    d.mkdir(exist_ok=True)
+    write_atomic(run_record_path(pod_path), json.dumps({"insecureOptions": sorted(insecure),
+                                                        "stopTimeout": stop_timeout}))
+
+
+def load_run_record(pod_path: Path) -> dict[str, Any]:
+    """The record written by :func:`save_run_record` (empty if missing or unreadable)."""
+    try:
+        data = json.loads(run_record_path(pod_path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

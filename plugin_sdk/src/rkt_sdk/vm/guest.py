@@ -1,0 +1,235 @@
+"""What the guest runs: the init baked into the initramfs and the per-pod script it sources.
+
+The host plans the pod in Python (:func:`plan_pod`): one 9p share per app root, per volume
+and one exchange share (``rkt.xchg``) holding the rendered pod script and the files stage0
+imposes (``/etc/hosts``, ``/etc/resolv.conf``). The guest side is busybox ``sh``: the init
+(:func:`render_init`) mounts the shares, configures networks, and starts each app with
+``nsenter -r`` (its own root) as its user, in its working directory, with exactly its
+environment; then it answers the host over the control port (see :mod:`rkt_sdk.vm.protocol`).
+
+Both scripts are jinja2 templates shipped in this package; jinja2 is imported only here, when
+rendering.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rkt_sdk.poddir import PodDir, write_atomic
+from rkt_sdk.types import NetworkAttachment, Pod, RunOptions
+from rkt_sdk.vm.errors import VMError
+
+CONTROL_PORT = "rkt.control"
+STDOUT_PORT = "rkt.stdout"
+STDERR_PORT = "rkt.stderr"
+XCHG_TAG = "rkt.xchg"
+#: printed by the guest init, as its first act, when the kernel command line holds PROBE_ARG.
+PROBE_MARKER = "RKT-GUEST-UP"
+PROBE_ARG = "rkt.probe"
+MSIZE = 262144
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass(frozen=True)
+class Share:
+    """A host directory exported to the guest over virtio-9p.
+
+    :ivar tag: the mount tag the guest mounts (at most 31 characters).
+    :ivar path: the host directory.
+    :ivar read_only: exported read-only (the guest cannot write whatever it mounts).
+    """
+
+    tag: str
+    path: Path
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class GuestMount:
+    """A volume mounted into an app: volume name, path in the app, read-only."""
+
+    volume: str
+    path: str
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class GuestFile:
+    """A file of the exchange share bound over a path in an app (``etc/hosts`` -> ``/etc/hosts``)."""
+
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class GuestApp:
+    """An app as the guest runs it."""
+
+    index: int
+    name: str
+    tag: str
+    options: str
+    exec: tuple[str, ...]
+    env: tuple[str, ...]
+    uid: int
+    gid: int
+    workdir: str
+    mounts: tuple[GuestMount, ...] = ()
+    files: tuple[GuestFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class GuestVolume:
+    """A pod volume as the guest mounts it (at ``/vol/<name>``)."""
+
+    name: str
+    tag: str
+    options: str
+
+
+@dataclass(frozen=True)
+class GuestNetwork:
+    """A network the guest configures on the interface with ``mac``."""
+
+    name: str
+    mac: str
+    ip4: str
+    prefix_len: int
+    gateway: str
+    routes: tuple[tuple[str, str], ...]
+    default_route: bool
+
+
+@dataclass(frozen=True)
+class GuestPlan:
+    """Everything the host decided about the guest of one pod."""
+
+    hostname: str
+    apps: tuple[GuestApp, ...]
+    volumes: tuple[GuestVolume, ...]
+    networks: tuple[GuestNetwork, ...]
+    shares: tuple[Share, ...]
+    xchg: Path
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def _share_options(read_only: bool, cache: str) -> str:
+    return f"cache={cache}" + (",ro" if read_only else "")
+
+
+def _networks(nets: tuple[NetworkAttachment, ...]) -> tuple[GuestNetwork, ...]:
+    out = []
+    has_default = False
+    for n in nets:
+        if not n.mac:
+            raise VMError(f"network {n.name}: the tap attachment carries no MAC address for the guest")
+        routes = tuple((dst, gw) for dst, gw in n.routes if dst not in ("0.0.0.0/0", "default"))
+        wants_default = bool(n.gateway) and not has_default
+        if any(dst in ("0.0.0.0/0", "default") for dst, _ in n.routes) and not has_default:
+            wants_default = True
+        has_default = has_default or wants_default
+        out.append(GuestNetwork(n.name, n.mac.lower(), n.ip4, n.prefix_len, n.gateway, routes,
+                                wants_default and bool(n.gateway)))
+    return tuple(out)
+
+
+def plan_pod(pod: Pod, options: RunOptions) -> GuestPlan:
+    """Decide shares, mounts, credentials and environment of every app of ``pod``.
+
+    Empty volumes get a host directory under the pod's ``stage1-data/volumes``; the exchange
+    directory is ``stage1-data/xchg``.
+    """
+    from rkt_sdk.linux.creds import resolve
+
+    pd = PodDir(pod.path)
+    data = pd.stage1_data
+    xchg = data / "xchg"
+    xchg.mkdir(exist_ok=True)
+    shares: list[Share] = [Share(XCHG_TAG, xchg)]
+    files: dict[str, Path] = {}
+    for name, src in (("hosts", pd.hosts), ("resolv.conf", pd.resolv_conf)):
+        if src.is_file():
+            files[f"etc/{name}"] = src
+    volumes: list[GuestVolume] = []
+    used = {m.volume for a in pod.apps for m in a.runtime.mounts}
+    for i, v in enumerate(pod.manifest.volumes):
+        if v.name not in used:
+            continue
+        if v.kind == "host":
+            host = Path(v.source)
+            if not host.is_dir():
+                raise VMError(f"volume {v.name}: host source {v.source} is not a directory "
+                              "(VM flavors share directories only)")
+        else:
+            host = data / "volumes" / v.name
+            host.mkdir(parents=True, exist_ok=True)
+            os.chmod(host, int(v.mode, 8))
+            os.chown(host, v.uid, v.gid)
+        tag = f"vol{i}"
+        shares.append(Share(tag, host, v.read_only))
+        volumes.append(GuestVolume(v.name, tag, _share_options(v.read_only, "mmap")))
+    apps: list[GuestApp] = []
+    for i, a in enumerate(pod.apps):
+        app = a.runtime.app
+        if not app.exec:
+            raise VMError(f"app {a.name}: no exec to run")
+        creds = resolve(a.rootfs, app.user, app.group, app.supplementary_gids, a.name)
+        env: dict[str, str] = {"PATH": DEFAULT_PATH, "AC_APP_NAME": a.name, "HOME": creds.home,
+                               "container": "rkt"}
+        if creds.user_name:
+            env["USER"] = env["LOGNAME"] = creds.user_name
+        env.update(app.env_dict())
+        ro_points = {mp.name for mp in app.mount_points if mp.read_only}
+        mounts = []
+        for m in a.runtime.mounts:
+            vol = pod.manifest.volume(m.volume)
+            ro = bool(vol and vol.read_only) or m.volume in ro_points
+            mounts.append(GuestMount(m.volume, m.path, ro))
+        tag = f"app{i}"
+        ro_root = a.runtime.read_only_rootfs
+        shares.append(Share(tag, a.rootfs, ro_root))
+        gfiles = tuple(GuestFile(src, "/" + src) for src in sorted(files))
+        apps.append(GuestApp(i, a.name, tag, _share_options(ro_root, "mmap"), app.exec,
+                             tuple(f"{k}={v}" for k, v in env.items()), creds.uid, creds.gid,
+                             app.working_directory or "/", tuple(mounts), gfiles))
+    hostname = options.hostname or f"rkt-{pod.uuid}"
+    return GuestPlan(hostname, tuple(apps), tuple(volumes), _networks(pod.networks), tuple(shares), xchg, files)
+
+
+def _environment() -> Any:
+    import shlex
+
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("rkt_sdk.vm", "templates"),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True, autoescape=False)
+    env.filters["q"] = lambda s: shlex.quote(str(s))
+    return env
+
+
+def render_init(modules: list[str]) -> str:
+    """The guest's ``/init``: loads ``modules`` (names, in order) then runs the pod script."""
+    return str(_environment().get_template("init.sh.j2").render(
+        modules=modules, control_port=CONTROL_PORT, stdout_port=STDOUT_PORT, stderr_port=STDERR_PORT,
+        xchg_tag=XCHG_TAG, probe_arg=PROBE_ARG, probe_marker=PROBE_MARKER, msize=MSIZE))
+
+
+def render_pod_script(plan: GuestPlan) -> str:
+    """The per-pod script the guest init sources from the exchange share."""
+    return str(_environment().get_template("pod.sh.j2").render(
+        hostname=plan.hostname, apps=plan.apps, volumes=plan.volumes, networks=plan.networks))
+
+
+def write_exchange(plan: GuestPlan) -> None:
+    """Fill the exchange directory: the pod script, imposed /etc files, the enter spool."""
+    write_atomic(plan.xchg / "pod.sh", render_pod_script(plan))
+    for rel, src in plan.files.items():
+        dst = plan.xchg / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+    (plan.xchg / "enter").mkdir(exist_ok=True)
