@@ -2,7 +2,8 @@
 
 Only the module of the command being run is imported: ``rkt list`` never pays for
 ``rkt run``'s imports. Each command module defines
-``add_arguments(parser, command)`` and ``run(args, gopts) -> int``; modules with subcommands (``image``) parse their own.
+``add_arguments(parser, command)`` and ``run(args, gopts) -> int``; modules with
+subcommands (``image``) parse their own.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ GLOBAL OPTIONS:
 \t--debug                      print out more debug information to stderr
 \t--dir=DIR                    rkt data directory (default /var/lib/rkt)
 \t--insecure-options=LIST      comma-separated list of security features to disable
-\t                             (none, image, tls, ondisk, http, pubkey, capabilities, paths, seccomp, all-fetch, all-run, all)
+\t                             (none, image, tls, ondisk, http, pubkey, capabilities, paths,
+\t                             seccomp, all-fetch, all-run, all)
 \t--local-config=DIR           local configuration directory (default /etc/rkt)
 \t--system-config=DIR          system configuration directory (default /usr/lib/rkt)
 \t--user-config=DIR            user configuration directory

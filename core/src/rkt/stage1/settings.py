@@ -87,11 +87,11 @@ def validate_settings(schema: list[Any], raw: Mapping[str, Any], where: str) -> 
             known = ", ".join(sorted(fields)) or "none"
             raise ConfigError(f'{where}: unknown setting "{k}" (known settings: {known})')
         types = _TYPES.get(f.type, (object,))
-        if isinstance(v, bool) and f.type in ("int", "float") or not isinstance(v, types):
+        if (isinstance(v, bool) and f.type in ("int", "float")) or not isinstance(v, types):
             raise ConfigError(f'{where}: setting "{k}" must be of type {f.type}, got {json.dumps(v)}')
         if f.type == "choice" and v not in f.choices:
             raise ConfigError(f'{where}: setting "{k}" must be one of {", ".join(f.choices)}, got {v!r}')
-        if f.type == "path" and not v.startswith("/"):
+        if f.type == "path" and not str(v).startswith("/"):
             raise ConfigError(f'{where}: setting "{k}" must be an absolute path, got {v!r}')
         out[k] = v
     return out

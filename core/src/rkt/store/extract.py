@@ -38,8 +38,12 @@ _META_TYPES = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTY
                tarfile.SOLARIS_XHDTYPE)
 
 
-class UnsafeEntry(Exception):
-    """An entry of the archive is refused; the message names it (the caller adds the image)."""
+class EntryError(Exception):
+    """An entry could not be extracted; the message names it (the caller adds the image)."""
+
+
+class UnsafeEntry(EntryError):
+    """An entry of the archive is refused as unsafe or malformed."""
 
 
 @dataclass(frozen=True)
@@ -346,7 +350,10 @@ def extract_aci(data: HashingReader, dest: Path, limits: Limits,
             elif parts[0] == "rootfs":
                 if len(parts) == 1 and not ti.isdir():
                     raise UnsafeEntry(f'entry "{show(ti.name)}" is not a directory')
-                writer.add(ti, parts, data)
+                try:
+                    writer.add(ti, parts, data)
+                except OSError as e:
+                    raise EntryError(f'entry "{show(ti.name)}" cannot be extracted: {e.strerror}') from None
         data.drain()
         writer.finish()
     except SizeLimitExceeded as e:
