@@ -22,7 +22,8 @@ class Capabilities:
     :ivar network_modes: the ``--net`` modes accepted: ``"host"``, ``"none"``, ``"contained"``.
     :ivar network_attachment: how a contained pod reaches its networks: ``"netns"`` (stage0
         makes a network namespace with one interface per network and the flavor joins it) or
-        ``"tap"`` (stage0 makes one tap device per network for a virtual machine).
+        ``"tap"`` (stage0 makes one tap device per network for a virtual machine), or
+        ``"host"`` (the flavor only ever uses the host's network).
     :ivar mutable: the flavor supports ``app add/start/stop/rm`` on a running pod.
     :ivar enter: the flavor supports ``rkt enter``.
     :ivar virtualized: each pod is a virtual machine.
@@ -168,8 +169,8 @@ class DNSConfig:
     """Resolver settings for the pod, after rkt's precedence rules.
 
     :ivar mode: ``"flags"`` (use the lists below), ``"host"`` (copy the host's
-        resolv.conf), ``"none"`` (leave the image's file), or ``"default"`` (network
-        result if any, else the host's).
+        resolv.conf), ``"none"`` (leave the image's file), or ``"default"`` (the
+        networks' DNS result if any, else the image's own file, as rkt did).
     """
 
     mode: str = "default"

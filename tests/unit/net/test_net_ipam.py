@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rkt.net import NetworkError
-from rkt.net import ipam
+from rkt.net import NetworkError, ipam
 
 IPAM = {"type": "host-local", "subnet": "10.20.0.0/29", "routes": [{"dst": "0.0.0.0/0"}]}
 
@@ -56,12 +55,14 @@ def test_lease_of_a_deleted_pod_is_reclaimed_but_not_of_a_moved_one(tmp_path: Pa
         ipam.allocate(data, "n", ipam_one, uuid="new", pod=_pod(tmp_path, "new"), ifname="eth0")
     # deleted without teardown: the address can be handed out again
     (data / "pods" / "exited-garbage" / "gone-uuid").rmdir()
-    assert ipam.allocate(data, "n", ipam_one, uuid="new", pod=tmp_path / "pods" / "new", ifname="eth0").ip == "10.21.0.5"
+    got = ipam.allocate(data, "n", ipam_one, uuid="new", pod=tmp_path / "pods" / "new", ifname="eth0")
+    assert got.ip == "10.21.0.5"
 
 
 def test_requested_ip(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    assert ipam.allocate(data, "n", IPAM, uuid="a", pod=_pod(tmp_path, "a"), ifname="eth0", want="10.20.0.6").ip == "10.20.0.6"
+    got = ipam.allocate(data, "n", IPAM, uuid="a", pod=_pod(tmp_path, "a"), ifname="eth0", want="10.20.0.6")
+    assert got.ip == "10.20.0.6"
     with pytest.raises(NetworkError, match="in use"):
         ipam.allocate(data, "n", IPAM, uuid="b", pod=_pod(tmp_path, "b"), ifname="eth0", want="10.20.0.6")
     with pytest.raises(NetworkError, match="outside"):

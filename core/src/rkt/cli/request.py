@@ -110,6 +110,12 @@ def dns_config(pod: argparse.Namespace) -> DNSConfig:
     return DNSConfig()
 
 
+def _hosts_entries(values: list[str]) -> tuple[tuple[str, str], ...]:
+    from rkt.net import hosts_entries_from_flags
+
+    return tuple(hosts_entries_from_flags(values))
+
+
 def make_request(pod: argparse.Namespace, apps: list[argparse.Namespace]) -> PodRequest:
     set_env_file = tuple(kv for f in pod.set_env_file for kv in F.env_file(f))
     nets: list[str] = []
@@ -120,6 +126,6 @@ def make_request(pod: argparse.Namespace, apps: list[argparse.Namespace]) -> Pod
         volumes=tuple(F.volume(v) for v in pod.volume), ports=tuple(F.port(p) for p in pod.port),
         set_env=tuple(F.env_pair("set-env", v) for v in pod.set_env), set_env_file=set_env_file,
         inherit_env=pod.inherit_env, stage1_name=pod.stage1_name, net=tuple(nets), dns=dns_config(pod),
-        hosts_entries=tuple(F.hosts_entry(h) for h in pod.hosts_entry), hostname=pod.hostname,
+        hosts_entries=_hosts_entries(pod.hosts_entry), hostname=pod.hostname,
         interactive=getattr(pod, "interactive", False), uuid_file_save=pod.uuid_file_save,
         no_overlay=pod.no_overlay, quiet=getattr(pod, "quiet", False))

@@ -12,13 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rkt_sdk.appc import PodManifest, PodPort
-from rkt_sdk.types import NetworkAttachment
-
 from rkt.net import netns as nsmod
 from rkt.net import state as st
 from rkt.net.errors import NetworkError
 from rkt.net.spec import NetSpec
+from rkt_sdk.appc import PodManifest, PodPort
+from rkt_sdk.types import NetworkAttachment
 
 
 def setup(*, pod_path: Path, uuid: str, spec: NetSpec, config_dirs: tuple[Path, ...], data_dir: Path,
@@ -97,14 +96,17 @@ def _setup_contained(state: dict[str, Any], *, pod_path: Path, uuid: str, spec: 
                                  "ipMasq": bool(c.raw.get("ipMasq", False))}
         state["networks"].append(entry)
         save()
-        if c.native:
-            from rkt.net import links
+        try:
+            if c.native:
+                from rkt.net import links
 
-            entry["pluginPath"] = f"native:{c.type}"
-            att = links.setup(c, req, entry, index=index, netns=path, uuid=uuid, pod_path=pod_path,
-                              data_dir=data_dir, save=save)
-        else:
-            att = _setup_cni(c, req, entry, path, uuid, config_dirs, data_dir, save)
+                entry["pluginPath"] = f"native:{c.type}"
+                att = links.setup(c, req, entry, index=index, netns=path, uuid=uuid, pod_path=pod_path,
+                                  data_dir=data_dir, save=save)
+            else:
+                att = _setup_cni(c, req, entry, path, uuid, config_dirs, data_dir, save)
+        except (OSError, LookupError, ValueError, TypeError) as e:
+            raise NetworkError(f"network {c.name!r} ({c.type}): {e}") from None
         attachments.append(att)
         save()
     if forwards:
@@ -165,16 +167,28 @@ def _setup_ports(state: dict[str, Any], uuid: str, attachments: list[NetworkAtta
     # as rkt: the first network that masquerades, else the last one
     nets = state["networks"]
     target = next((i for i, n in enumerate(nets) if n.get("ipMasq")), len(nets) - 1)
-    att, entry = attachments[target], nets[target]
-    if entry.get("hostIf") and not entry.get("bridge"):
-        _sysctl(f"net/ipv4/conf/{entry['hostIf']}/route_localnet", "1")
-    elif entry.get("bridge"):
-        _sysctl(f"net/ipv4/conf/{entry['bridge']}/route_localnet", "1")
+    att = attachments[target]
+    # packets from 127.0.0.1 may leave through the interface towards the pod (then masqueraded)
+    _sysctl(f"net/ipv4/conf/{_route_interface(att.ip4, att.name)}/route_localnet", "1")
     state["ports"] = {"network": att.name, "ip": att.ip4, "forwards": [list(f) for f in forwards]}
     for rs in iptables.port_forwards(uuid, att.ip4, forwards):
         state["iptables"].append(rs.to_dict())
         save()
         iptables.apply(rs, f"--port (network {att.name!r})")
+
+
+def _route_interface(ip: str, net: str) -> str:
+    """The host interface the host's route to ``ip`` goes out of."""
+    from pyroute2 import IPRoute  # type: ignore[import-untyped]
+
+    with IPRoute() as ipr:
+        for r in ipr.route("get", dst=ip):
+            oif = r.get_attr("RTA_OIF")
+            if oif:
+                links = ipr.get_links(oif)
+                if links:
+                    return str(links[0].get_attr("IFLA_IFNAME"))
+    raise NetworkError(f"--port: no route from the host to {ip} (network {net!r})")
 
 
 def teardown(pod_path: Path, data_dir: Path) -> None:

@@ -22,11 +22,10 @@ import ipaddress
 from collections.abc import Iterable
 from pathlib import Path
 
-from rkt_sdk.poddir import PodDir, write_atomic
-from rkt_sdk.types import DNSConfig, NetworkAttachment
-
 from rkt.net import state as st
 from rkt.net.errors import NetworkError
+from rkt_sdk.poddir import PodDir, write_atomic
+from rkt_sdk.types import DNSConfig, NetworkAttachment
 
 HOST_RESOLV_CONF = Path("/etc/resolv.conf")
 HOST_HOSTS = Path("/etc/hosts")

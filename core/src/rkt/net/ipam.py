@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rkt_sdk.poddir import write_atomic
-
 from rkt.net.errors import NetworkError
+from rkt_sdk.poddir import write_atomic
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rkt_sdk.types import NetworkAttachment
-
 from rkt.net import ipam, iptables
 from rkt.net.conf import NetConf
 from rkt.net.errors import NetworkError
 from rkt.net.spec import NetRequest
+from rkt_sdk.types import NetworkAttachment
 
 DEFAULT_BRIDGE = "rkt0"
 _TUNSETIFF = 0x400454CA
@@ -164,7 +163,8 @@ def _setup(conf: NetConf, req: NetRequest, entry: dict[str, Any], *, index: int,
             kw: dict[str, Any] = {"mtu": mtu} if mtu else {}
             ipr.link("add", ifname=host_if, kind="macvlan", link=master_idx[0],
                      macvlan_mode=str(conf.raw.get("mode", "bridge")), **kw)
-            nsfd = os.open(netns, os.O_RDONLY) if netns else -1
+            assert netns is not None
+            nsfd = os.open(netns, os.O_RDONLY)
             try:
                 ipr.link("set", index=ipr.link_lookup(ifname=host_if)[0], net_ns_fd=nsfd, ifname=ifname)
             finally:

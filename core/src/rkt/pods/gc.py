@@ -93,7 +93,6 @@ def delete_pod(ref: PodRef, data: DataDir, config_dirs: tuple[Path, ...], *, loc
 def gc(data: DataDir, config_dirs: tuple[Path, ...], *, grace: float, expire_prepared: float,
        mark_only: bool = False, out: Say = _out, err: Say = _err) -> None:
     """One garbage-collection pass, printing what it does as rkt did."""
-    now = time.time()
     for ref in list(iter_pods(data, ("run",))):
         if ref.state() == "exited":
             err(f'moving pod "{ref.uuid}" to garbage')
@@ -107,7 +106,7 @@ def gc(data: DataDir, config_dirs: tuple[Path, ...], *, grace: float, expire_pre
             ctime = os.lstat(ref.path).st_ctime
         except FileNotFoundError:
             continue
-        if ref.state() == "prepared" and ctime + expire_prepared <= now:
+        if ref.state() == "prepared" and _expired(ctime, expire_prepared):
             err(f'moving expired prepared pod "{ref.uuid}" to garbage')
             _move(ref, data, "garbage")
     if mark_only:
@@ -117,7 +116,7 @@ def gc(data: DataDir, config_dirs: tuple[Path, ...], *, grace: float, expire_pre
             ctime = os.lstat(ref.path).st_ctime
         except FileNotFoundError:
             continue
-        if ctime + grace <= now:
+        if _expired(ctime, grace):
             if not _locked(ref):
                 out(f'Garbage collecting pod "{ref.uuid}"')
                 delete_pod(ref, data, config_dirs)
@@ -127,6 +126,11 @@ def gc(data: DataDir, config_dirs: tuple[Path, ...], *, grace: float, expire_pre
         if not _locked(ref):
             out(f'Garbage collecting pod "{ref.uuid}"')
             delete_pod(ref, data, config_dirs)
+
+
+def _expired(ctime: float, period: float) -> bool:
+    """Whether ``period`` seconds have passed since ``ctime`` (read now: a pod moved by this pass counts)."""
+    return ctime + period <= time.time()
 
 
 def _locked(ref: PodRef) -> bool:

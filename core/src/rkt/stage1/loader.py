@@ -61,15 +61,55 @@ class Flavor:
         return flavor_settings(self, config_dirs)
 
 
+class IncompatibleFlavor(BrokenFlavor):
+    """A flavor built for a stage1 interface version this rkt does not drive."""
+
+
 def _broken(ep: EntryPoint, why: str) -> BrokenFlavor:
     return BrokenFlavor(f"flavor {ep.name!r} from distribution {ep.dist} {ep.dist_version} is broken: {why}")
 
 
+def _incompatible(ep: EntryPoint, iv: object) -> IncompatibleFlavor:
+    supported = (f"version {INTERFACE_VERSION}" if MIN_INTERFACE_VERSION == INTERFACE_VERSION
+                 else f"versions {MIN_INTERFACE_VERSION} to {INTERFACE_VERSION}")
+    if isinstance(iv, int) and iv > INTERFACE_VERSION:
+        fix = f"upgrade rkt, or install a version of {ep.dist} built for interface {INTERFACE_VERSION}"
+    elif isinstance(iv, int):
+        fix = f"upgrade {ep.dist} to a version built for interface {INTERFACE_VERSION}"
+    else:
+        fix = f"its rkt_stage1_describe must give an integer interface_version; report this to {ep.dist}'s authors"
+    return IncompatibleFlavor(f"flavor {ep.name!r} from distribution {ep.dist} {ep.dist_version} was built for "
+                              f"stage1 interface version {iv!r}, and this rkt drives interface {supported}: {fix}")
+
+
+def _declared_interface(obj: Any) -> object:
+    """The interface version a flavor object declares, or ``None`` if it cannot say."""
+    describe = getattr(obj, "rkt_stage1_describe", None)
+    if not callable(describe):
+        return None
+    try:
+        return getattr(describe(), "interface_version", None)
+    except Exception:
+        return None
+
+
+def _compatible(iv: object) -> bool:
+    return isinstance(iv, int) and not isinstance(iv, bool) and MIN_INTERFACE_VERSION <= iv <= INTERFACE_VERSION
+
+
 def load_entry(ep: EntryPoint, *, with_plugins: list[EntryPoint] | None = None) -> Flavor:
-    """Import a flavor's module, register it with the hookspecs and validate it."""
+    """Import a flavor's module, register it with the hookspecs and validate it.
+
+    :raises IncompatibleFlavor: the flavor declares an interface version outside
+        ``MIN_INTERFACE_VERSION..INTERFACE_VERSION`` (checked first when registration
+        fails, since a newer flavor may implement hooks this rkt does not know).
+    :raises BrokenFlavor: anything else that stops the flavor from loading; the message
+        names the flavor, its distribution and what went wrong.
+    """
     import pluggy
 
     from rkt_sdk import hookspecs
+    from rkt_sdk.types import FlavorInfo
 
     pm = pluggy.PluginManager("rkt")
     pm.add_hookspecs(hookspecs)
@@ -78,11 +118,17 @@ def load_entry(ep: EntryPoint, *, with_plugins: list[EntryPoint] | None = None) 
         obj: Any = importlib.import_module(modname)
         for part in filter(None, attr.split(".")):
             obj = getattr(obj, part)
+    except RktError as e:
+        raise _broken(ep, f"importing {ep.value} failed: {e}") from None
+    except (Exception, SystemExit) as e:  # a third party's import failure
+        raise _broken(ep, f"importing {ep.value} failed: {type(e).__name__}: {e}") from None
+    try:
         pm.register(obj, name=f"stage1:{ep.name}")
         pm.check_pending()
-    except RktError:
-        raise
-    except Exception as e:  # a third party's import or registration failure
+    except Exception as e:  # a bad hookimpl (unknown hook, wrong arguments)
+        iv = _declared_interface(obj)
+        if iv is not None and not _compatible(iv):
+            raise _incompatible(ep, iv) from None
         raise _broken(ep, f"{type(e).__name__}: {e}") from None
     for hook in REQUIRED_HOOKS:
         if not getattr(pm.hook, hook).get_hookimpls():
@@ -91,18 +137,22 @@ def load_entry(ep: EntryPoint, *, with_plugins: list[EntryPoint] | None = None) 
         info = pm.hook.rkt_stage1_describe()
     except Exception as e:
         raise _broken(ep, f"rkt_stage1_describe failed: {type(e).__name__}: {e}") from None
-    if info is None or getattr(info, "name", None) != ep.name:
-        raise _broken(ep, f"rkt_stage1_describe names it {getattr(info, 'name', None)!r}, not {ep.name!r}")
-    iv = info.interface_version
-    if not isinstance(iv, int) or not MIN_INTERFACE_VERSION <= iv <= INTERFACE_VERSION:
-        raise _broken(ep, f"it was built for stage1 interface version {iv}, and this rkt supports versions "
-                          f"{MIN_INTERFACE_VERSION} to {INTERFACE_VERSION}; install a matching version of {ep.dist}")
+    if not isinstance(info, FlavorInfo):
+        raise _broken(ep, f"rkt_stage1_describe returned {type(info).__name__}, not rkt_sdk.FlavorInfo")
+    if info.name != ep.name:
+        raise _broken(ep, f"rkt_stage1_describe names it {info.name!r}, not {ep.name!r} (its entry point's name)")
+    if not _compatible(info.interface_version):
+        raise _incompatible(ep, info.interface_version)
+    from rkt_sdk.types import Capabilities
+
+    if not isinstance(info.capabilities, Capabilities):
+        raise _broken(ep, "rkt_stage1_describe gave capabilities that are not rkt_sdk.Capabilities")
     for plug in with_plugins or ():
         try:
             pmod = importlib.import_module(plug.value.partition(":")[0])
             pm.register(pmod, name=f"plugin:{plug.name}")
             pm.check_pending()
-        except Exception as e:
+        except (Exception, SystemExit) as e:
             import sys
 
             sys.stderr.write(f"rkt: warning: plugin {plug.name!r} from {plug.dist} not loaded: {e}\n")
@@ -117,3 +167,71 @@ def load_flavor(name: str, cache_dir: Path | None) -> Flavor:
         known = ", ".join(sorted(installed)) or "none"
         raise UnknownFlavor(f'no stage1 flavor named "{name}" is installed (installed flavors: {known})')
     return load_entry(ep, with_plugins=plugins(cache_dir))
+
+
+@dataclass(frozen=True)
+class FlavorReport:
+    """What ``rkt flavors`` says of one installed flavor.
+
+    :ivar entry: its entry point (name, distribution and version).
+    :ivar info: its description, or ``None`` when it is broken.
+    :ivar error: why it is broken (loading, contract or settings), or ``""``.
+    :ivar can_run: whether the host check says this host can run it.
+    :ivar reason: why not, when ``can_run`` is false.
+    :ivar warnings: the host check's warnings.
+    :ivar settings: its effective per-host settings (``{}`` when broken).
+    """
+
+    entry: EntryPoint
+    info: FlavorInfo | None = None
+    error: str = ""
+    can_run: bool = False
+    reason: str = ""
+    warnings: tuple[str, ...] = ()
+    settings: Mapping[str, Any] | None = None
+
+    @property
+    def broken(self) -> bool:
+        return self.info is None
+
+
+def report_flavor(ep: EntryPoint, config_dirs: tuple[Path, ...], *, host_check: bool = True) -> FlavorReport:
+    """Load one flavor, read its settings and ask its host check; never raises for a broken flavor."""
+    try:
+        flavor = load_entry(ep)
+    except RktError as e:
+        return FlavorReport(ep, error=str(e))
+    try:
+        settings = flavor.settings(config_dirs)
+    except RktError as e:
+        return FlavorReport(ep, flavor.info, can_run=False, reason=f"bad per-host settings: {e}")
+    except Exception as e:
+        return FlavorReport(ep, error=str(_broken(ep, f"rkt_stage1_config_schema failed: {type(e).__name__}: {e}")))
+    if not host_check:
+        return FlavorReport(ep, flavor.info, settings=settings)
+    try:
+        check = flavor.hook.rkt_stage1_host_check(settings=settings)
+    except Exception as e:
+        return FlavorReport(ep, flavor.info, can_run=False, settings=settings,
+                            reason=f"its host check failed: {type(e).__name__}: {e}")
+    ok = bool(getattr(check, "ok", False))
+    reason = str(getattr(check, "reason", "") or "")
+    if not ok and not reason:
+        reason = "its host check gave no reason"
+    return FlavorReport(ep, flavor.info, can_run=ok, reason="" if ok else reason,
+                        warnings=tuple(getattr(check, "warnings", ()) or ()), settings=settings)
+
+
+def survey(cache_dir: Path | None, config_dirs: tuple[Path, ...], *, host_check: bool = True) -> list[FlavorReport]:
+    """Every installed flavor, each loaded on its own: a broken one is reported, the others still listed.
+
+    Host checks may probe for seconds (a VM flavor boots nothing, but may ask a daemon), so
+    the flavors are examined in parallel threads.
+    """
+    eps = [ep for _, ep in sorted(flavors(cache_dir).items())]
+    if len(eps) <= 1:
+        return [report_flavor(ep, config_dirs, host_check=host_check) for ep in eps]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(8, len(eps))) as pool:
+        return list(pool.map(lambda ep: report_flavor(ep, config_dirs, host_check=host_check), eps))

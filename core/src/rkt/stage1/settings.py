@@ -6,93 +6,155 @@ user); a file of ``rktKind: stage1`` may set the default flavor (``name``, optio
 
     {"rktKind": "stage1", "rktVersion": "v1", "name": "coreos",
      "settings": {"qemu": {"accel": "tcg"}}}
+
+Later files win: ``name`` and ``version`` go together (a file naming a flavor drops an
+earlier file's ``version``), settings merge field by field. Each flavor declares the
+settings it accepts through ``rkt_stage1_config_schema``; anything else is rejected with an
+error naming the file and the field. ``location`` is accepted for compatibility with rkt's
+files and ignored (flavors are Python distributions).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rkt.config import files
+from rkt.config.errors import ConfigError
 from rkt_sdk.errors import RktError
 
 if TYPE_CHECKING:
     from rkt.stage1.loader import Flavor
 
+__all__ = ["BUILTIN_DEFAULT", "ConfigError", "Stage1Choice", "configured_stage1", "default_flavor",
+           "flavor_settings", "load_stage1_docs", "raw_settings", "validate_settings"]
+
 BUILTIN_DEFAULT = "coreos"
+SUBDIR = "stage1.d"
+_FIELDS = {"name", "version", "location", "settings"}
+
+#: ConfigField types and the JSON types they accept.
+FIELD_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "path": (str,), "int": (int,), "bool": (bool,),
+                                            "list": (list,), "choice": (str,), "float": (int, float)}
 
 
-class ConfigError(RktError):
-    """A config file is malformed; the message names the file and the field."""
+class SchemaError(RktError):
+    """A flavor declares a malformed settings schema (a bug of the flavor, not of the config)."""
 
 
-def _files(config_dirs: tuple[Path, ...]) -> list[Path]:
-    out: list[Path] = []
-    for d in config_dirs:
-        sd = d / "stage1.d"
-        try:
-            names = sorted(n for n in os.listdir(sd) if n.endswith(".json"))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        out.extend(sd / n for n in names)
-    return out
+@dataclass(frozen=True)
+class Stage1Choice:
+    """The default flavor the config files choose, and which files chose it (``None``: built in)."""
+
+    name: str = BUILTIN_DEFAULT
+    version: str | None = None
+    source: Path | None = None
+
+    def to_entry(self) -> dict[str, object]:
+        """The ``stage1`` entry ``rkt config`` prints."""
+        e: dict[str, object] = {"rktVersion": files.VERSION, "rktKind": "stage1", "name": self.name}
+        if self.version is not None:
+            e["version"] = self.version
+        return e
+
+
+def _check(doc: files.Document) -> files.Document:
+    files.check_fields(doc, _FIELDS)
+    files.string_field(doc, "name")
+    files.string_field(doc, "version")
+    files.string_field(doc, "location")
+    s = doc.data.get("settings")
+    if s is not None:
+        if not isinstance(s, dict):
+            raise doc.field_error("settings", f"must be an object keyed by flavor name, got {json.dumps(s)}")
+        for flavor, mine in s.items():
+            if not isinstance(mine, dict):
+                raise doc.field_error(f"settings.{flavor}", f"must be an object, got {json.dumps(mine)}")
+    return doc
+
+
+def stage1_documents(config_dirs: tuple[Path, ...]) -> list[files.Document]:
+    """Every well-formed ``stage1`` document, lowest precedence first."""
+    return [_check(d) for d in files.load(config_dirs, SUBDIR, ("stage1",))]
 
 
 def load_stage1_docs(config_dirs: tuple[Path, ...]) -> list[tuple[Path, dict[str, Any]]]:
-    """Every ``stage1`` config document, lowest precedence first."""
-    docs = []
-    for f in _files(config_dirs):
-        try:
-            doc = json.loads(f.read_text())
-        except ValueError as e:
-            raise ConfigError(f"{f}: invalid JSON: {e}") from None
-        if not isinstance(doc, dict):
-            raise ConfigError(f"{f}: must hold a JSON object")
-        if doc.get("rktKind") != "stage1":
-            raise ConfigError(f'{f}: field "rktKind": expected "stage1", got {doc.get("rktKind")!r}')
-        if doc.get("rktVersion") != "v1":
-            raise ConfigError(f'{f}: field "rktVersion": expected "v1", got {doc.get("rktVersion")!r}')
-        known = {"rktKind", "rktVersion", "name", "version", "location", "settings"}
-        for k in doc:
-            if k not in known:
-                raise ConfigError(f'{f}: unknown field "{k}"')
-        docs.append((f, doc))
-    return docs
+    """Every ``stage1`` config document as ``(file, object)``, lowest precedence first."""
+    return [(d.path, d.data) for d in stage1_documents(config_dirs)]
+
+
+def configured_stage1(config_dirs: tuple[Path, ...]) -> Stage1Choice:
+    """The default flavor (and pinned version) the config files choose."""
+    choice = Stage1Choice()
+    for doc in stage1_documents(config_dirs):
+        name = doc.data.get("name")
+        version = doc.data.get("version")
+        if name is not None:
+            choice = Stage1Choice(name, version, doc.path)
+        elif version is not None:
+            choice = Stage1Choice(choice.name, version, doc.path)
+    return choice
 
 
 def default_flavor(config_dirs: tuple[Path, ...]) -> str:
     """The flavor to use when no ``--stage1-*`` flag names one."""
-    name = BUILTIN_DEFAULT
-    for f, doc in load_stage1_docs(config_dirs):
-        if "name" in doc:
-            if not isinstance(doc["name"], str) or not doc["name"]:
-                raise ConfigError(f'{f}: field "name": must be a non-empty string')
-            name = doc["name"]
-    return name
+    return configured_stage1(config_dirs).name
 
 
-_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "path": (str,), "int": (int,), "bool": (bool,),
-                                        "list": (list,), "choice": (str,), "float": (int, float)}
+def raw_settings(config_dirs: tuple[Path, ...]) -> dict[str, list[tuple[Path, dict[str, Any]]]]:
+    """Unvalidated settings objects by flavor name, as ``(file, object)`` lowest precedence first."""
+    out: dict[str, list[tuple[Path, dict[str, Any]]]] = {}
+    for doc in stage1_documents(config_dirs):
+        for flavor, mine in (doc.data.get("settings") or {}).items():
+            out.setdefault(flavor, []).append((doc.path, mine))
+    return out
+
+
+def _check_schema(flavor_name: str, schema: list[Any]) -> None:
+    from rkt_sdk.types import ConfigField
+
+    for f in schema:
+        if not isinstance(f, ConfigField):
+            raise SchemaError(f"flavor {flavor_name!r} declares a setting that is not a ConfigField: {f!r}")
+        if f.type not in FIELD_TYPES:
+            raise SchemaError(f"flavor {flavor_name!r} declares setting {f.name!r} of unknown type {f.type!r} "
+                              f"(types: {', '.join(FIELD_TYPES)})")
+        if f.type == "choice" and not f.choices:
+            raise SchemaError(f"flavor {flavor_name!r} declares choice setting {f.name!r} without choices")
+
+
+def _value_problem(f: Any, v: Any) -> str | None:
+    types = FIELD_TYPES.get(f.type, (object,))
+    if (isinstance(v, bool) and f.type in ("int", "float")) or not isinstance(v, types):
+        return f"must be of type {f.type}, got {json.dumps(v)}"
+    if f.type == "choice" and v not in f.choices:
+        return f"must be one of {', '.join(f.choices)}, got {json.dumps(v)}"
+    if f.type == "path" and not v.startswith("/"):
+        return f"must be an absolute path, got {json.dumps(v)}"
+    return None
 
 
 def validate_settings(schema: list[Any], raw: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Check ``raw`` against the flavor's declared fields and fill defaults."""
+    """Check ``raw`` against the flavor's declared fields and fill defaults.
+
+    :param where: the file and field prefix for messages, e.g. ``'/etc/rkt/stage1.d/a.json: field "settings.fly"'``.
+    """
     fields = {f.name: f for f in schema}
     out = {f.name: f.default for f in schema}
+    prefix, _, field = where.partition(": field ")
+    field = field.strip('"')
     for k, v in raw.items():
+        name = f'"{field}.{k}"' if field else f'"{k}"'
         f = fields.get(k)
         if f is None:
             known = ", ".join(sorted(fields)) or "none"
-            raise ConfigError(f'{where}: unknown setting "{k}" (known settings: {known})')
-        types = _TYPES.get(f.type, (object,))
-        if (isinstance(v, bool) and f.type in ("int", "float")) or not isinstance(v, types):
-            raise ConfigError(f'{where}: setting "{k}" must be of type {f.type}, got {json.dumps(v)}')
-        if f.type == "choice" and v not in f.choices:
-            raise ConfigError(f'{where}: setting "{k}" must be one of {", ".join(f.choices)}, got {v!r}')
-        if f.type == "path" and not str(v).startswith("/"):
-            raise ConfigError(f'{where}: setting "{k}" must be an absolute path, got {v!r}')
+            raise ConfigError(f"{prefix}: field {name}: unknown setting (known settings: {known})")
+        problem = _value_problem(f, v)
+        if problem:
+            raise ConfigError(f"{prefix}: field {name}: {problem}")
         out[k] = v
     return out
 
@@ -100,18 +162,9 @@ def validate_settings(schema: list[Any], raw: Mapping[str, Any], where: str) -> 
 def flavor_settings(flavor: Flavor, config_dirs: tuple[Path, ...]) -> dict[str, Any]:
     """The flavor's settings, merged over config files (later files win field by field)."""
     schema = flavor.config_schema()
+    _check_schema(flavor.name, schema)
     merged: dict[str, Any] = {f.name: f.default for f in schema}
-    for f, doc in load_stage1_docs(config_dirs):
-        s = doc.get("settings")
-        if s is None:
-            continue
-        if not isinstance(s, dict):
-            raise ConfigError(f'{f}: field "settings": must be an object keyed by flavor name')
-        mine = s.get(flavor.name)
-        if mine is None:
-            continue
-        if not isinstance(mine, dict):
-            raise ConfigError(f'{f}: field "settings.{flavor.name}": must be an object')
-        validate_settings(schema, mine, f'{f}: field "settings.{flavor.name}"')
+    for path, mine in raw_settings(config_dirs).get(flavor.name, []):
+        validate_settings(schema, mine, f'{path}: field "settings.{flavor.name}"')
         merged.update(mine)
     return merged

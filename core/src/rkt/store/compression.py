@@ -40,26 +40,27 @@ def decompressing(raw: Readable, kind: str) -> Readable:
     or a ``zstandard.ZstdError``; :func:`describe_error` turns those into one line.
     """
     f: Any
+    src: Any = raw
     if kind == "tar":
         return raw
     if kind == "gzip":
         import gzip
 
-        f = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[arg-type]
+        f = gzip.GzipFile(fileobj=src, mode="rb")
     elif kind == "bzip2":
         import bz2
 
-        f = bz2.BZ2File(raw, mode="rb")  # type: ignore[arg-type]
+        f = bz2.BZ2File(src, mode="rb")
     elif kind == "xz":
         import lzma
 
-        f = lzma.LZMAFile(raw, mode="rb")  # type: ignore[arg-type]
+        f = lzma.LZMAFile(src, mode="rb")  # noqa: SIM115 (the caller closes the source)
     elif kind == "zstd":
         import zstandard
 
         # A zstd stream cut at a frame boundary ends quietly here; the tar layer still
         # notices a missing end-of-archive marker.
-        f = zstandard.ZstdDecompressor().stream_reader(raw, read_size=1 << 20, read_across_frames=True)
+        f = zstandard.ZstdDecompressor().stream_reader(src, read_size=1 << 20, read_across_frames=True)
     else:
         raise ValueError(f"unknown compression {kind!r}")
     return f  # type: ignore[no-any-return]

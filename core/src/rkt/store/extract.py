@@ -34,6 +34,11 @@ _MAX_META = 1 << 20
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _KIND_NAMES = {"d": "directory", "f": "regular file", "l": "symlink", "p": "fifo"}
+# tarfile's header errors are not in its public API (nor in its type stubs).
+_EOFHeader: type[Exception] = getattr(tarfile, "EOFHeaderError")  # noqa: B009
+_EmptyHeader: type[Exception] = getattr(tarfile, "EmptyHeaderError")  # noqa: B009
+_TruncatedHeader: type[Exception] = getattr(tarfile, "TruncatedHeaderError")  # noqa: B009
+_InvalidHeader: type[Exception] = getattr(tarfile, "InvalidHeaderError")  # noqa: B009
 _META_TYPES = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE,
                tarfile.SOLARIS_XHDTYPE)
 
@@ -55,7 +60,7 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> Limits:
-        """Defaults, overridden by ``RKT_MAX_IMAGE_SIZE`` (bytes, or with K/M/G/T suffix) and ``RKT_MAX_IMAGE_ENTRIES``."""
+        """Defaults, overridden by ``RKT_MAX_IMAGE_SIZE`` (bytes, K/M/G/T suffix allowed), ``RKT_MAX_IMAGE_ENTRIES``."""
         size = os.environ.get("RKT_MAX_IMAGE_SIZE")
         entries = os.environ.get("RKT_MAX_IMAGE_ENTRIES")
         return cls(parse_size(size) if size else DEFAULT_MAX_SIZE,
@@ -95,16 +100,16 @@ class _StrictInfo(tarfile.TarInfo):
     """A TarInfo that reports a cut or corrupt header instead of ending the archive quietly."""
 
     @classmethod
-    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> _StrictInfo:
         try:
-            return super().fromtarfile(tarfile_)
-        except tarfile.EOFHeaderError:
+            return super().fromtarfile(tarfile_)  # type: ignore[return-value]
+        except _EOFHeader:
             raise
-        except tarfile.EmptyHeaderError:
+        except _EmptyHeader:
             raise StreamError("archive is truncated (no end-of-archive marker)") from None
-        except tarfile.TruncatedHeaderError:
+        except _TruncatedHeader:
             raise StreamError("archive is truncated (in a header)") from None
-        except tarfile.InvalidHeaderError as e:
+        except _InvalidHeader as e:
             raise StreamError(f"corrupt tar header at offset {tarfile_.offset} ({e})") from None
 
     def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
@@ -320,7 +325,7 @@ def extract_aci(data: HashingReader, dest: Path, limits: Limits,
                 raise StreamError(f"corrupt archive ({msg})") from None
             if ti is None:
                 break
-            tf.members.clear()
+            getattr(tf, "members").clear()  # noqa: B009 (stream use: keep memory flat)
             current = ti.name
             entries += 1
             if entries > limits.max_entries:

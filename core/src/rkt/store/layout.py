@@ -65,7 +65,7 @@ class Layout:
             dead = self._claim_abandoned()
             path = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=self.tmp))
             fd = lock_dir(path)
-        _remove(dead)
+        remove_paths(dead)
         try:
             yield path
         finally:
@@ -78,7 +78,7 @@ class Layout:
             return []
         with self.lock():
             dead = self._claim_abandoned()
-        _remove(dead)
+        remove_paths(dead)
         return dead
 
     def _claim_abandoned(self) -> list[Path]:
@@ -102,7 +102,7 @@ class Layout:
         return dead
 
 
-def _remove(paths: list[Path]) -> None:
+def remove_paths(paths: list[Path]) -> None:
     for p in paths:
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)

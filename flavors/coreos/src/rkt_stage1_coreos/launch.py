@@ -15,7 +15,7 @@ import sys
 from typing import NoReturn
 
 from rkt_sdk.linux import caps, ns
-
+from rkt_sdk.linux.seccomp import install
 from rkt_stage1_coreos.plan import AppPlan
 
 #: signals Python ignores or handles that must reach the app at their default
@@ -52,9 +52,10 @@ def take_terminal() -> None:
 
 
 def drop_privileges(plan: AppPlan) -> None:
-    """Become the app's user with its capabilities, no_new_privs and seccomp filter."""
-    from rkt_sdk.linux.seccomp import install
+    """Become the app's user with its capabilities, no_new_privs and seccomp filter.
 
+    Runs after pivot_root: everything it calls is imported at module level, beforehand.
+    """
     ns.prctl(ns.PR_SET_KEEPCAPS, 1)
     os.setgroups(list(plan.groups))
     os.setresgid(plan.gid, plan.gid, plan.gid)

@@ -195,7 +195,8 @@ def _volumes(pod_path: Path, manifest: PodManifest, ra: RuntimeApp, where: str) 
         vol = manifest.volume(m.volume)
         if vol is None:
             raise FlavorError(f"{where}: mount of unknown volume {m.volume!r}")
-        ro = vol.read_only or any(mp.read_only for mp in ra.app.mount_points if mp.path == m.path or mp.name == m.volume)
+        ro = vol.read_only or any(mp.read_only for mp in ra.app.mount_points
+                                  if mp.path == m.path or mp.name == m.volume)
         if vol.kind == "host":
             if not os.path.exists(vol.source):
                 raise FlavorError(f"{where}: volume {vol.name!r}: host path {vol.source} does not exist")
@@ -248,7 +249,10 @@ def app_plan(pod: Pod, ra: RuntimeApp, rootfs: Path, insecure: frozenset[str], s
     oom_adj: int | None = None
     if oom is not None:
         try:
-            oom_adj = int(oom.value.get("value") if isinstance(oom.value, dict) else oom.value)
+            raw = oom.value.get("value") if isinstance(oom.value, dict) else oom.value
+            if not isinstance(raw, (int, str)):
+                raise ValueError(raw)
+            oom_adj = int(raw)
         except (TypeError, ValueError):
             raise FlavorError(f"{where}: isolator os/linux/oom-score-adj: {oom.value!r} is not an integer") from None
         if not -1000 <= oom_adj <= 1000:
@@ -289,12 +293,12 @@ def run_record_path(pod_path: Path) -> Path:
     return pod_path / "stage1-data" / "coreos.json"
 
 
-def save_run_record(pod_path: Path, insecure: frozenset[str], stop_timeout: float) -> None:
-    """Remember the run's options that ``enter`` must reproduce (insecure options) and the stop grace."""
+def save_run_record(pod_path: Path, insecure: frozenset[str], stop_timeout: float, cgroup: str) -> None:
+    """Remember what ``enter``, ``stop`` and ``gc`` must know of the run: insecure options, stop grace, cgroup."""
     d = pod_path / "stage1-data"
     d.mkdir(exist_ok=True)
     write_atomic(run_record_path(pod_path), json.dumps({"insecureOptions": sorted(insecure),
-                                                        "stopTimeout": stop_timeout}))
+                                                        "stopTimeout": stop_timeout, "cgroup": cgroup}))
 
 
 def load_run_record(pod_path: Path) -> dict[str, Any]:

@@ -24,7 +24,6 @@ from rkt_sdk.linux.mount import (
     mount,
     resolve_in_root,
 )
-
 from rkt_stage1_coreos.plan import AppPlan
 
 #: device nodes bind-mounted from the host into the app's /dev

@@ -64,7 +64,7 @@ def parse_memory(value: str | int) -> int:
     try:
         n = float(num)
     except ValueError:
-        raise CgroupError(f"memory quantity {value!r}: not a number with an optional unit (K, M, G, Ki, Mi, Gi)") from None
+        raise CgroupError(f"memory quantity {value!r}: not a number with a unit (K, M, G, Ki, Mi, Gi)") from None
     if n <= 0:
         raise CgroupError(f"memory quantity {value!r}: must be positive")
     return int(n * mult)

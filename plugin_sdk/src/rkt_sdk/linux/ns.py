@@ -12,6 +12,7 @@ import os
 import platform
 
 from rkt_sdk.errors import RktError
+from rkt_sdk.linux.mount import MNT_DETACH, umount
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -105,8 +106,6 @@ def pivot_root(new_root: str) -> None:
     Uses the ``pivot_root(".", ".")`` idiom: the old root is stacked under the new one and
     detached at once, so no directory for it is needed inside ``new_root``.
     """
-    from rkt_sdk.linux.mount import MNT_DETACH, umount
-
     os.chdir(new_root)
     _check(_libc.syscall(ctypes.c_long(syscall_number("pivot_root")), b".", b"."), f"pivot_root {new_root}")
     umount(".", MNT_DETACH)

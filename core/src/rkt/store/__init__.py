@@ -1,0 +1,253 @@
+"""rkt's local image store: content-addressed blobs, rendered trees and a SQLite index.
+
+:class:`Store` is the library API used by ``rkt fetch``, ``rkt image ...`` and by pod
+preparation. Images are ACIs (a tar holding ``manifest`` and ``rootfs/``, plain or
+compressed); an image's id is ``sha512-<hex>`` of its uncompressed tar. Importing an image
+also renders it: the tree a pod overlays read-only is ready when ``fetch`` returns.
+
+This module stays light to import (the heavy parts load when an image is imported).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rkt.store.errors import AmbiguousImageId, ImageError, ImageNotFound, StoreError
+from rkt.store.ids import id_prefix, is_full_id, short_id
+from rkt.store.ids import tree_id as _tree_id
+from rkt.store.index import Index
+from rkt.store.layout import RENDERED, Layout
+from rkt.store.records import ImageRecord
+from rkt_sdk.appc import ImageManifest
+
+if TYPE_CHECKING:
+    from rkt.store.extract import Limits
+
+__all__ = ["AmbiguousImageId", "ImageError", "ImageNotFound", "ImageRecord", "Store", "StoreError", "short_id"]
+
+_FETCH_FIRST = 'fetch it first ("rkt fetch" of its ACI file)'
+
+
+class Store:
+    """The image store rooted at ``root`` (``DataDir(data).store``); directories are made lazily.
+
+    :param limits: caps on image size and entry count (default: :meth:`Limits.from_env`).
+    :param durable: sync trees and blobs to disk before they become visible.
+    :param verify: check a stored blob against its id whenever it is read again.
+    """
+
+    def __init__(self, root: Path, *, limits: Limits | None = None, durable: bool = True,
+                 verify: bool = True) -> None:
+        self.root = Path(root)
+        self.layout = Layout(self.root)
+        self.index = Index(self.layout.index)
+        self._limits = limits
+        self.durable = durable
+        self.verify = verify
+
+    def close(self) -> None:
+        self.index.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def limits(self) -> Limits:
+        """Caps applied to imported archives."""
+        if self._limits is None:
+            from rkt.store.extract import Limits
+
+            self._limits = Limits.from_env()
+        return self._limits
+
+    # -- finding images ----------------------------------------------------------------------
+    def resolve(self, ref: str) -> ImageRecord:
+        """The stored image ``ref`` names: an id (full or a unique prefix), ``name`` or ``name:version``.
+
+        Raises :class:`ImageNotFound` (or :class:`AmbiguousImageId`); never fetches anything.
+        """
+        from rkt.store.refs import parse_ref
+
+        r = parse_ref(ref)
+        if r.kind == "id":
+            return self._by_id(ref)
+        if r.kind == "name":
+            found = self._by_name(r.name, r.version)
+            if found is None:
+                raise ImageNotFound(f'unable to find image "{ref}" in the local store; {_FETCH_FIRST}')
+            return found
+        raise ImageNotFound(f'unable to find image "{ref}" in the local store: it is a file or URL; {_FETCH_FIRST}')
+
+    def _by_id(self, ref: str) -> ImageRecord:
+        try:
+            prefix = id_prefix(ref)
+        except ValueError as e:
+            raise ImageNotFound(str(e)) from None
+        if is_full_id(prefix):
+            rec = self.index.get(prefix)
+            rows = [rec] if rec is not None else []
+        else:
+            rows = self.index.by_prefix(prefix)
+        if not rows:
+            raise ImageNotFound(f'unable to find image "{ref}": no image with that id in the local store')
+        if len(rows) > 1:
+            raise AmbiguousImageId(f'image id "{ref}" is ambiguous: {len(rows)} images match it; give more digits')
+        return rows[0]
+
+    def _by_name(self, name: str, version: str | None) -> ImageRecord | None:
+        rows = self.index.by_name(name)
+        if version is not None:
+            exact = [r for r in rows if r.version == version]
+            rows = exact if exact or version != "latest" else rows
+        return max(rows, key=lambda r: (r.import_time, r.id)) if rows else None
+
+    def images(self) -> list[ImageRecord]:
+        """Every stored image, oldest import first."""
+        return self.index.all()
+
+    def _full(self, image_id: str) -> str:
+        if is_full_id(image_id):
+            if self.index.get(image_id) is None:
+                raise ImageNotFound(f'unable to find image "{image_id}": no image with that id in the local store')
+            return image_id
+        return self._by_id(image_id).id
+
+    # -- getting images in -------------------------------------------------------------------
+    def fetch(self, ref: str, *, insecure: frozenset[str] = frozenset()) -> ImageRecord:
+        """Make ``ref`` available in the store and return its record.
+
+        A file (path or ``file://`` URL) is imported (again, if already there: the result
+        is the same id); an id or a name must already be in the store. Signatures are not
+        verified yet, so ``insecure`` (``--insecure-options``) changes nothing today.
+        """
+        from rkt.store.refs import parse_ref
+
+        del insecure
+        r = parse_ref(ref)
+        if r.kind == "file":
+            assert r.path is not None
+            return self.import_file(r.path, display=ref)
+        if r.kind == "remote":
+            raise ImageError(f'image "{ref}": fetching from {ref.partition("://")[0]} URLs is not supported; '
+                             "fetch an ACI file")
+        try:
+            return self.resolve(ref)
+        except AmbiguousImageId:
+            raise
+        except ImageNotFound:
+            if r.kind == "name":
+                raise ImageNotFound(f'unable to find image "{ref}" in the local store and fetching images by '
+                                    "name from the network is not supported; fetch its ACI file") from None
+            raise
+
+    def import_file(self, path: Path, display: str | None = None) -> ImageRecord:
+        """Import the ACI file at ``path`` (``display``: how to name it in errors)."""
+        from rkt.store.importer import import_archive
+
+        return import_archive(self.layout, self.index, Path(path), display or str(path), self.limits, self.durable)
+
+    # -- using images --------------------------------------------------------------------------
+    def manifest(self, image_id: str) -> ImageManifest:
+        """The parsed image manifest of a stored image."""
+        return ImageManifest.from_json(self.manifest_json(image_id))
+
+    def manifest_json(self, image_id: str) -> str:
+        """The image manifest exactly as the archive held it."""
+        full = self._full(image_id)
+        text = self.index.manifest(full)
+        if text is None:
+            raise ImageNotFound(f'unable to find image "{image_id}": no image with that id in the local store')
+        return text
+
+    def tree_id(self, image_id: str) -> str:
+        """The id of the image's rendered tree (what a pod writes in ``appsinfo/<app>/treeStoreID``)."""
+        return _tree_id(self._full(image_id))
+
+    def render(self, image_id: str) -> Path:
+        """The image's rendered tree directory (``<returned>/rootfs`` is the root filesystem).
+
+        Renders it again from the blob if ``image gc`` removed it. Pods must treat it as
+        read-only (overlay lower layer).
+        """
+        full = self._full(image_id)
+        tree = self.layout.tree(_tree_id(full))
+        marker = tree / RENDERED
+        if not marker.is_file():
+            from rkt.store.importer import render_blob
+
+            tree = render_blob(self.layout, self.index, full, self.limits, durable=self.durable,
+                               verify=self.verify)
+        try:
+            os.utime(tree / RENDERED)
+        except OSError:
+            pass
+        return tree
+
+    def touch(self, image_id: str) -> None:
+        """Record that the image was just used (``LAST USED`` in ``rkt image list``)."""
+        self.index.touch(self._full(image_id), time.time_ns())
+
+    # -- removing images -----------------------------------------------------------------------
+    def remove(self, image_id: str) -> None:
+        """Remove an image's row and blob. Its tree stays until :meth:`gc_trees` (pods may use it)."""
+        full = self._full(image_id)
+        with self.layout.lock():
+            self.index.delete(full)
+            try:
+                os.unlink(self.layout.blob(full))
+            except FileNotFoundError:
+                pass
+
+    def gc_trees(self, in_use: set[str], grace_seconds: float = 0) -> list[str]:
+        """Remove rendered trees not in ``in_use`` and not handed to a pod within ``grace_seconds``.
+
+        Also removes what dead imports left in the store's temporary area. Returns the ids
+        of the removed trees.
+        """
+        from rkt.store.trees import remove_trees
+
+        self.layout.clean_abandoned()
+        return remove_trees(self.layout, in_use, grace_seconds)
+
+    def gc_images(self, grace_seconds: float, in_use: set[str] | frozenset[str] = frozenset()) -> list[ImageRecord]:
+        """Remove images not used for ``grace_seconds`` whose tree no pod uses; returns them."""
+        limit = time.time_ns() - int(grace_seconds * 1e9)
+        removed = []
+        for rec in self.images():
+            if rec.last_used < limit and _tree_id(rec.id) not in in_use:
+                self.remove(rec.id)
+                removed.append(rec)
+        self._remove_orphan_blobs()
+        return removed
+
+    def _remove_orphan_blobs(self) -> None:
+        try:
+            names = os.listdir(self.layout.blobs)
+        except FileNotFoundError:
+            return
+        with self.layout.lock():
+            for name in names:
+                if self.index.get(name) is None:
+                    try:
+                        os.unlink(self.layout.blob(name))
+                    except OSError:
+                        pass
+
+    # -- copying images out ----------------------------------------------------------------------
+    def export(self, image_id: str, dest: Path, *, overwrite: bool = False) -> None:
+        """Write the image's uncompressed ACI (its id is the sha512 of this file) to ``dest``."""
+        from rkt.store.output import export_aci
+
+        export_aci(self, self._full(image_id), Path(dest), overwrite=overwrite)
+
+    def extract(self, image_id: str, dest: Path, *, rootfs_only: bool = False, overwrite: bool = False) -> None:
+        """Extract the image (``manifest`` and ``rootfs/``, or the rootfs only) into the new directory ``dest``."""
+        from rkt.store.output import extract_to
+
+        extract_to(self, self._full(image_id), Path(dest), rootfs_only=rootfs_only, overwrite=overwrite)

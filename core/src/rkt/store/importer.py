@@ -1,0 +1,185 @@
+"""Importing an ACI into the store, and rendering a stored blob again.
+
+An import reads the archive once: the raw bytes are copied to the blob as they are read,
+the decompressed stream is hashed (the image id) and extracted into the rendered tree at
+the same time, and the manifest is validated as soon as it is met. Everything happens in
+a locked directory under ``tmp/``; only a complete, synced tree and blob are renamed into
+place, under the store lock, before the index row is committed. Any failure leaves the
+store as it was.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+from rkt.store.compression import HEAD, Readable, decompressing, detect
+from rkt.store.errors import ImageError
+from rkt.store.extract import EntryError, Extracted, Limits, extract_aci
+from rkt.store.ids import full_id, short_id, tree_id
+from rkt.store.index import Index
+from rkt.store.layout import RENDERED, Layout, fsync_dir, sync_filesystem
+from rkt.store.records import ImageRecord
+from rkt.store.stream import CHUNK, HashingReader, StreamError
+from rkt_sdk.appc import ImageManifest
+from rkt_sdk.errors import ManifestError
+
+
+class _Tee:
+    """Reads ``src`` and writes every byte read to ``out`` (the blob being stored)."""
+
+    def __init__(self, src: BinaryIO, out: BinaryIO) -> None:
+        self._src = src
+        self._out = out
+
+    def read(self, n: int = -1, /) -> bytes:
+        data = self._src.read(n)
+        if data:
+            self._out.write(data)
+        return data
+
+    def drain(self) -> None:
+        """Copy what the decompressor left unread (trailing bytes) so the blob is the whole input."""
+        while data := self._src.read(CHUNK):
+            self._out.write(data)
+
+
+def parse_manifest(raw: bytes, display: str) -> ImageManifest:
+    """Validate an image manifest; :class:`ImageError` naming the image if it is bad."""
+    try:
+        return ImageManifest.from_json(raw)
+    except ManifestError as e:
+        raise ImageError(f'image "{display}": {e}') from None
+
+
+def _extract(reader: HashingReader, tree: Path, limits: Limits, display: str) -> tuple[Extracted, ImageManifest]:
+    found: list[ImageManifest] = []
+    try:
+        result = extract_aci(reader, tree, limits, lambda raw: found.append(parse_manifest(raw, display)))
+    except (EntryError, StreamError) as e:
+        raise ImageError(f'image "{display}": {e}') from None
+    except OSError as e:
+        raise ImageError(f'image "{display}": cannot extract it: {e.strerror or e}') from None
+    if not found:
+        raise ImageError(f'image "{display}": no manifest in the archive (is it an ACI?)')
+    return result, found[0]
+
+
+def _seal_tree(tree: Path, image_id: str, durable: bool) -> None:
+    """Mark a complete tree rendered, after its content is on disk."""
+    if durable:
+        sync_filesystem(tree)
+    fd = os.open(tree / RENDERED, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, (image_id + "\n").encode())
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _place_tree(layout: Layout, work: Path, tree: Path, image_id: str, durable: bool) -> Path:
+    """Rename a sealed tree into place unless a rendered one is there (store lock held)."""
+    final = layout.tree(tree_id(image_id))
+    if (final / RENDERED).is_file():
+        return final
+    if final.exists():  # not marked rendered: not from a complete render; replace it
+        os.rename(final, work / "stale-tree")
+    os.rename(tree, final)
+    if durable:
+        fsync_dir(layout.trees)
+    return final
+
+
+def import_archive(layout: Layout, index: Index, src: Path, display: str, limits: Limits,
+                   durable: bool = True) -> ImageRecord:
+    """Import the ACI file ``src`` (``display`` is how the user named it) and return its record."""
+    try:
+        raw = io.BufferedReader(io.FileIO(src, "rb"), buffer_size=CHUNK)
+    except FileNotFoundError:
+        raise ImageError(f'image "{display}": no such file') from None
+    except IsADirectoryError:
+        raise ImageError(f'image "{display}": is a directory, not an ACI file') from None
+    except OSError as e:
+        raise ImageError(f'image "{display}": cannot open it: {e.strerror}') from None
+    with raw, layout.workdir("import") as work:
+        tree = work / "tree"
+        tree.mkdir(mode=0o755)
+        blob_tmp = work / "blob"
+        head = raw.peek(HEAD)[:HEAD]
+        kind = detect(head)
+        with open(blob_tmp, "wb", buffering=CHUNK) as blob_out:
+            tee = _Tee(raw, blob_out)
+            reader = HashingReader(decompressing(tee, kind), limits.max_size)
+            result, manifest = _extract(reader, tree, limits, display)
+            tee.drain()
+            if durable:
+                blob_out.flush()
+                os.fsync(blob_out.fileno())
+        image_id = full_id(result.digest)
+        _seal_tree(tree, image_id, durable)
+        now = time.time_ns()
+        rec = ImageRecord(image_id, manifest.name, {kv.name: kv.value for kv in manifest.labels}, now, now,
+                          result.size)
+        with layout.lock():
+            _place_tree(layout, work, tree, image_id, durable)
+            blob = layout.blob(image_id)
+            if index.get(image_id) is None or not blob.exists():
+                os.replace(blob_tmp, blob)
+                if durable:
+                    fsync_dir(layout.blobs)
+            return index.insert(rec, (result.manifest or b"").decode("utf-8", "replace"), kind,
+                                blob.stat().st_size)
+
+
+def open_blob(layout: Layout, index: Index, image_id: str) -> tuple[BinaryIO, Readable]:
+    """The stored blob of an image opened for reading: (raw file, decompressed stream)."""
+    fmt = index.blob_format(image_id) or "tar"
+    try:
+        raw = open(layout.blob(image_id), "rb", buffering=CHUNK)  # noqa: SIM115 (the caller closes it)
+    except FileNotFoundError:
+        raise ImageError(f'image "{short_id(image_id)}": its blob is missing from the store; '
+                         "remove the image and fetch it again") from None
+    return raw, decompressing(raw, fmt)
+
+
+def check_digest(image_id: str, digest: str) -> None:
+    """Refuse a stored blob whose content no longer matches its id."""
+    if full_id(digest) != image_id:
+        raise ImageError(f'image "{short_id(image_id)}": the stored blob does not match its id '
+                         "(corrupt on disk); remove the image and fetch it again")
+
+
+def render_blob(layout: Layout, index: Index, image_id: str, limits: Limits, *, durable: bool = True,
+                verify: bool = True) -> Path:
+    """Render an image's tree again from its blob (after ``image gc`` removed it)."""
+    display = short_id(image_id)
+    with layout.workdir("render") as work:
+        tree = work / "tree"
+        tree.mkdir(mode=0o755)
+        raw, stream = open_blob(layout, index, image_id)
+        with raw:
+            result, _ = _extract(HashingReader(stream, limits.max_size), tree, limits, display)
+        if verify:
+            check_digest(image_id, result.digest)
+        _seal_tree(tree, image_id, durable)
+        with layout.lock():
+            return _place_tree(layout, work, tree, image_id, durable)
+
+
+def copy_blob_tar(layout: Layout, index: Index, image_id: str, out: BinaryIO, *, verify: bool = True) -> int:
+    """Write the image's uncompressed tar to ``out``; returns its size. Checks the digest."""
+    raw, stream = open_blob(layout, index, image_id)
+    with raw:
+        reader = HashingReader(stream, 1 << 62)
+        try:
+            while chunk := reader.read_some(4 * CHUNK):
+                out.write(chunk)
+        except StreamError as e:
+            raise ImageError(f'image "{short_id(image_id)}": the stored blob is unreadable: {e}') from None
+    if verify:
+        check_digest(image_id, reader.hexdigest())
+    return reader.total

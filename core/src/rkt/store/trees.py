@@ -1,0 +1,63 @@
+"""The rendered-tree store: which trees pods use, and removing the others.
+
+A pod uses tree ``X`` when a file ``<data>/pods/<state>/<uuid>/appsinfo/<app>/treeStoreID``
+holds ``X``. A tree's ``rendered`` marker's modification time is refreshed each time the
+tree is handed to a pod, so a grace period can spare trees used recently.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from rkt.store.layout import RENDERED, Layout, remove_paths
+
+
+def trees_in_use(pods_dir: Path) -> set[str]:
+    """Tree ids named by any pod under ``pods_dir`` (``<data>/pods``), whatever its state."""
+    used: set[str] = set()
+    for f in pods_dir.glob("*/*/appsinfo/*/treeStoreID"):
+        try:
+            used.add(f.read_text().strip())
+        except OSError:
+            continue
+    return used
+
+
+def rendered_trees(layout: Layout) -> list[str]:
+    """Ids of the trees in the store (complete or not)."""
+    try:
+        return sorted(os.listdir(layout.trees))
+    except FileNotFoundError:
+        return []
+
+
+def remove_trees(layout: Layout, in_use: set[str], grace_seconds: float = 0) -> list[str]:
+    """Remove trees not in ``in_use`` and not handed out within ``grace_seconds``; returns their ids."""
+    names = rendered_trees(layout)
+    if not names:
+        return []
+    now = time.time()
+    removed: list[str] = []
+    doomed: list[Path] = []
+    layout.ensure()
+    with layout.lock():
+        for name in names:
+            if name in in_use:
+                continue
+            try:
+                last = (layout.tree(name) / RENDERED).stat().st_mtime
+            except OSError:
+                last = 0.0
+            if grace_seconds and now - last < grace_seconds:
+                continue
+            dead = layout.tmp / f"dead-tree-{name}"
+            try:
+                os.rename(layout.tree(name), dead)
+            except OSError:
+                continue
+            doomed.append(dead)
+            removed.append(name)
+    remove_paths(doomed)
+    return removed

@@ -1,0 +1,81 @@
+"""The coreos flavor's hook implementations (entry point ``coreos`` in group ``rkt.stage1``).
+
+Hooks import their machinery lazily: ``rkt flavors`` and ``describe`` pay for nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rkt_sdk import INTERFACE_VERSION
+from rkt_sdk.markers import hookimpl
+from rkt_sdk.types import Capabilities, ConfigField, EnterOptions, FlavorInfo, HostCheck, Pod, RunOptions
+from rkt_stage1_coreos import __version__
+
+NAME = "coreos"
+
+
+@hookimpl
+def rkt_stage1_describe() -> FlavorInfo:
+    from rkt_stage1_coreos.plan import ISOLATORS
+
+    return FlavorInfo(
+        name=NAME, version=__version__, interface_version=INTERFACE_VERSION,
+        summary="Linux namespaces, a supervisor as PID 1, cgroups, capabilities and seccomp",
+        capabilities=Capabilities(multi_app=True, isolators=ISOLATORS,
+                                  network_modes=frozenset({"host", "none", "contained"}),
+                                  network_attachment="netns", mutable=False, enter=True, virtualized=False))
+
+
+@hookimpl
+def rkt_stage1_config_schema() -> list[ConfigField]:
+    return [
+        ConfigField("cgroup_parent", "str", "machine.slice",
+                    "cgroup under which each pod gets rkt-<uuid> (relative to the hierarchy roots)"),
+        ConfigField("default_seccomp", "bool", True,
+                    "apply the default seccomp filter to apps that set no seccomp isolator"),
+    ]
+
+
+@hookimpl
+def rkt_stage1_host_check(settings: Mapping[str, Any]) -> HostCheck:
+    from rkt_stage1_coreos.hostcheck import check
+
+    return check(settings)
+
+
+@hookimpl
+def rkt_stage1_run(pod: Pod, options: RunOptions) -> int:
+    from rkt_stage1_coreos.start import run
+
+    return run(pod, options)
+
+
+@hookimpl
+def rkt_stage1_enter(pod: Pod, options: EnterOptions) -> int:
+    from rkt_stage1_coreos.lifecycle import enter
+
+    return enter(pod, options)
+
+
+@hookimpl
+def rkt_stage1_stop(pod: Pod, force: bool, timeout: float) -> None:
+    from rkt_stage1_coreos.lifecycle import stop
+
+    stop(pod, force, timeout)
+
+
+@hookimpl
+def rkt_stage1_gc(pod_path: Path, uuid: str, settings: Mapping[str, Any]) -> None:
+    from rkt_stage1_coreos.lifecycle import gc
+
+    gc(pod_path, uuid, settings)
+
+
+@hookimpl
+def rkt_stage1_status(pod: Pod) -> dict[str, Any]:
+    from rkt_stage1_coreos.lifecycle import status
+
+    return status(pod)

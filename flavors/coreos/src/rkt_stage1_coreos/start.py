@@ -1,0 +1,130 @@
+"""``rkt_stage1_run`` for the coreos flavor: plan, cgroups, the supervisor, and waiting for it.
+
+The stage0 process unshares only the PID namespace *for its children* (its own PID
+namespace does not change), forks the supervisor as PID 1 of the new one, and restores
+its children's PID namespace at once, so stage0 can still start processes afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Mapping
+from typing import Any
+
+from rkt_sdk.errors import FlavorError, RktError
+from rkt_sdk.poddir import PodDir
+from rkt_sdk.types import Pod, RunOptions
+from rkt_stage1_coreos.plan import PodPlan, pod_plan, save_run_record, supervisor_cgroup
+
+
+def make_cgroups(plan: PodPlan, settings: Mapping[str, Any]) -> Any:
+    """Create the pod's, the supervisor's and each app's cgroup, with their limits."""
+    from rkt_sdk.linux.cgroups import detect
+    from rkt_stage1_coreos.rootfs import DEVICE_RULES
+
+    cg = detect()
+    try:
+        cg.create(plan.cgroup)
+        cg.restrict_devices(plan.cgroup, DEVICE_RULES)
+        _limit(cg, plan.cgroup, plan.limits)
+        cg.create(supervisor_cgroup(plan.cgroup))
+        for app in plan.apps:
+            cg.create(app.cgroup)
+            _limit(cg, app.cgroup, app.limits)
+    except RktError as e:
+        cg.remove(plan.cgroup)
+        raise FlavorError(str(e)) from None
+    return cg
+
+
+def _limit(cg: Any, path: str, limits: Any) -> None:
+    if limits.memory is not None:
+        cg.set_memory_limit(path, limits.memory)
+    if limits.cpu_millicores is not None:
+        cg.set_cpu_limit(path, limits.cpu_millicores)
+    if limits.cpu_shares is not None:
+        cg.set_cpu_shares(path, limits.cpu_shares)
+
+
+def run(pod: Pod, options: RunOptions) -> int:
+    """Run the pod; return its exit code (see the module doc)."""
+    from rkt_sdk.linux import ns
+
+    settings = options.settings
+    plan = pod_plan(pod, options.insecure_options, settings, options.hostname, options.stop_timeout,
+                    options.interactive, options.debug)
+    save_run_record(pod.path, options.insecure_options, options.stop_timeout, plan.cgroup)
+    cg = make_cgroups(plan, settings)
+    netns = str(pod.netns) if pod.netns is not None else None
+    new_net = netns is None and options.net != "host"
+
+    go_r, go_w = os.pipe2(os.O_CLOEXEC)
+    st_r, st_w = os.pipe2(os.O_CLOEXEC)
+    own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    forward = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        ns.unshare(ns.CLONE_NEWPID)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                os.close(go_w)
+                os.close(st_r)
+                os.close(own_pidns)
+                from rkt_stage1_coreos.supervisor import run_supervisor
+
+                run_supervisor(plan, cg, netns, new_net, go_r, st_w)
+        finally:
+            ns.setns(own_pidns, ns.CLONE_NEWPID)
+    except RktError as e:
+        cg.remove(plan.cgroup)
+        raise FlavorError(f"starting the pod: {e}") from None
+    finally:
+        os.close(own_pidns)
+        os.close(go_r)
+        os.close(st_w)
+
+    def _forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+    for sig in forward:
+        signal.signal(sig, _forward)
+    try:
+        try:
+            PodDir(pod.path).write_pid(pid)
+            os.write(go_w, b"g")
+        finally:
+            os.close(go_w)
+        status = b""
+        while True:
+            chunk = os.read(st_r, 4096)
+            if not chunk:
+                break
+            status += chunk
+        os.close(st_r)
+        if status != b"ok":
+            os.waitpid(pid, 0)
+            raise FlavorError(status.decode(errors="replace") or "the pod's supervisor died before its apps started")
+        _, wstatus = os.waitpid(pid, 0)
+    finally:
+        for sig, handler in forward.items():
+            signal.signal(sig, handler)
+        if options.interactive:
+            _take_back_terminal()
+    code = os.waitstatus_to_exitcode(wstatus)
+    return 128 - code if code < 0 else code
+
+
+def _take_back_terminal() -> None:
+    try:
+        if os.isatty(0):
+            old = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+            try:
+                os.tcsetpgrp(0, os.getpgrp())
+            finally:
+                signal.signal(signal.SIGTTOU, old)
+    except OSError:
+        pass

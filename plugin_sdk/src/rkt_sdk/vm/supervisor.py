@@ -1,0 +1,379 @@
+"""The host side of a running pod VM: one loop that follows the guest until it powers off.
+
+The :class:`Supervisor` runs in the pod process (the ``rkt run`` process that called the
+flavor). It copies the apps' output from the guest's ``rkt.stdout``/``rkt.stderr`` ports to
+its own stdout/stderr, keeps the kernel console in ``stage1-data/console.log`` (and on
+stderr with ``--debug``), records each app's start and exit in the pod directory, applies the
+pod exit rule (the first app that failed gives the pod's exit code; its siblings are then
+stopped), and serves ``enter`` and ``stop`` requests of other rkt processes on
+``stage1-data/supervisor.sock``.
+
+How the VM itself runs (a QEMU child, a libvirt domain) is hidden behind :class:`VMHandle`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from rkt_sdk.poddir import PodDir
+from rkt_sdk.vm import protocol
+from rkt_sdk.vm.errors import GuestError
+from rkt_sdk.vm.unixsock import listen_unix
+
+SUPERVISOR_SOCKET = "supervisor.sock"
+CONSOLE_LOG = "console.log"
+#: exit code of ``rkt run`` when the VM was killed before its apps reported (as SIGKILL would give).
+KILLED_EXIT = 137
+#: seconds the guest gets, after a stop's grace period, to power off before it is killed.
+POWEROFF_GRACE = 10.0
+
+
+class VMHandle(Protocol):
+    """A running VM as the supervisor sees it."""
+
+    def ended_fd(self) -> int:
+        """A file descriptor that becomes readable when the VM has ended."""
+
+    def force_off(self) -> None:
+        """Stop the VM at once (like pulling the plug). Idempotent."""
+
+    def finish(self) -> None:
+        """Called once the VM has ended: reap processes, release handles."""
+
+
+@dataclass
+class GuestChannels:
+    """Host ends of the guest's character devices (connected stream sockets)."""
+
+    console: socket.socket
+    control: socket.socket
+    stdout: socket.socket
+    stderr: socket.socket
+
+
+class Supervisor:
+    """Follow one pod VM until it ends; see the module documentation."""
+
+    def __init__(self, pod_path: Path, app_names: list[str], channels: GuestChannels, vm: VMHandle, *,
+                 stop_timeout: float = 10.0, boot_timeout: float = 120.0, debug: bool = False,
+                 out_fd: int = 1, err_fd: int = 2) -> None:
+        self.pd = PodDir(pod_path)
+        self.apps = list(app_names)
+        self.ch = channels
+        self.vm = vm
+        self.stop_timeout = stop_timeout
+        self.boot_timeout = boot_timeout
+        self.debug = debug
+        self.out_fd = out_fd
+        self.err_fd = err_fd
+        self.console_log = self.pd.stage1_data / CONSOLE_LOG
+        self.ready = False
+        self.exited: dict[str, int] = {}
+        self.first_failure: int | None = None
+        self.guest_error = ""
+        self.forced = False
+        self.vm_ended = False
+        self.kill_at: float | None = None
+        self.shutdown_sent = False
+        self._ctl_buf = b""
+        self._clients: dict[socket.socket, bytes] = {}
+        self._enters: dict[int, socket.socket] = {}
+        self._next_enter = 1
+        self._sel = selectors.DefaultSelector()
+        self._signals: list[int] = []
+
+    # --- guest side ----------------------------------------------------------------------
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self.ch.control.sendall(data)
+        except OSError:
+            pass
+
+    def _request_stop(self, timeout: float) -> None:
+        if not self.ready:
+            self._force()
+            return
+        self._send(protocol.cmd_stop(timeout))
+        deadline = time.monotonic() + timeout + POWEROFF_GRACE
+        self.kill_at = min(self.kill_at or deadline, deadline)
+
+    def _force(self) -> None:
+        self.forced = True
+        self.vm.force_off()
+
+    def _shutdown(self) -> None:
+        if not self.shutdown_sent:
+            self.shutdown_sent = True
+            self._send(protocol.cmd_shutdown())
+            deadline = time.monotonic() + POWEROFF_GRACE
+            self.kill_at = min(self.kill_at or deadline, deadline)
+
+    def _event(self, ev: dict[str, Any]) -> None:
+        kind = ev["ev"]
+        if kind == "ready":
+            self.ready = True
+        elif kind == "started" and ev.get("app") in self.apps:
+            self.pd.record_app_started(str(ev["app"]))
+        elif kind == "exited" and ev.get("app") in self.apps:
+            app, code = str(ev["app"]), int(ev.get("code", 255))
+            self.pd.record_app_exited(app, code)
+            self.exited[app] = code
+            if code != 0 and self.first_failure is None:
+                self.first_failure = code
+                if len(self.exited) < len(self.apps):
+                    self._request_stop(self.stop_timeout)
+            if len(self.exited) == len(self.apps):
+                self._shutdown()
+        elif kind == "entered":
+            client = self._enters.pop(int(ev.get("id", 0)), None)
+            if client is not None:
+                self._reply(client, {"ev": "entered", "code": int(ev.get("code", 255))})
+        elif kind == "error":
+            self.guest_error = str(ev.get("msg", "unknown error"))
+            print(f"rkt: guest: {self.guest_error}", file=sys.stderr)
+            if not self.ready:
+                self._shutdown()
+
+    def _control(self, data: bytes) -> None:
+        self._ctl_buf += data
+        while b"\n" in self._ctl_buf:
+            line, self._ctl_buf = self._ctl_buf.split(b"\n", 1)
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                self._event(protocol.parse_event(line))
+            except GuestError as e:
+                if self.debug:
+                    print(f"rkt: {e}", file=sys.stderr)
+
+    # --- clients (enter, stop) -------------------------------------------------------------
+
+    def _reply(self, client: socket.socket, msg: dict[str, Any]) -> None:
+        try:
+            client.sendall(protocol.dump(msg))
+        except OSError:
+            self._drop(client)
+
+    def _drop(self, client: socket.socket) -> None:
+        if client in self._clients:
+            del self._clients[client]
+            self._sel.unregister(client)
+        client.close()
+
+    def _request(self, client: socket.socket, req: dict[str, Any]) -> None:
+        op = req.get("op")
+        if op == "stop":
+            if req.get("force"):
+                self._force()
+            else:
+                self._request_stop(float(req.get("timeout", self.stop_timeout)))
+            self._reply(client, {"ev": "ok"})
+        elif op == "enter":
+            app = req.get("app")
+            argv = req.get("argv")
+            if app not in self.apps or not isinstance(argv, list) or not argv:
+                self._reply(client, {"ev": "error", "msg": f"enter: no app {app!r} in this pod or no command"})
+                return
+            if not self.ready or self.shutdown_sent:
+                self._reply(client, {"ev": "error", "msg": "enter: the pod is not running its apps"})
+                return
+            eid = self._next_enter
+            self._next_enter += 1
+            spool = self.pd.stage1_data / "xchg" / "enter"
+            spool.mkdir(parents=True, exist_ok=True)
+            out, err = spool / f"{eid}.out", spool / f"{eid}.err"
+            out.write_bytes(b"")
+            err.write_bytes(b"")
+            self._enters[eid] = client
+            self._reply(client, {"ev": "enter-started", "out": str(out), "err": str(err)})
+            self._send(protocol.cmd_enter(eid, self.apps.index(app), [str(a) for a in argv]))
+        elif op == "status":
+            self._reply(client, {"ev": "status", "ready": self.ready, "exited": self.exited})
+        else:
+            self._reply(client, {"ev": "error", "msg": f"unknown request {op!r}"})
+
+    def _client_data(self, client: socket.socket) -> None:
+        try:
+            data = client.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(client)
+            return
+        buf = self._clients[client] + data
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            try:
+                req = json.loads(line)
+            except ValueError:
+                req = {}
+            self._request(client, req if isinstance(req, dict) else {})
+        if client in self._clients:
+            self._clients[client] = buf
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def _write_all(self, fd: int, data: bytes) -> None:
+        try:
+            while data:
+                n = os.write(fd, data)
+                data = data[n:]
+        except OSError:
+            pass
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self._signals.append(signum)
+
+    def _install_signals(self) -> tuple[socket.socket, socket.socket, dict[int, Any], int] | None:
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        r, w = socket.socketpair()
+        r.setblocking(False)
+        w.setblocking(False)
+        old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        old_fd = signal.set_wakeup_fd(w.fileno())
+        return r, w, old, old_fd
+
+    def run(self) -> int:
+        """Follow the VM until it ends; the pod's exit code.
+
+        :raises GuestError: the guest never got its apps running (boot or setup failure).
+        """
+        listener = listen_unix(self.pd.stage1_data / SUPERVISOR_SOCKET)
+        sig = self._install_signals()
+        log = open(self.console_log, "ab")
+        streams = {self.ch.stdout.fileno(): self.out_fd, self.ch.stderr.fileno(): self.err_fd}
+        open_channels = {self.ch.console, self.ch.control, self.ch.stdout, self.ch.stderr}
+        for s in open_channels:
+            s.setblocking(False)
+            self._sel.register(s, selectors.EVENT_READ, "channel")
+        self._sel.register(listener, selectors.EVENT_READ, "listener")
+        self._sel.register(self.vm.ended_fd(), selectors.EVENT_READ, "vm")
+        if sig is not None:
+            self._sel.register(sig[0], selectors.EVENT_READ, "signal")
+        boot_deadline = time.monotonic() + self.boot_timeout
+        drain_until: float | None = None
+        try:
+            while True:
+                now = time.monotonic()
+                if self.vm_ended and (not open_channels or (drain_until is not None and now >= drain_until)):
+                    break
+                if not self.ready and not self.vm_ended and now >= boot_deadline:
+                    print(f"rkt: the guest did not start its apps within {self.boot_timeout:g}s; stopping the VM",
+                          file=sys.stderr)
+                    self._force()
+                    boot_deadline = float("inf")
+                if self.kill_at is not None and now >= self.kill_at and not self.vm_ended:
+                    self._force()
+                    self.kill_at = None
+                waits = [t - now for t in (boot_deadline if not self.ready else None, self.kill_at, drain_until)
+                         if t is not None]
+                timeout = max(0.0, min(waits)) if waits else None
+                for key, _ in self._sel.select(timeout):
+                    what = key.data
+                    if what == "channel":
+                        s = key.fileobj
+                        assert isinstance(s, socket.socket)
+                        try:
+                            data = s.recv(65536)
+                        except BlockingIOError:
+                            continue
+                        except OSError:
+                            data = b""
+                        if not data:
+                            self._sel.unregister(s)
+                            open_channels.discard(s)
+                            continue
+                        if s is self.ch.control:
+                            self._control(data)
+                        elif s is self.ch.console:
+                            log.write(data)
+                            log.flush()
+                            if self.debug:
+                                self._write_all(self.err_fd, data)
+                        else:
+                            self._write_all(streams[s.fileno()], data)
+                    elif what == "listener":
+                        try:
+                            client, _ = listener.accept()
+                        except OSError:
+                            continue
+                        self._clients[client] = b""
+                        self._sel.register(client, selectors.EVENT_READ, "client")
+                    elif what == "client":
+                        assert isinstance(key.fileobj, socket.socket)
+                        self._client_data(key.fileobj)
+                    elif what == "vm":
+                        self._sel.unregister(key.fileobj)
+                        self.vm_ended = True
+                        drain_until = time.monotonic() + 2.0
+                    elif what == "signal":
+                        assert sig is not None
+                        try:
+                            sig[0].recv(64)
+                        except OSError:
+                            pass
+                        while self._signals:
+                            self._signals.pop()
+                            if self.kill_at is not None or not self.ready:
+                                self._force()
+                            else:
+                                self._request_stop(self.stop_timeout)
+        finally:
+            self.vm.finish()
+            for client in list(self._clients):
+                self._drop(client)
+            listener.close()
+            try:
+                (self.pd.stage1_data / SUPERVISOR_SOCKET).unlink()
+            except FileNotFoundError:
+                pass
+            log.close()
+            if sig is not None:
+                r, w, old, old_fd = sig
+                signal.set_wakeup_fd(old_fd)
+                for s_num, h in old.items():
+                    signal.signal(s_num, h)
+                r.close()
+                w.close()
+            self._sel.close()
+        return self._result()
+
+    def console_tail(self, lines: int = 5) -> str:
+        """The last lines of the guest's console log, on one line."""
+        try:
+            text = self.console_log.read_text(errors="replace")
+        except OSError:
+            return ""
+        return " | ".join(x.strip() for x in text.strip().splitlines()[-lines:])
+
+    def _result(self) -> int:
+        if not self.ready:
+            if self.guest_error:
+                raise GuestError(f"the pod could not be set up in the VM: {self.guest_error}")
+            if self.forced:
+                return KILLED_EXIT
+            tail = self.console_tail()
+            raise GuestError(f"the VM ended before its init was ready (console log {self.console_log}"
+                             + (f": {tail}" if tail else "") + ")")
+        if self.first_failure is not None:
+            return self.first_failure
+        missing = [a for a in self.apps if a not in self.exited]
+        if not missing:
+            return 0
+        if self.forced:
+            return KILLED_EXIT
+        print(f"rkt: the VM ended before app(s) {', '.join(missing)} exited", file=sys.stderr)
+        return 254
