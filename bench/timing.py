@@ -134,3 +134,54 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "RKT_"))}
     env.update(extra or {})
     return env
+
+
+def time_to_marker(label: str, argv: Sequence[str], marker: bytes, env: dict[str, str] | None = None,
+                   timeout: float = 180.0) -> tuple[float, float]:
+    """Start ``argv``; seconds until ``marker`` appears on its stdout, and until it exits.
+
+    :raises BenchError: the marker never came, or the command failed or timed out.
+    """
+    import selectors
+    import tempfile
+
+    with tempfile.TemporaryFile() as errf:
+        t0 = time.perf_counter()
+        try:
+            p = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errf, env=env)
+        except OSError as e:
+            raise BenchError(f"{label}: cannot run {argv[0]}: {e.strerror}") from None
+        assert p.stdout is not None
+        seen = b""
+        at: float | None = None
+        deadline = t0 + timeout
+        try:
+            with selectors.DefaultSelector() as sel:
+                sel.register(p.stdout, selectors.EVENT_READ)
+                while True:
+                    left = deadline - time.perf_counter()
+                    if left <= 0:
+                        raise BenchError(f"{label}: no {marker.decode()!r} within {timeout:.0f} s")
+                    if not sel.select(left):
+                        continue
+                    chunk = os.read(p.stdout.fileno(), 65536)
+                    if not chunk:
+                        break
+                    if at is None:
+                        seen = (seen + chunk)[-4096:]
+                        if marker in seen:
+                            at = time.perf_counter() - t0
+            code = p.wait(max(1.0, deadline - time.perf_counter()))
+            total = time.perf_counter() - t0
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"{label}: did not exit within {timeout:.0f} s") from None
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stdout.close()
+        if at is None or code != 0:
+            errf.seek(0)
+            why = last_line(errf.read()) or (f"exit status {code}" if code else "no marker in its output")
+            raise BenchError(f"{label}: {why}")
+        return at, total

@@ -21,7 +21,22 @@ from bench.timing import BenchError, child_env, last_line
 #: rkt's console script next to the interpreter running the bench (the virtualenv's).
 RKT = Path(sys.executable).parent / "rkt"
 
-_IMAGE_ID = re.compile(r"sha512-[0-9a-f]{32,128}")
+
+
+def _interpreter(script: Path) -> str:
+    """The interpreter named on ``script``'s ``#!`` line (the one ``rkt`` runs on)."""
+    try:
+        with open(script, "rb") as f:
+            first = f.readline().decode(errors="replace")
+    except OSError:
+        return sys.executable
+    return first[2:].strip().split()[0] if first.startswith("#!") and first[2:].strip() else sys.executable
+
+
+#: the interpreter the rkt command runs on: its start-up is the floor rkt is measured against.
+PYTHON = _interpreter(RKT)
+
+IMAGE_ID = re.compile(r"sha512-[0-9a-f]{32,128}")
 
 
 class Workspace:
@@ -83,23 +98,31 @@ class Workspace:
         """How to name image ``name`` in ``rkt run`` once it is in the store of ``data``.
 
         Fetches it with ``rkt fetch`` and returns the image id; where this rkt has no working
-        ``fetch`` yet, returns the ACI's path (each run then imports it again) and notes it.
+        ``fetch`` yet, imports it with ``rkt prepare`` and returns its ``name:version``; failing
+        that, returns the ACI's path (each run then imports it again). Fallbacks are noted.
         """
         key = (data, name)
         if key not in self._refs:
             aci = self.image(name, exec_)
             try:
                 out = self.call(self.rkt(data, "fetch", str(aci))).stdout
-                m = _IMAGE_ID.findall(out)
+                m = IMAGE_ID.findall(out)
                 if not m:
                     raise BenchError(f"rkt fetch printed no image id: {last_line(out)!r}")
                 self._refs[key] = m[-1]
             except BenchError as e:
-                note = f"images given by path, not from the store ({e})"
-                if note not in self.notes:
-                    self.notes.append(note)
-                self._refs[key] = str(aci)
+                try:
+                    self.call(self.rkt(data, "prepare", "--quiet", str(aci)))
+                    self._refs[key] = f"example.com/bench-{name}:1.0"
+                    self._note(f"images put in the store by rkt prepare and run by name ({e})")
+                except BenchError as e2:
+                    self._refs[key] = str(aci)
+                    self._note(f"images given by path, imported by every run ({e}; {e2})")
         return self._refs[key]
+
+    def _note(self, note: str) -> None:
+        if note not in self.notes:
+            self.notes.append(note)
 
     def rootfs(self) -> Path:
         """The busybox rootfs of the test images, extracted once (for the runc and chroot peers)."""

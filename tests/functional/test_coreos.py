@@ -77,7 +77,8 @@ def test_hostname_flag_and_private_network(rkt: Rkt, busybox: str) -> None:
 
 def test_supervisor_and_host_unreachable_through_proc(rkt: Rkt, busybox: str) -> None:
     script = ("echo x > /proc/1/exe && echo EXE-WRITABLE; ls /proc/1/root/ && echo ROOT-VISIBLE; "
-              "cat /proc/1/environ && echo ENV-VISIBLE; readlink /proc/1/fd/0 && echo FD-VISIBLE; ls /proc/1/cwd/ && echo CWD-VISIBLE; "
+              "cat /proc/1/environ && echo ENV-VISIBLE; readlink /proc/1/fd/0 && echo FD-VISIBLE; "
+              "ls /proc/1/cwd/ && echo CWD-VISIBLE; "
               "echo 1 > /proc/sys/kernel/ns_last_pid && echo SYSCTL-WRITABLE; ls /sys/firmware | wc -l; exit 0")
     r = run(rkt, *sh(busybox, script))
     assert r.code == 0, str(r)
@@ -184,7 +185,8 @@ def test_capability_sets(rkt: Rkt, busybox: str, flags: tuple[str, ...], want: i
 
 
 def test_insecure_capabilities_keeps_all(rkt: Rkt, busybox: str) -> None:
-    r = rkt("--insecure-options=image,capabilities", "run", CO, "--net=host", *sh(busybox, "grep Cap /proc/self/status"))
+    r = rkt("--insecure-options=image,capabilities", "run", CO, "--net=host",
+            *sh(busybox, "grep Cap /proc/self/status"))
     assert r.code == 0, str(r)
     assert _caps(r.out)["CapBnd"] > DEFAULT_CAPS | (1 << 21)
 
@@ -286,3 +288,32 @@ def test_stop_kills_after_timeout_and_force_kills_at_once(rkt: Rkt, busybox: str
     p.communicate(timeout=20)
     assert time.monotonic() - t < 3
     gc_and_check(rkt, uuid)
+
+
+def test_interactive_app_gets_the_terminal(rkt: Rkt, busybox: str) -> None:
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(str(rkt.argv(())[0]), [*rkt.argv(("--insecure-options=image", "run", CO, "--net=host",
+                                                   "--interactive", busybox))])
+    out = b""
+    try:
+        os.write(fd, b"test -t 0 && echo IS-A-TTY; echo $((6*7)); exit 4\n")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 4, out
+    assert b"IS-A-TTY" in out and b"42" in out, out

@@ -27,7 +27,8 @@ def run_exited(rkt: Rkt, image: str, script: str = "exit 0") -> str:
     return pod.name
 
 
-def start_running(rkt: Rkt, image: str, script: str = "sleep 30", setup: str = ":") -> tuple[subprocess.Popen[str], str]:
+def start_running(rkt: Rkt, image: str, script: str = "sleep 30",
+                  setup: str = ":") -> tuple[subprocess.Popen[str], str]:
     """Start a pod whose app runs ``setup``, prints ``ready``, then runs ``script``; wait until it is ready."""
     p = rkt.popen("run", FLY, image, *sh(f"{setup}; echo ready; {script}"))
     assert p.stdout is not None
@@ -173,7 +174,7 @@ def test_stop_force_kills(rkt: Rkt, busybox: str) -> None:
     r = rkt.run_ok("stop", "--force", uuid)
     assert r.out == f'"{uuid}"\n'
     assert p.wait(timeout=10) == -9
-    assert rkt.run_ok("status", uuid).out.startswith("state=exited\n")
+    assert rkt.run_ok("status", "--wait=5s", uuid).out.startswith("state=exited\n")
 
 
 def test_stop_of_an_exited_pod_says_already_stopped(rkt: Rkt, busybox: str) -> None:
@@ -302,7 +303,7 @@ def test_rm_of_a_prepared_pod(rkt: Rkt, busybox: str) -> None:
 # cat-manifest, version, flavors
 
 def test_cat_manifest(rkt: Rkt, busybox: str) -> None:
-    uuid = rkt.run_ok("prepare", FLY, busybox, "--set-env=X=1", *sh("exit 0")).out.strip()
+    uuid = rkt.run_ok("prepare", FLY, "--set-env=X=1", busybox, *sh("exit 0")).out.strip()
     m = json.loads(rkt.run_ok("cat-manifest", uuid).out)
     assert m["acKind"] == "PodManifest"
     (app,) = m["apps"]
@@ -324,3 +325,30 @@ def test_unknown_stage1_name_lists_the_installed_flavors(rkt: Rkt, busybox: str)
     assert r.code == 254, str(r)
     assert "nosuchflavor" in r.err and "fly" in r.err and len(r.err.strip().splitlines()) == 1, r.err
     assert rkt.pods() == []
+
+
+def test_a_killed_pod_is_seen_as_exited(rkt: Rkt, busybox: str, data_dir: Path) -> None:
+    """No daemon: when the pod's processes die, the kernel drops the lock and the pod is exited."""
+    p, uuid = start_running(rkt, busybox)
+    assert "running" in rkt.run_ok("list", "--no-legend").out
+    rkt.kill_all()
+    assert p.returncode == -9
+    assert rkt.run_ok("status", "--wait=5s", uuid).out.startswith("state=exited\n")
+    rkt.run_ok("gc", "--grace-period=0s")
+    assert rkt.pods() == [] and mounts_under(data_dir) == []
+
+
+def test_list_shows_a_running_pod(rkt: Rkt, busybox: str) -> None:
+    _, uuid = start_running(rkt, busybox)
+    (pod,) = json.loads(rkt.run_ok("list", "--format=json").out)
+    assert pod["name"] == uuid and pod["state"] == "running"
+    assert pod["apps"][0]["state"] == "running"
+    row = rkt.run_ok("list", "--no-legend").out
+    assert re.search(r"\brunning\s+\d+ seconds? ago\s+\d+ seconds? ago$", row.strip()), row
+
+
+def test_stop_of_a_prepared_pod_is_an_error(rkt: Rkt, busybox: str) -> None:
+    uuid = rkt.run_ok("prepare", FLY, busybox).out.strip()
+    r = rkt("stop", uuid)
+    assert r.code == 254 and f'pod "{uuid}" is not running' in r.err, str(r)
+    assert rkt.run_ok("status", uuid).out.startswith("state=prepared\n")

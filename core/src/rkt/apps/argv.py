@@ -22,7 +22,7 @@ class SplitArgs:
 def _takes_value(parser: argparse.ArgumentParser, token: str) -> bool:
     if "=" in token:
         return False
-    action = parser._option_string_actions.get(token)  # noqa: SLF001 - argparse has no public lookup
+    action = parser._option_string_actions.get(token)
     return action is not None and action.nargs != 0
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rkt_sdk.appc import Isolator, KV, Mount, PodPort, Volume, validate_ac_name
+from rkt_sdk.appc import KV, Isolator, Mount, PodPort, Volume, validate_ac_name
 from rkt_sdk.errors import ManifestError, RktError
 
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

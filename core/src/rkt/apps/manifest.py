@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from rkt.apps.request import AppRequest, PodRequest
-from rkt_sdk.appc import App, ImageManifest, ImageRef, Isolator, KV, Mount, PodManifest, RuntimeApp, Volume
+from rkt_sdk.appc import KV, App, ImageManifest, ImageRef, Isolator, Mount, PodManifest, RuntimeApp, Volume
 from rkt_sdk.errors import RktError
 
 #: Resolves an image reference to ``(image id, image manifest)``, fetching it if needed.
@@ -100,7 +100,7 @@ def build_pod_manifest(pod: PodRequest, resolve: ImageResolver) -> PodManifest:
                 # rkt makes an empty volume for a mount point nobody filled
                 volumes.append(Volume(mp.name, "empty", read_only=mp.read_only))
                 names.append(mp.name)
-                a_mounts = a.mounts + (Mount(mp.name, mp.path),)
+                a_mounts = (*a.mounts, Mount(mp.name, mp.path))
                 apps[apps.index(a)] = a = replace(a, mounts=a_mounts)
     app_ports = {p.name for a in apps for p in a.app.ports}
     for p in pod.ports:

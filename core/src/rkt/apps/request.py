@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rkt_sdk.appc import Isolator, KV, Mount, PodPort, Volume
+from rkt_sdk.appc import KV, Isolator, Mount, PodPort, Volume
 from rkt_sdk.types import DNSConfig
 
 

@@ -11,7 +11,8 @@ from rkt.cli.context import GlobalOptions
 
 def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("uuid", nargs="?", default="", help="the pod")
-    p.add_argument("--pretty-print", default="true", choices=("true", "false"), help="apply indent to format the output")
+    p.add_argument("--pretty-print", default="true", choices=("true", "false"),
+                   help="apply indent to format the output")
     p.add_argument("--uuid-file", default="", help="read pod UUID from file instead of argument")
 
 

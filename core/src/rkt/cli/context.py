@@ -93,7 +93,8 @@ def parse_global(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
         if k in values:
             kw[k] = Path(str(values[k])).absolute()
     if "user_config" not in kw:
-        home = os.environ.get("XDG_CONFIG_HOME") or (os.path.join(os.environ["HOME"], ".config") if "HOME" in os.environ else None)
+        home = os.environ.get("XDG_CONFIG_HOME") or (
+            os.path.join(os.environ["HOME"], ".config") if "HOME" in os.environ else None)
         if home and os.geteuid() != 0:
             kw["user_config"] = Path(home) / "rkt"
     kw["explicit"] = frozenset(values)

@@ -8,10 +8,10 @@ from typing import NoReturn
 
 
 class RktArgumentParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors exit 254 with a one-line message."""
+    """An ArgumentParser whose usage errors exit 254 with a one-line message naming the flag."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: {message}\nRun '{self.prog} --help' for usage.\n")
+        sys.stderr.write(f"{self.prog}: {message} (see '{self.prog.removesuffix(' IMAGE')} --help')\n")
         sys.exit(254)
 
 

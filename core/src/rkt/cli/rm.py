@@ -13,6 +13,10 @@ def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("--uuid-file", default="", help="read pod UUID from file instead of argument")
 
 
+def _say(message: str) -> None:
+    sys.stderr.write(f"rm: {message}\n")
+
+
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     from rkt.cli.request import environment
     from rkt.pods.gc import remove
@@ -29,7 +33,7 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
             sys.stderr.write(f"rm: unable to resolve UUID from file: {e}\n")
             ret = 254
     elif not uuids:
-        sys.stderr.write("rm: must provide at least one pod UUID (or --uuid-file)\nRun 'rkt rm --help' for usage.\n")
+        sys.stderr.write("rm: must provide at least one pod UUID (or --uuid-file) (see 'rkt rm --help')\n")
         return 254
     for u in uuids:
         try:
@@ -38,7 +42,7 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
             sys.stderr.write(f"rm: cannot get pod: {e}\n")
             ret = 254
             continue
-        if remove(ref, env.data, env.config_dirs, err=lambda m: sys.stderr.write(f"rm: {m}\n")):
+        if remove(ref, env.data, env.config_dirs, err=_say):
             sys.stdout.write(f'"{ref.uuid}"\n')
         else:
             ret = 254

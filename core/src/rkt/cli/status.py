@@ -11,11 +11,38 @@ from rkt.cli.parser import duration
 
 
 def _wait_value(text: str) -> float | None:
+    """``true`` (-1: no limit), ``false`` (None: do not wait) or a duration in seconds."""
     if text in ("true", ""):
         return -1.0
     if text == "false":
         return None
     return duration(text)
+
+
+def _wait_flag(flag: str, text: str) -> float | None:
+    from rkt_sdk.errors import RktError
+
+    try:
+        return _wait_value(text)
+    except argparse.ArgumentTypeError as e:
+        raise RktError(f"--{flag}={text}: {e}") from None
+
+
+def _is_wait_value(text: str) -> bool:
+    try:
+        _wait_value(text)
+    except argparse.ArgumentTypeError:
+        return False
+    return True
+
+
+def _bare_flags_take_no_uuid(args: argparse.Namespace) -> None:
+    """``--wait UUID``: a bare ``--wait`` means "until exit"; the word after it is the UUID, as in rkt."""
+    for flag in ("wait", "wait_ready"):
+        value = getattr(args, flag)
+        if not args.uuid and not _is_wait_value(value):
+            args.uuid = value
+            setattr(args, flag, "true")
 
 
 def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
@@ -36,13 +63,14 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     from rkt.pods.lock import wait_unlocked
     from rkt_sdk.errors import RktError
 
+    _bare_flags_take_no_uuid(args)
     uuid = read_uuid_file(args.uuid_file) if args.uuid_file else args.uuid
     if not uuid:
         raise RktError("must provide the pod UUID (or --uuid-file)")
     data = DataDir(gopts.dir)
+    wait = _wait_flag("wait", args.wait)
+    ready = _wait_flag("wait-ready", args.wait_ready)
     ref = find_pod(data, uuid)
-    wait = _wait_value(args.wait)
-    ready = _wait_value(args.wait_ready)
     if ready is not None:
         deadline = None if ready < 0 else time.monotonic() + ready
         while ref.state() in ("embryo", "preparing", "prepared") or (ref.state() == "running" and not

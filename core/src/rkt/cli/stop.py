@@ -8,6 +8,10 @@ import sys
 from rkt.cli.context import GlobalOptions
 
 
+#: states of a pod that has run and stopped
+AFTER_RUN = ("exited", "exited-garbage", "garbage", "deleting")
+
+
 def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("uuids", nargs="*", help="pods to stop")
     p.add_argument("--force", action="store_true", help="forced stopping (kill at once)")
@@ -31,9 +35,12 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     for u in uuids:
         try:
             ref = find_pod(env.data, u)
-            if ref.state() != "running":
+            state = ref.state()
+            if state in AFTER_RUN:
                 sys.stdout.write(f'pod "{ref.uuid}" is already stopped\n')
                 continue
+            if state != "running":
+                raise RktError(f'pod "{ref.uuid}" is not running (state: {state})')
             stop_pod(ref, env, force=args.force, timeout=args.timeout)
             sys.stdout.write(f'"{ref.uuid}"\n')
         except RktError as e:

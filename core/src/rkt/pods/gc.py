@@ -111,6 +111,7 @@ def gc(data: DataDir, config_dirs: tuple[Path, ...], *, grace: float, expire_pre
             _move(ref, data, "garbage")
     if mark_only:
         return
+    now = time.time()
     for ref in list(iter_pods(data, ("exited-garbage",))):
         try:
             ctime = os.lstat(ref.path).st_ctime

@@ -132,7 +132,7 @@ def _value_problem(f: Any, v: Any) -> str | None:
         return f"must be of type {f.type}, got {json.dumps(v)}"
     if f.type == "choice" and v not in f.choices:
         return f"must be one of {', '.join(f.choices)}, got {json.dumps(v)}"
-    if f.type == "path" and not v.startswith("/"):
+    if f.type == "path" and not str(v).startswith("/"):
         return f"must be an absolute path, got {json.dumps(v)}"
     return None
 

@@ -127,7 +127,7 @@ def gc(pod_path: Path, uuid: str, settings: Mapping[str, Any]) -> None:
     from rkt_sdk.linux.cgroups import CgroupError, detect
 
     try:
-        cg = detect()
+        cg = detect(controllers=None)  # every hierarchy: whatever held the pod's cgroups
     except CgroupError:
         return
     try:

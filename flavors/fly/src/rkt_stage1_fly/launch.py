@@ -42,6 +42,17 @@ def _target(root: Path, inside: str, is_dir: bool) -> Path:
     return t
 
 
+def _check_executable(root: Path, path: str, app: str) -> None:
+    """Refuse an exec that cannot run, before anything is mounted for the app."""
+    if not path.startswith("/"):
+        raise FlavorError(f"app {app!r}: exec {path} is not an absolute path")
+    exe = M.resolve_in_root(root, path)
+    if not os.path.exists(exe):
+        raise FlavorError(f"app {app!r}: {path} not found in the image")
+    if not os.path.isfile(exe) or not os.stat(exe).st_mode & 0o111:
+        raise FlavorError(f"app {app!r}: {path} in the image is not an executable file")
+
+
 def prepare_app(pod: Pod, options: RunOptions) -> Plan:
     """Check the app can start, then make its mounts; raise FlavorError before mounting on bad input."""
     app = pod.apps[0]
@@ -49,9 +60,7 @@ def prepare_app(pod: Pod, options: RunOptions) -> Plan:
     a = app.runtime.app
     if not a.exec:
         raise FlavorError(f"app {app.name!r} has nothing to run")
-    exe = M.resolve_in_root(root, a.exec[0])
-    if not os.path.exists(exe):
-        raise FlavorError(f"app {app.name!r}: {a.exec[0]} not found in the image")
+    _check_executable(root, a.exec[0], app.name)
     try:
         creds = resolve(root, a.user, a.group, a.supplementary_gids, app.name)
     except CredentialsError as e:
@@ -101,14 +110,38 @@ def _become(plan: Plan) -> None:
     os.setuid(plan.creds.uid)
 
 
+def _in_terminal_foreground() -> bool:
+    """Whether this process belongs to the foreground job of its controlling terminal."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _lead_process_group() -> None:
+    """Make the pod its own process group (what ``stop`` signals once the pid is gone).
+
+    Not when the pod is the terminal's foreground job: leaving that group would put the
+    app in the background, out of reach of Ctrl-C, even with stdin redirected.
+    """
+    if _in_terminal_foreground():
+        return
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass
+
+
 def exec_app(pod: Pod, plan: Plan) -> None:
     """Become the app: record pid and pgid, chroot, drop to its credentials, exec."""
     pd = PodDir(pod.path)
-    if not sys.stdin.isatty():
-        try:
-            os.setpgid(0, 0)
-        except OSError:
-            pass
+    _lead_process_group()
     pd.write_pid(os.getpid())
     pd.write_pgid(os.getpgid(0))
     pd.record_app_started(pod.apps[0].name)

@@ -5,8 +5,8 @@
 :class:`Cgroups` whose methods take cgroup paths relative to the hierarchy roots
 (``machine.slice/rkt-<uuid>/app``):
 
-- :class:`V1Cgroups`: one directory per hierarchy (memory, cpu, pids, devices ...); on a
-  hybrid host the empty v2 tree (``unified``) is kept in step, for process tracking.
+- :class:`V1Cgroups`: one directory per hierarchy in use (memory, cpu, cpuacct, pids,
+  devices by default); on a hybrid host the controller-less v2 tree is left alone.
 - :class:`V2Cgroups`: the single unified tree; controllers are enabled down the path.
 """
 
@@ -23,6 +23,8 @@ from rkt_sdk.errors import RktError
 #: v1 controllers this module knows how to mount and name
 V1_CONTROLLERS = frozenset({"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "net_cls", "blkio",
                             "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc"})
+#: v1 controllers whose hierarchies :func:`detect` puts to use (the others cost time, give nothing)
+MANAGED_V1 = frozenset({"cpu", "cpuacct", "memory", "pids", "devices"})
 CPU_PERIOD_US = 100_000
 
 
@@ -111,7 +113,7 @@ class Cgroups:
         raise NotImplementedError
 
     def attach(self, path: str, pid: int = 0) -> None:
-        """Move process ``pid`` (0: the caller) into cgroup ``path`` in every hierarchy."""
+        """Move process ``pid`` (0: the calling process, which must be single-threaded) into cgroup ``path``."""
         for d in self.dirs(path):
             _write(d / "cgroup.procs", f"{pid}\n")
 
@@ -198,13 +200,24 @@ class Hierarchy:
 
 
 class V1Cgroups(Cgroups):
-    """cgroup v1 (legacy) and hybrid hosts: one tree per hierarchy, limits in their own files."""
+    """cgroup v1 (legacy) and hybrid hosts: one tree per hierarchy, limits in their own files.
+
+    On a hybrid host the v2 tree (``unified``) carries no controller and is left alone:
+    moving a process there costs an RCU grace period and buys nothing.
+    """
 
     def __init__(self, root: Path, hierarchies: list[Hierarchy], unified: Path | None = None) -> None:
         super().__init__(root)
         self.hierarchies = hierarchies
         self.unified = unified
         self.version = "hybrid" if unified else "v1"
+
+    def attach(self, path: str, pid: int = 0) -> None:
+        # the caller moving itself goes through "tasks": the kernel then skips the global
+        # threadgroup lock (and its RCU grace period) that "cgroup.procs" takes
+        name = "tasks" if pid == 0 else "cgroup.procs"
+        for d in self.dirs(path):
+            _write(d / name, f"{pid}\n")
 
     def _h(self, controller: str) -> Hierarchy | None:
         for h in self.hierarchies:
@@ -219,10 +232,14 @@ class V1Cgroups(Cgroups):
         return h.path / path
 
     def dirs(self, path: str) -> list[Path]:
-        out = [h.path / path for h in self.hierarchies]
-        if self.unified is not None:
-            out.append(self.unified / path)
-        return out
+        return [h.path / path for h in self.hierarchies]
+
+    def remove(self, path: str, timeout: float = 2.0) -> None:
+        super().remove(path, timeout)
+        if self.unified is not None and (self.unified / path).is_dir():
+            deadline = time.monotonic() + timeout
+            for dirpath, _dirs, _files in os.walk(self.unified / path, topdown=False):
+                _rmdir(Path(dirpath), deadline)
 
     def create(self, path: str) -> None:
         for h in self.hierarchies:
@@ -234,11 +251,6 @@ class V1Cgroups(Cgroups):
                     d.mkdir(parents=True, exist_ok=True)
                 except OSError as e:
                     raise CgroupError(f"creating cgroup {d}: {e.strerror}") from None
-        if self.unified is not None:
-            try:
-                (self.unified / path).mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise CgroupError(f"creating cgroup {self.unified / path}: {e.strerror}") from None
 
     def set_memory_limit(self, path: str, limit: int) -> None:
         _write(self._dir("memory", path) / "memory.limit_in_bytes", f"{limit}\n")
@@ -265,10 +277,7 @@ class V1Cgroups(Cgroups):
         return True
 
     def mountables(self) -> list[Mountable]:
-        out = [Mountable(h.path.name, "cgroup", h.options) for h in self.hierarchies]
-        if self.unified is not None:
-            out.append(Mountable(self.unified.name, "cgroup2", ""))
-        return out
+        return [Mountable(h.path.name, "cgroup", h.options) for h in self.hierarchies]
 
 
 def _make_cpuset(top: Path, path: str) -> None:
@@ -285,7 +294,7 @@ def _make_cpuset(top: Path, path: str) -> None:
                 raise CgroupError(f"creating cgroup {d}: {e.strerror}") from None
             for name in ("cpuset.cpus", "cpuset.mems"):
                 f = d / name
-                if f.exists() and not _read(f).strip():
+                if not f.exists() or not _read(f).strip():
                     _write(f, _read(parent / name))
         parent = d
 
@@ -377,10 +386,13 @@ def parse_layout(root: Path, mountinfo: str) -> _Parsed:
     return out
 
 
-def detect(root: Path = Path("/sys/fs/cgroup"), mountinfo: str | None = None) -> Cgroups:
+def detect(root: Path = Path("/sys/fs/cgroup"), mountinfo: str | None = None,
+           controllers: frozenset[str] | None = MANAGED_V1) -> Cgroups:
     """The cgroup layout of the host whose cgroups are mounted at ``root``.
 
     :param mountinfo: the text of ``/proc/self/mountinfo`` (read when ``None``).
+    :param controllers: on v1, use the hierarchies carrying any of these controllers
+        (``None``: every hierarchy, e.g. to remove cgroups whatever made them).
     :raises CgroupError: no cgroup filesystem is mounted there.
     """
     if mountinfo is None:
@@ -389,8 +401,9 @@ def detect(root: Path = Path("/sys/fs/cgroup"), mountinfo: str | None = None) ->
     layout = parse_layout(root, mountinfo)
     if layout.v2_root:
         return V2Cgroups(root)
-    if layout.hierarchies:
-        return V1Cgroups(root, sorted(layout.hierarchies, key=lambda h: h.path.name), layout.unified)
+    used = [h for h in layout.hierarchies if controllers is None or set(h.controllers) & controllers]
+    if used:
+        return V1Cgroups(root, sorted(used, key=lambda h: h.path.name), layout.unified)
     if layout.unified is not None:
         return V2Cgroups(layout.unified)
     raise CgroupError(f"no cgroup filesystem mounted at or under {root}")

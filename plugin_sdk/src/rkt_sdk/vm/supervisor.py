@@ -263,18 +263,18 @@ class Supervisor:
         self._sel.register(self.vm.ended_fd(), selectors.EVENT_READ, "vm")
         if sig is not None:
             self._sel.register(sig[0], selectors.EVENT_READ, "signal")
-        boot_deadline = time.monotonic() + self.boot_timeout
+        boot_deadline: float | None = time.monotonic() + self.boot_timeout
         drain_until: float | None = None
         try:
             while True:
                 now = time.monotonic()
                 if self.vm_ended and (not open_channels or (drain_until is not None and now >= drain_until)):
                     break
-                if not self.ready and not self.vm_ended and now >= boot_deadline:
+                if boot_deadline is not None and not self.ready and not self.vm_ended and now >= boot_deadline:
                     print(f"rkt: the guest did not start its apps within {self.boot_timeout:g}s; stopping the VM",
                           file=sys.stderr)
                     self._force()
-                    boot_deadline = float("inf")
+                    boot_deadline = None
                 if self.kill_at is not None and now >= self.kill_at and not self.vm_ended:
                     self._force()
                     self.kill_at = None

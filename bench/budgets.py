@@ -1,0 +1,118 @@
+"""The start-up budget: limits on ratios and differences between results of one run.
+
+Each budget names the results it needs; it is judged only when they were measured, and
+says by how much it is met or missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench.timing import Result
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """PASS, FAIL or SKIP, and the numbers behind it."""
+
+    budget: str
+    status: str
+    detail: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"budget": self.budget, "status": self.status, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A limit over results ``keys`` (the first key's suite decides whether it is judged)."""
+
+    text: str
+    keys: tuple[str, ...]
+    judge: Callable[[list[Result]], tuple[bool, str]]
+
+    @property
+    def suites(self) -> set[str]:
+        return {k.split(".")[0] for k in self.keys}
+
+
+def ratio_at_most(limit: float, peer_name: str) -> Callable[[list[Result]], tuple[bool, str]]:
+    def judge(rs: list[Result]) -> tuple[bool, str]:
+        a, b = rs[0].median, rs[1].median
+        r = a / b
+        margin = abs(a - limit * b)
+        how = "within by" if r <= limit else "over by"
+        unit = rs[0].unit
+        return r <= limit, (f"{r:.2f}× {peer_name} (limit {limit:g}×): {how} {abs(limit - r):.2f}× "
+                            f"({margin:.0f} {unit})")
+    return judge
+
+
+def ratio_below(limit: float, peer_name: str) -> Callable[[list[Result]], tuple[bool, str]]:
+    def judge(rs: list[Result]) -> tuple[bool, str]:
+        r = rs[0].median / rs[1].median
+        return r < limit, f"{r:.2f}× {peer_name} (limit < {limit:g}×): {'within' if r < limit else 'over'} by " \
+                          f"{abs(limit - r):.2f}×"
+    return judge
+
+
+def above_at_most(limit_ms: float, peer_name: str, strict: bool = False) -> Callable[[list[Result]], tuple[bool, str]]:
+    def judge(rs: list[Result]) -> tuple[bool, str]:
+        d = rs[0].median - rs[1].median
+        ok = d < limit_ms if strict else d <= limit_ms
+        return ok, (f"{d:+.1f} ms vs {peer_name} (limit {'<' if strict else '≤'} {limit_ms:g} ms): "
+                    f"{'within' if ok else 'over'} by {abs(limit_ms - d):.1f} ms")
+    return judge
+
+
+def no_copy(rs: list[Result]) -> tuple[bool, str]:
+    """The second pod's directory holds far less than the image: its rootfs was not copied."""
+    written, image_mib = rs[0].median, rs[1].median
+    first, second = rs[2].median, rs[3].median
+    limit = image_mib / 100.0
+    ok = written < limit
+    return ok, (f"second pod holds {written:.2f} MiB for a {image_mib:.0f} MiB image (limit < {limit:.1f} MiB); "
+                f"second start {second:.0f} ms = {second / first:.2f}× the first")
+
+
+BUDGETS = (
+    Budget("rkt run fly ≤ 2.0 × runc run", ("startup.rkt-fly", "startup.runc"), ratio_at_most(2.0, "runc")),
+    Budget("rkt run fly ≤ 50 ms above the interpreter floor", ("startup.rkt-fly", "startup.python"),
+           above_at_most(50, "python3 -c pass")),
+    Budget("rkt run coreos ≤ 2.5 × runc run", ("startup.rkt-coreos", "startup.runc"), ratio_at_most(2.5, "runc")),
+    Budget("rkt list (100 pods) ≤ 30 ms above the floor", ("list.100", "list.python"),
+           above_at_most(30, "python3 -c pass")),
+    Budget("rkt status (100 pods) ≤ 30 ms above the floor", ("status.100", "status.python"),
+           above_at_most(30, "python3 -c pass")),
+    Budget("rkt version ≤ 30 ms above the floor", ("version.rkt", "version.python"),
+           above_at_most(30, "python3 -c pass")),
+    Budget("rkt list, 1000 pods < 10 × 100 pods", ("list.1000", "list.100"), ratio_below(10.0, "100 pods")),
+    Budget("image import ≤ 1.3 × tar -x + sha512sum", ("import.rkt-fetch", "import.tar"),
+           ratio_at_most(1.3, "tar -x + sha512sum")),
+    Budget("second start does not copy the rootfs",
+           ("overlay.pod-bytes", "overlay.image", "overlay.first", "overlay.second"), no_copy),
+    Budget("qemu flavor overhead (boot to app − raw boot) < 1 s", ("vm.qemu-app", "vm.raw"),
+           above_at_most(1000, "raw boot", strict=True)),
+    Budget("kvm flavor overhead (boot to app − raw boot) < 1.5 s", ("vm.kvm-app", "vm.raw"),
+           above_at_most(1500, "raw boot", strict=True)),
+)
+
+
+def judge(results: list[Result], suites: set[str]) -> list[Verdict]:
+    """The verdict of every budget whose suites ran (SKIP with the reason when a result is missing)."""
+    by_key = {r.key: r for r in results}
+    out = []
+    for b in BUDGETS:
+        if not b.suites <= suites:
+            continue
+        rs = [by_key.get(k) for k in b.keys]
+        missing = [(k, r) for k, r in zip(b.keys, rs, strict=True) if r is None or not r.ok]
+        if missing:
+            k, r = missing[0]
+            why = r.error if r is not None and r.error else "not measured"
+            out.append(Verdict(b.text, "SKIP", f"{k}: {why}"))
+            continue
+        ok, detail = b.judge([r for r in rs if r is not None])
+        out.append(Verdict(b.text, "PASS" if ok else "FAIL", detail))
+    return out

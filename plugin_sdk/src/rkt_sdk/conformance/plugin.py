@@ -1,0 +1,150 @@
+"""The pytest plugin of the conformance kit (entry point ``pytest11: rkt_conformance``).
+
+Options:
+
+``--rkt-flavor=NAME``
+    check that flavor: adds :mod:`rkt_sdk.conformance.test_contract` to the tests collected.
+``--rkt-binary=PATH``
+    the ``rkt`` command to drive (default: beside the running Python, else on ``PATH``).
+``--rkt-timeout=SECONDS``
+    longest any one ``rkt`` command may take (default 300: a VM flavor boots a kernel).
+
+Fixtures (usable by a flavor's own tests too): ``rkt_flavor`` (the name), ``flavor_report``
+(its ``rkt flavors --format=json`` entry), ``capabilities``, ``runnable`` (skips with the
+flavor's reason when this host cannot run it), ``rkt`` (a :class:`~rkt_sdk.conformance.driver.RktDriver`
+on a fresh data directory, cleaned up and checked for leftovers afterwards), ``images``
+(busybox ACIs) and ``net_flags`` (a ``--net`` flag the flavor supports without networks).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rkt_sdk.conformance.driver import RktDriver, RktNotFound, find_rkt
+
+SUITE = Path(__file__).with_name("test_contract.py")
+MARKER = "conformance-marker"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("rkt", "rkt stage1 conformance kit")
+    group.addoption("--rkt-flavor", default=None, metavar="NAME",
+                    help="check the installed stage1 flavor NAME against the rkt_sdk contract")
+    group.addoption("--rkt-binary", default=None, metavar="PATH", help="the rkt command to drive")
+    group.addoption("--rkt-timeout", default=300.0, type=float, metavar="SECONDS",
+                    help="longest any one rkt command may take (default 300)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "rkt_capability(name): a conformance check of one claimed capability")
+    if config.getoption("rkt_flavor") and not any(Path(a.split("::")[0]).resolve() == SUITE for a in config.args):
+        config.args.append(str(SUITE))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    name = config.getoption("rkt_flavor")
+    if not name:
+        return []
+    try:
+        binary = str(find_rkt(config.getoption("rkt_binary")))
+    except RktNotFound as e:
+        binary = str(e)
+    return [f"rkt conformance kit: flavor {name!r}, rkt at {binary}"]
+
+
+@pytest.fixture(scope="session")
+def rkt_flavor(request: pytest.FixtureRequest) -> str:
+    """The flavor under test (``--rkt-flavor``); tests skip when none was given."""
+    name = request.config.getoption("rkt_flavor")
+    if not name:
+        pytest.skip("no --rkt-flavor given")
+    return str(name)
+
+
+@pytest.fixture(scope="session")
+def rkt_binary(request: pytest.FixtureRequest) -> Path:
+    try:
+        return find_rkt(request.config.getoption("rkt_binary"))
+    except RktNotFound as e:
+        pytest.fail(str(e))
+
+
+@pytest.fixture(scope="session")
+def flavor_listing(rkt_binary: Path, request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+    """``rkt flavors --format=json``, run once."""
+    with tempfile.TemporaryDirectory(prefix="rkt-conformance-") as d:
+        r = RktDriver(rkt_binary, Path(d), float(request.config.getoption("rkt_timeout")))("flavors", "--format=json")
+    if r.returncode != 0:
+        pytest.fail(r.describe())
+    data = json.loads(r.stdout)
+    assert isinstance(data, list), "rkt flavors --format=json must print a list"
+    return data
+
+
+@pytest.fixture(scope="session")
+def flavor_report(rkt_flavor: str, flavor_listing: list[dict[str, Any]]) -> dict[str, Any]:
+    """The flavor's entry of ``rkt flavors --format=json``; fails if it is not installed."""
+    for entry in flavor_listing:
+        if entry.get("name") == rkt_flavor:
+            return entry
+    names = ", ".join(str(e.get("name")) for e in flavor_listing) or "none"
+    pytest.fail(f"flavor {rkt_flavor!r} is not installed (rkt flavors lists: {names})")
+
+
+@pytest.fixture(scope="session")
+def capabilities(flavor_report: dict[str, Any]) -> dict[str, Any]:
+    if flavor_report.get("broken"):
+        pytest.fail(f"flavor is broken: {flavor_report.get('error')}")
+    return dict(flavor_report["capabilities"])
+
+
+@pytest.fixture(scope="session")
+def runnable(flavor_report: dict[str, Any], capabilities: dict[str, Any]) -> None:
+    """Skip with the flavor's own reason when its host check says it cannot run here."""
+    if not flavor_report.get("canRun"):
+        pytest.skip(f"flavor {flavor_report['name']!r} cannot run on this host: {flavor_report.get('reason')}")
+
+
+@pytest.fixture(scope="session")
+def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Busybox ACIs: ``main`` (env ``FROM_IMAGE=image``, file ``/etc/conformance``) and ``second``."""
+    from rkt_sdk.conformance.aci import BusyboxMissing, busybox_aci
+
+    d = tmp_path_factory.mktemp("rkt-conformance-images")
+    try:
+        return {
+            "main": busybox_aci(d / "main.aci", "example.com/rkt-conformance", env={"FROM_IMAGE": "image"},
+                                files={"/etc/conformance": MARKER + "\n"}),
+            "second": busybox_aci(d / "second.aci", "example.com/rkt-conformance-second"),
+        }
+    except BusyboxMissing as e:
+        pytest.skip(str(e))
+
+
+@pytest.fixture(scope="session")
+def net_flags(capabilities: dict[str, Any]) -> list[str]:
+    """A ``--net`` flag that needs no network set-up: host if supported, else none."""
+    modes = capabilities.get("networkModes", [])
+    if "host" in modes:
+        return ["--net=host"]
+    if "none" in modes:
+        return ["--net=none"]
+    return []
+
+
+@pytest.fixture
+def rkt(runnable: None, rkt_binary: Path, request: pytest.FixtureRequest,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[RktDriver]:
+    """``rkt`` on a fresh data directory; afterwards every pod is stopped and gc'ed, and leftovers fail the test."""
+    data = tmp_path_factory.mktemp("rkt-data")
+    driver = RktDriver(rkt_binary, data, float(request.config.getoption("rkt_timeout")))
+    yield driver
+    problems = driver.cleanup()
+    if problems:
+        pytest.fail("after gc: " + "; ".join(problems))
