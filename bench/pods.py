@@ -65,8 +65,8 @@ class PodFactory:
         return made
 
     def fresh(self, name: str, n: int) -> tuple[Path, list[str]]:
-        """A new data directory ``name`` (emptied first) holding ``n`` exited pods."""
-        data = self.ws.data_dir(name)
+        """A new data directory ``name`` (on the workspace's tmpfs, emptied first) holding ``n`` exited pods."""
+        data = self.ws.data_dir(name, in_memory=True)
         if data.exists():
             unmount_below(data)
             shutil.rmtree(data)

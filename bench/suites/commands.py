@@ -53,8 +53,8 @@ def gc(ctx: Context) -> list[Result]:
         ctx.pods.template()
     except (BenchError, OSError) as e:
         return [failed("gc.rkt", "gc", f"rkt gc of {GC_PODS} exited pods", f"cannot make pods: {e}")]
-    gc_data = ws.data_dir("gc")
-    rm_data = ws.data_dir("gc-rm")
+    gc_data = ws.data_dir("gc", in_memory=True)
+    rm_data = ws.data_dir("gc-rm", in_memory=True)
 
     def fill_gc() -> None:
         ctx.pods.fresh("gc", GC_PODS)

@@ -50,8 +50,8 @@ def test_version_alone_pins_the_earlier_name(tmp_path: Path) -> None:
 
 def test_settings_merge_field_by_field_over_defaults(tmp_path: Path) -> None:
     fly = load_flavor("fly", None)
-    assert flavor_settings(fly, layers(tmp_path, None)) == {"tmpfs-size": ""}
-    dirs = layers(tmp_path, {"settings": {"fly": {"tmpfs-size": "1m"}}}, {"settings": {"other": {"x": 1}}})
+    assert flavor_settings(fly, layers(tmp_path / "empty", None)) == {"tmpfs-size": ""}
+    dirs = layers(tmp_path / "set", {"settings": {"fly": {"tmpfs-size": "1m"}}}, {"settings": {"other": {"x": 1}}})
     assert flavor_settings(fly, dirs) == {"tmpfs-size": "1m"}
 
 
@@ -71,10 +71,10 @@ SCHEMA = [ConfigField("n", "int", 0, "a number"), ConfigField("b", "bool", False
 @pytest.mark.parametrize(("raw", "problem"), [
     ({"n": "3"}, 'field "settings.x.n": must be of type int, got "3"'),
     ({"n": True}, 'field "settings.x.n": must be of type int, got true'),
-    ({"b": 1}, 'field "settings.x.b": must be of type bool'),
+    ({"b": 1}, 'field "settings.x.b": must be of type bool, got 1'),
     ({"c": "z"}, 'field "settings.x.c": must be one of a, b, got "z"'),
-    ({"p": "rel"}, 'field "settings.x.p": must be an absolute path'),
-    ({"l": "one"}, 'field "settings.x.l": must be of type list'),
+    ({"p": "rel"}, 'field "settings.x.p": must be an absolute path, got "rel"'),
+    ({"l": "one"}, 'field "settings.x.l": must be of type list, got "one"'),
 ])
 def test_malformed_values(raw: dict[str, Any], problem: str) -> None:
     with pytest.raises(ConfigError) as e:

@@ -1,0 +1,44 @@
+"""Every hookspec and every public rkt_sdk type carries a full docstring (the contract's only documentation)."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+
+import pytest
+
+import rkt_sdk
+from rkt_sdk import hookspecs
+
+HOOKS = [(n, f) for n, f in vars(hookspecs).items() if n.startswith("rkt_") and inspect.isfunction(f)]
+TYPES = [n for n in rkt_sdk.__all__ if n[:1].isupper() and inspect.isclass(getattr(rkt_sdk, n))]
+
+
+def test_there_are_hooks_and_types() -> None:
+    assert {"rkt_stage1_describe", "rkt_stage1_run", "rkt_stage1_gc"} <= {n for n, _ in HOOKS}
+    assert {"FlavorInfo", "Pod", "RunOptions"} <= set(TYPES)
+
+
+@pytest.mark.parametrize(("name", "hook"), HOOKS, ids=[n for n, _ in HOOKS])
+def test_hookspec_documented(name: str, hook: object) -> None:
+    doc = inspect.getdoc(hook) or ""
+    summary = doc.split("\n", 1)[0]
+    assert summary.endswith(".") and len(summary) > 20, f"{name}: needs a one-line summary"
+    params = [p for p in inspect.signature(hook).parameters]  # type: ignore[arg-type]
+    for p in params:
+        assert re.search(rf":param {p}:", doc), f"{name}: parameter {p!r} undocumented"
+    if inspect.signature(hook).return_annotation not in (None, "None"):  # type: ignore[arg-type]
+        assert ":returns:" in doc, f"{name}: return value undocumented"
+    assert re.search(r"\.\. versionadded:: \d+", doc), f"{name}: no versionadded"
+    assert getattr(hook, "rkt_spec", None) is not None, f"{name}: not marked with hookspec"
+
+
+@pytest.mark.parametrize("name", TYPES)
+def test_public_type_documented(name: str) -> None:
+    cls = getattr(rkt_sdk, name)
+    doc = inspect.getdoc(cls) or ""
+    assert doc and doc.split("\n", 1)[0].endswith("."), f"{name}: needs a summary line"
+    if dataclasses.is_dataclass(cls):
+        for f in dataclasses.fields(cls):
+            assert re.search(rf":ivar {f.name}:", doc), f"{name}.{f.name} undocumented"
