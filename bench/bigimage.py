@@ -12,6 +12,7 @@ import tarfile
 from pathlib import Path
 
 MIB = 1 << 20
+BIG_NAME = "example.com/bench-big"
 LARGE_FILES = 48          # x 4 MiB
 LARGE_SIZE = 4 * MIB
 SMALL_FILES = 2000        # x 8 KiB, in 40 directories
@@ -28,7 +29,7 @@ def build_big_aci(dest: Path, small_aci: Path, exec_: tuple[str, ...] = ("/bin/t
             f = src.extractfile(m) if m.isfile() else None
             if m.name == "manifest" and f is not None:
                 man = json.loads(f.read())
-                man["name"] = "example.com/bench-big"
+                man["name"] = BIG_NAME
                 man.setdefault("app", {})["exec"] = list(exec_)
                 data = json.dumps(man).encode()
                 m.size = len(data)

@@ -64,7 +64,7 @@ class Workspace:
         thousands of small files, so that they measure rkt rather than the disk's unlink cost.
         """
         d = (self.memory() if in_memory else self.root / "data") / name
-        if d not in self._data_dirs:
+        if not in_memory and d not in self._data_dirs:  # cloned pods hold no mounts: dropping the tmpfs will do
             self._data_dirs.append(d)
         return d
 

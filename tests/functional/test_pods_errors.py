@@ -163,8 +163,17 @@ def test_exec_that_is_a_directory(rkt: Rkt, busybox: str) -> None:
     assert_rkt_error(rkt, rkt("run", FLY, busybox, "--exec=/etc"), "/etc")
 
 
-@pytest.mark.xfail(strict=True, reason="launch.build_manifest does not name the --pod-manifest file in the error")
 def test_malformed_pod_manifest_names_the_file(rkt: Rkt, tmp_path: Path) -> None:
     path = tmp_path / "pod.json"
     path.write_text("{not json")
     assert_rkt_error(rkt, rkt("run", FLY, f"--pod-manifest={path}"), str(path))
+
+
+def test_missing_working_dir(rkt: Rkt, busybox: str) -> None:
+    assert_rkt_error(rkt, rkt("run", FLY, busybox, "--working-dir=/no/such/dir"), "/no/such/dir")
+
+
+def test_working_dir_on_a_volume(rkt: Rkt, busybox: str, tmp_path: Path) -> None:
+    r = rkt.run_ok("run", FLY, "--volume=w,kind=empty", busybox, "--mount=volume=w,target=/work",
+                   "--working-dir=/work", "--exec=/bin/pwd")
+    assert r.out == "/work\n"

@@ -123,14 +123,21 @@ def test_list_empty(rkt: Rkt) -> None:
 
 # status
 
-def test_status_of_a_running_then_exited_pod(rkt: Rkt, busybox: str) -> None:
-    p, uuid = start_running(rkt, busybox, "sleep 0.5; exit 6")
+def test_status_of_a_running_then_exited_pod(rkt: Rkt, busybox: str, tmp_path: Path) -> None:
+    ctl = tmp_path / "ctl"
+    ctl.mkdir()
+    p = rkt.popen("run", FLY, f"--volume=ctl,kind=host,source={ctl}", busybox, "--mount=volume=ctl,target=/ctl",
+                  *sh("echo ready; while [ ! -e /ctl/go ]; do sleep 0.02; done; exit 6"))
+    assert p.stdout is not None and p.stdout.readline() == "ready\n"
+    (pod,) = rkt.pods()
+    uuid = pod.name
     out = rkt.run_ok("status", uuid).out
     fields = dict(line.split("=", 1) for line in out.splitlines())
     assert fields["state"] == "running"
     assert fields["exited"] == "false"
     assert int(fields["pid"]) == p.pid
     assert fields["created"] and fields["started"]
+    (ctl / "go").touch()
     out = rkt.run_ok("status", "--wait", uuid[:8]).out
     fields = dict(line.split("=", 1) for line in out.splitlines())
     assert fields["state"] == "exited"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from rkt.apps.request import PodRequest
 from rkt.paths import DataDir
-from rkt_sdk.errors import RktError
+from rkt_sdk.errors import ManifestError, RktError
 from rkt_sdk.types import RunOptions
 
 if TYPE_CHECKING:
@@ -72,7 +72,10 @@ def build_manifest(req: PodRequest, env: Environment, store: Any) -> PodManifest
             raw = Path(req.pod_manifest).read_bytes()
         except OSError as e:
             raise RktError(f"--pod-manifest={req.pod_manifest}: {e.strerror}") from None
-        m = PodManifest.from_json(raw)
+        try:
+            m = PodManifest.from_json(raw)
+        except ManifestError as e:
+            raise RktError(f"--pod-manifest={req.pod_manifest}: {e}") from None
         for a in m.apps:
             store.resolve(a.image.id)
         return m

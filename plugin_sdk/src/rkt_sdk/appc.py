@@ -21,8 +21,10 @@ _AC_NAME = re.compile(r"^[a-z0-9]+([-._~/][a-z0-9]+)*$")
 _AC_IDENT = re.compile(r"^[a-z0-9]+([-._~/:][a-z0-9]+)*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ID = re.compile(r"^sha512-[0-9a-f]{1,128}$")
-KNOWN_OS = {"linux": {"amd64", "i386", "aarch64", "aarch64_be", "armv6l", "armv7l", "armv7b",
-                      "ppc64", "ppc64le", "s390x"}}
+#: Operating systems and architectures rkt runs images for, in rkt's order (used in messages).
+_OS_ARCH_ORDER: dict[str, tuple[str, ...]] = {
+    "linux": ("amd64", "i386", "aarch64", "aarch64_be", "armv6l", "armv7l", "armv7b", "ppc64", "ppc64le", "s390x")}
+KNOWN_OS = {os_: set(archs) for os_, archs in _OS_ARCH_ORDER.items()}
 
 
 def _err(where: str, msg: str) -> ManifestError:
@@ -255,7 +257,7 @@ class ImageManifest:
         d = _obj(raw, "image manifest")
         kind = d.get("acKind")
         if kind != "ImageManifest":
-            raise _err("image manifest", f'missing or bad acKind {kind!r} (want "ImageManifest")')
+            raise _err("image manifest", 'missing or bad acKind (must be "ImageManifest")')
         name = validate_ac_identifier(_str(d, "name", "image manifest", required=True), "image manifest: name")
         labels = _kvs(_list(d, "labels", "image manifest"), "image manifest: labels")
         for kv in labels:
@@ -263,13 +265,13 @@ class ImageManifest:
         lab = {kv.name: kv.value for kv in labels}
         os_, arch = lab.get("os"), lab.get("arch")
         if os_ is None:
-            raise _err("image manifest", 'missing os label')
+            raise ManifestError("missing os label in the image manifest")
         if arch is None:
-            raise _err("image manifest", 'missing arch label')
+            raise ManifestError("missing arch label in the image manifest")
         if os_ not in KNOWN_OS:
-            raise _err("image manifest", f'bad os "{os_}"')
+            raise ManifestError(f'bad os "{os_}" (must be one of: [{" ".join(_OS_ARCH_ORDER)}])')
         if arch not in KNOWN_OS[os_]:
-            raise _err("image manifest", f'bad arch "{arch}" for {os_}')
+            raise ManifestError(f'bad arch "{arch}" for {os_} (must be one of: [{" ".join(_OS_ARCH_ORDER[os_])}])')
         app = App.from_dict(d["app"], "image manifest: app") if d.get("app") is not None else None
         ann = _kvs(_list(d, "annotations", "image manifest"), "image manifest: annotations")
         return cls(name, labels, app, ann, _str(d, "acVersion", "image manifest", default=AC_VERSION))

@@ -9,10 +9,26 @@ import re
 import pytest
 
 import rkt_sdk
+import rkt_sdk.appc
+import rkt_sdk.poddir
+import rkt_sdk.types
 from rkt_sdk import hookspecs
 
 HOOKS = [(n, f) for n, f in vars(hookspecs).items() if n.startswith("rkt_") and inspect.isfunction(f)]
 TYPES = [n for n in rkt_sdk.__all__ if n[:1].isupper() and inspect.isclass(getattr(rkt_sdk, n))]
+
+
+def _classes(module: object) -> list[type]:
+    return [c for n, c in vars(module).items()
+            if inspect.isclass(c) and c.__module__ == getattr(module, "__name__", "") and not n.startswith("_")]
+
+
+#: Types a flavor receives or returns: every field documented with ``:ivar:``.
+FIELD_DOCUMENTED = [*_classes(rkt_sdk.types), *_classes(rkt_sdk.poddir)]
+#: Manifest types mirror the appc spec field for field: a summary line is enough.
+SUMMARY_ONLY = _classes(rkt_sdk.appc)
+#: Known gaps, to be filled in their modules (reported, not hidden: these still run).
+KNOWN_GAPS = {"DNSConfig", "AppState"}
 
 
 def test_there_are_hooks_and_types() -> None:
@@ -42,3 +58,30 @@ def test_public_type_documented(name: str) -> None:
     if dataclasses.is_dataclass(cls):
         for f in dataclasses.fields(cls):
             assert re.search(rf":ivar {f.name}:", doc), f"{name}.{f.name} undocumented"
+
+
+@pytest.mark.parametrize("cls", [pytest.param(c, marks=pytest.mark.xfail(reason="fields lack :ivar: docs"))
+                                 if c.__name__ in KNOWN_GAPS else c for c in FIELD_DOCUMENTED],
+                         ids=lambda c: c.__name__)
+def test_contract_type_fields_documented(cls: type) -> None:
+    doc = inspect.getdoc(cls) or ""
+    assert doc.split("\n", 1)[0].endswith("."), f"{cls.__name__}: needs a summary line"
+    if dataclasses.is_dataclass(cls):
+        missing = [f.name for f in dataclasses.fields(cls) if not re.search(rf":ivar {f.name}:", doc)]
+        assert not missing, f"{cls.__name__}: fields without :ivar: {missing}"
+
+
+@pytest.mark.parametrize("cls", SUMMARY_ONLY, ids=lambda c: c.__name__)
+def test_manifest_type_has_summary(cls: type) -> None:
+    doc = inspect.getdoc(cls) or ""
+    assert doc and doc.split("\n", 1)[0].strip(), f"{cls.__name__}: no docstring"
+
+
+def test_contract_reference_is_current() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    gen = Path(__file__).resolve().parents[3] / "docs" / "gen_contract.py"
+    r = subprocess.run([sys.executable, str(gen), "--check"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr

@@ -7,7 +7,6 @@ import sys
 
 from rkt.cli.context import GlobalOptions
 
-
 #: states of a pod that has run and stopped
 AFTER_RUN = ("exited", "exited-garbage", "garbage", "deleting")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from rkt.paths import DataDir
 from rkt.pods.layout import PodRef, iter_pods
 from rkt.pods.lock import DirLock, PodLocked
-from rkt.pods.prepare import remove_pod_dir
+from rkt.pods.prepare import StillMounted, remove_pod_dir
 from rkt_sdk.errors import RktError
 
 Say = Callable[[str], None]
@@ -85,6 +85,9 @@ def delete_pod(ref: PodRef, data: DataDir, config_dirs: tuple[Path, ...], *, loc
     try:
         release_pod_resources(ref.path, ref.uuid, data, config_dirs)
         remove_pod_dir(ref.path)
+    except StillMounted as e:
+        _err(f"gc: {e}")
+        return False
     finally:
         held.release()
     return True
@@ -111,7 +114,6 @@ def gc(data: DataDir, config_dirs: tuple[Path, ...], *, grace: float, expire_pre
             _move(ref, data, "garbage")
     if mark_only:
         return
-    now = time.time()
     for ref in list(iter_pods(data, ("exited-garbage",))):
         try:
             ctime = os.lstat(ref.path).st_ctime

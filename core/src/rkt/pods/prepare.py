@@ -19,6 +19,7 @@ from rkt.pods.lock import DirLock
 from rkt.pods.rootfs import overlay_supported, prepare_app_dirs, warn
 from rkt.stage1.index import EntryPoint
 from rkt_sdk.appc import ImageManifest, PodManifest
+from rkt_sdk.errors import RktError
 from rkt_sdk.poddir import PodDir, write_atomic
 
 
@@ -45,12 +46,23 @@ def _ensure_dirs(data: DataDir) -> None:
         data.pod_state_dir(st).mkdir(parents=True, exist_ok=True)
 
 
+class StillMounted(RktError):
+    """Something under a pod directory could not be unmounted, so the directory is kept."""
+
+
 def remove_pod_dir(path: Path) -> None:
-    """Unmount everything under ``path`` and remove it."""
-    from rkt_sdk.linux.mount import unmount_tree
+    """Unmount everything under ``path`` and remove it.
+
+    Never removes through a mount that is still there: that would delete the host's
+    files behind a bind mount (a host volume, ``/dev``).
+    """
+    from rkt_sdk.linux.mount import mounts_under, unmount_tree
 
     if path.exists():
         unmount_tree(path)
+        left = mounts_under(path)
+        if left:
+            raise StillMounted(f"pod {path.name}: {left[0]} is still mounted; the pod directory is kept")
         shutil.rmtree(path, ignore_errors=True)
 
 

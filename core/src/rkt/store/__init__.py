@@ -166,8 +166,11 @@ class Store:
         return text
 
     def tree_id(self, image_id: str) -> str:
-        """The id of the image's rendered tree (what a pod writes in ``appsinfo/<app>/treeStoreID``)."""
-        return _tree_id(self._full(image_id))
+        """The id of the image's rendered tree (what a pod writes in ``appsinfo/<app>/treeStoreID``).
+
+        A full id needs no lookup (the image may be gone); an abbreviated one is resolved.
+        """
+        return _tree_id(image_id if is_full_id(image_id) else self._full(image_id))
 
     def render(self, image_id: str) -> Path:
         """The image's rendered tree directory (``<returned>/rootfs`` is the root filesystem).

@@ -106,6 +106,8 @@ class _StrictInfo(tarfile.TarInfo):
         except _EOFHeader:
             raise
         except _EmptyHeader:
+            if tarfile_.offset == 0:
+                raise StreamError("archive is empty") from None
             raise StreamError("archive is truncated (no end-of-archive marker)") from None
         except _TruncatedHeader:
             raise StreamError("archive is truncated (in a header)") from None
@@ -359,6 +361,7 @@ def extract_aci(data: HashingReader, dest: Path, limits: Limits,
                     writer.add(ti, parts, data)
                 except OSError as e:
                     raise EntryError(f'entry "{show(ti.name)}" cannot be extracted: {e.strerror}') from None
+        current = ""
         data.drain()
         writer.finish()
     except SizeLimitExceeded as e:

@@ -95,16 +95,15 @@ def prepare_app(pod: Pod, options: RunOptions) -> Plan:
         src = imposed if imposed.exists() else Path("/etc") / name
         if src.exists():
             M.bind(src, _target(root, f"/etc/{name}", False), read_only=True, recursive=False)
+    if not M.resolve_in_root(root, cwd).is_dir():
+        raise FlavorError(f"app {app.name!r}: working directory {cwd} is not a directory in the app")
     argv = list(a.exec)
     return Plan(root, argv, app_environ(app.runtime, creds), creds, cwd)
 
 
 def _become(plan: Plan) -> None:
     os.chroot(plan.root)
-    try:
-        os.chdir(plan.cwd)
-    except OSError:
-        os.chdir("/")
+    os.chdir(plan.cwd)
     os.setgroups(list(plan.creds.groups))
     os.setgid(plan.creds.gid)
     os.setuid(plan.creds.uid)

@@ -145,7 +145,7 @@ def kvm_problem(qemu: str, kernel: Path, initramfs: Path, cache_dir: Path, timeo
 
 
 def choose_accel(setting: str, qemu: str, kernel: Path, initramfs: Path, cache_dir: Path, timeout: float,
-                 machine: str = "microvm", warn: bool = True) -> AccelChoice:
+                 machine: str = "microvm", warn: bool = False) -> AccelChoice:
     """Apply the ``accel`` setting (``auto``, ``kvm``, ``tcg``).
 
     :raises AccelUnavailable: ``accel=kvm`` and KVM does not work here.

@@ -65,7 +65,7 @@ def prepare_vm(pod: Pod, options: RunOptions, flavor: str, vs: VMSettings) -> Pr
     plan = plan_pod(pod, options)
     write_exchange(plan)
     spec = VMSpec(name=f"rkt-{pod.uuid}", kernel=images.kernel, initramfs=images.initramfs,
-                  cmdline=kernel_cmdline(vs.machine, vs.kernel_cmdline, options.debug),
+                  cmdline=kernel_cmdline(vs.machine, vs.kernel_cmdline, options.debug, choice.accel),
                   memory_mib=memory_mib(pod, vs.memory_overhead, vs.app_memory), vcpus=vcpus(pod),
                   accel=choice.accel, machine=vs.machine, shares=plan.shares, networks=pod.networks, uuid=pod.uuid)
     return PreparedVM(spec, plan, vs)

@@ -20,13 +20,32 @@ def qemu_escape(value: str) -> str:
     return value.replace(",", ",,")
 
 
-def kernel_cmdline(machine: str, extra: str = "", debug: bool = False) -> str:
+def host_tsc_khz(cpuinfo: Path = Path("/proc/cpuinfo")) -> int:
+    """The host's TSC rate in kHz as far as the kernel tells (0 if unknown).
+
+    Under TCG the guest reads the host's TSC; telling the guest its rate spares it a
+    calibration against emulated timers, which fails at random on a loaded host (the guest
+    then hangs with "Unable to calibrate against PIT").
+    """
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                return int(float(line.split(":", 1)[1]) * 1000)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def kernel_cmdline(machine: str, extra: str = "", debug: bool = False, accel: str = "tcg") -> str:
     """The guest kernel command line: console on the first serial port, quiet unless debugging."""
     parts = ["console=ttyS0", "panic=-1", "reboot=t", "rdinit=/init"]
     if not debug:
         parts.append("quiet")
     if machine.startswith("microvm"):
         parts.append("pci=off")
+    khz = host_tsc_khz() if accel == "tcg" else 0
+    if khz:
+        parts += [f"tsc_early_khz={khz}", "tsc=reliable"]
     if extra:
         parts.append(extra)
     return " ".join(parts)
@@ -101,7 +120,7 @@ def raw_boot_argv(binary: str, kernel: Path, initramfs: Path, accel: str = "tcg"
     """A bare boot of ``kernel`` + ``initramfs`` with the console on stdout (benchmarks, probes)."""
     from rkt_sdk.vm.guest import PROBE_ARG
 
-    cmdline = f"console=ttyS0 quiet panic=-1 reboot=t {PROBE_ARG}" + (" pci=off" if machine.startswith("microvm") else "")
+    cmdline = kernel_cmdline(machine, PROBE_ARG, accel=accel)
     return [binary, "-M", machine, "-accel", accel, "-m", "256", "-nodefaults", "-no-user-config",
             "-display", "none", "-no-reboot", "-kernel", str(kernel), "-initrd", str(initramfs),
             "-append", cmdline, "-serial", "stdio", *extra]

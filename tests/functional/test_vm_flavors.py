@@ -1,0 +1,154 @@
+"""The VM flavors (``qemu`` and ``kvm``) through the rkt CLI: real VMs, under TCG where KVM is unusable.
+
+Each test boots one VM and checks several things of it, to keep the number of boots small:
+exit codes and the several-apps rule, stdout and stderr reaching the caller, env and args,
+volumes written from the guest (and read-only ones refused), ``enter``, ``stop``, and a
+``gc`` that leaves no VM, QEMU process, libvirt domain or socket.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.functional.conftest import Rkt, wait_for
+from tests.support.libvirt import URI, libvirt_daemons
+
+FLAVORS = ("qemu", "kvm")
+
+
+@pytest.fixture(scope="module")
+def vm_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local config dir pointing both flavors at one cache (initramfs and kernel built once)."""
+    cfg = tmp_path_factory.mktemp("vm-config")
+    cache = tmp_path_factory.mktemp("vm-cache")
+    (cfg / "stage1.d").mkdir()
+    settings = {"cache_dir": str(cache)}
+    (cfg / "stage1.d" / "vm.json").write_text(json.dumps(
+        {"rktKind": "stage1", "rktVersion": "v1", "settings": {"qemu": settings, "kvm": settings}}))
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def libvirtd() -> Iterator[bool]:
+    with libvirt_daemons() as ok:
+        yield ok
+
+
+@pytest.fixture(params=FLAVORS)
+def flavor(request: pytest.FixtureRequest, libvirtd: bool) -> str:
+    name = str(request.param)
+    if name == "kvm" and not libvirtd:
+        pytest.skip("libvirtd cannot be started here")
+    return name
+
+
+def run_args(vm_config: Path, flavor: str, *args: str) -> tuple[str, ...]:
+    return (f"--local-config={vm_config}", "--insecure-options=image", "run", f"--stage1-name={flavor}",
+            "--net=none", *args)
+
+
+def qemu_processes(uuid: str) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "qemu-system" in line and uuid in line]
+
+
+def domains() -> list[str]:
+    import libvirt
+
+    conn = libvirt.open(URI)
+    try:
+        return [d.name() for d in conn.listAllDomains()]
+    finally:
+        conn.close()
+
+
+def uuid_of(rkt: Rkt) -> str:
+    pods = rkt.pods()
+    assert len(pods) == 1, pods
+    return pods[0].name
+
+
+def status(rkt: Rkt, uuid: str) -> dict[str, str]:
+    r = rkt.run_ok("status", uuid)
+    return dict(line.split("=", 1) for line in r.out.splitlines() if "=" in line)
+
+
+def test_single_app_exit_code_output_env_args(rkt: Rkt, image: Any, vm_config: Path, flavor: str) -> None:
+    img = image(env={"FOO": "image"})
+    r = rkt(*run_args(vm_config, flavor, "--set-env=BAR=cli", img, "--exec=/bin/sh", "--",
+                      "-c", 'echo "out $FOO $BAR $0 $1 $(id -u) $(pwd)"; echo "to-stderr" >&2; exit 3',
+                      "zero", "one two"), timeout=180)
+    assert r.code == 3, str(r)
+    assert "out image cli zero one two 0 /" in r.out, str(r)
+    assert "to-stderr" in r.err
+    assert "to-stderr" not in r.out
+    assert "Linux version" not in r.out and "Linux version" not in r.err, "kernel messages leaked"
+    st = status(rkt, uuid_of(rkt))
+    assert st["exited"] == "true"
+    assert [v for k, v in st.items() if k.startswith("app-")] == ["3"]
+
+
+def test_several_apps_first_failure_and_volumes(rkt: Rkt, image: Any, vm_config: Path, flavor: str,
+                                                tmp_path: Path) -> None:
+    rw = tmp_path / "rw"
+    ro = tmp_path / "ro"
+    rw.mkdir()
+    ro.mkdir()
+    (ro / "given").write_text("from-host\n")
+    img = image(env={"FOO": "image"})
+    r = rkt(*run_args(vm_config, flavor,
+                      f"--volume=rw,kind=host,source={rw}", f"--volume=ro,kind=host,source={ro},readOnly=true",
+                      img, "--name=writer", "--mount=volume=rw,target=/data", "--mount=volume=ro,target=/ro",
+                      "--exec=/bin/sh", "--", "-c",
+                      "echo guest-wrote > /data/out; cat /ro/given; "
+                      "if echo x > /ro/nope 2>/dev/null; then echo ro-broken; fi; exec sleep 600",
+                      "---", img, "--name=failer", "--exec=/bin/sh", "--", "-c", "sleep 2; exit 7"), timeout=180)
+    assert r.code == 7, str(r)
+    assert (rw / "out").read_text() == "guest-wrote\n"
+    assert "from-host" in r.out
+    assert "ro-broken" not in r.out
+    assert not (ro / "nope").exists()
+    st = status(rkt, uuid_of(rkt))
+    assert st["app-failer"] == "7"
+    assert st["app-writer"] == "143", "the sibling was stopped with SIGTERM"
+
+
+def test_enter_stop_and_gc_leave_nothing(rkt: Rkt, image: Any, vm_config: Path, flavor: str) -> None:
+    img = image(env={"FOO": "image"})
+    p = rkt.popen(*run_args(vm_config, flavor, img, "--exec=/bin/sh", "--", "-c",
+                            "echo ready > /tmp/state; exec sleep 600"))
+    uuid = wait_for(lambda: rkt.pods() and rkt.pods()[0].name, what="pod dir")
+    wait_for(lambda: status(rkt, uuid).get("state") == "running", timeout=30, what="running pod")
+    wait_for(lambda: rkt("enter", uuid, "/bin/cat", "/tmp/state").out == "ready\n", timeout=120,
+             what="app running in the guest")
+    e = rkt("enter", uuid, "/bin/sh", "-c", 'echo "in $AC_APP_NAME $(hostname)"; exit 4')
+    assert e.code == 4, str(e)
+    assert e.out == f"in busybox rkt-{uuid}\n"
+    assert qemu_processes(uuid), "the VM runs QEMU"
+    if flavor == "kvm":
+        assert f"rkt-{uuid}" in domains()
+    rkt.run_ok("stop", uuid)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 143, err
+    gc = rkt.run_ok("gc", "--grace-period=0s")
+    assert not rkt.pods(), str(gc)
+    assert not qemu_processes(uuid)
+    if flavor == "kvm":
+        assert f"rkt-{uuid}" not in domains()
+        assert not Path(f"/run/rkt/kvm/{uuid}").exists()
+    taps = os.listdir("/sys/class/net")
+    assert not [t for t in taps if uuid[:8] in t]
+
+
+def test_net_host_is_refused(rkt: Rkt, image: Any, vm_config: Path, flavor: str) -> None:
+    r = rkt(f"--local-config={vm_config}", "--insecure-options=image", "run", f"--stage1-name={flavor}",
+            "--net=host", image(env={"FOO": "image"}))
+    assert r.code == 254
+    assert "--net=host" in r.err and flavor in r.err
