@@ -25,7 +25,7 @@ def plain(tmp_path: Path) -> Path:
 
 
 def test_help(rkt: Any) -> None:
-    for args in (("fetch", "--help"), ("image", "--help")) + tuple(("image", s, "--help") for s in SUBCOMMANDS):
+    for args in (("fetch", "--help"), ("image", "--help"), *(("image", s, "--help") for s in SUBCOMMANDS)):
         r = rkt(*args)
         assert r.code == 0, str(r)
         assert "usage: rkt " + " ".join(a for a in args if a != "--help") in r.out
@@ -58,7 +58,7 @@ def test_image_list(rkt: Any, tmp_path: Path) -> None:
     out = rkt.run_ok("image", "list").out.splitlines()
     assert out[0].split() == ["ID", "NAME", "SIZE", "IMPORT", "TIME", "LAST", "USED"]
     assert out[1].split()[:3] == [_id(a)[:39], "example.com/busybox:1.0", "1.9MiB"]
-    assert out[1].split()[3:] == ["0", "seconds", "ago", "0", "seconds", "ago"] or "ago" in out[1]
+    assert out[1].endswith(" ago") and out[1].count(" ago") == 2
     assert out[2].split()[:3] == [_id(b)[:39], "example.com/other:2.5", "2.2MiB"]
     full = rkt.run_ok("image", "list", "--full", "--no-legend").out.splitlines()
     assert full[0].split()[0] == _id(a) and full[0].split()[2] == str(a.stat().st_size)

@@ -135,7 +135,7 @@ def test_enter_stop_and_gc_leave_nothing(rkt: Rkt, image: Any, vm_config: Path, 
     if flavor == "kvm":
         assert f"rkt-{uuid}" in domains()
     rkt.run_ok("stop", uuid)
-    out, err = p.communicate(timeout=60)
+    _, err = p.communicate(timeout=60)
     assert p.returncode == 143, err
     gc = rkt.run_ok("gc", "--grace-period=0s")
     assert not rkt.pods(), str(gc)

@@ -32,7 +32,7 @@ def _err(where: str, msg: str) -> ManifestError:
 
 
 def _str(d: dict[str, Any], key: str, where: str, *, required: bool = False, default: str = "") -> str:
-    v = d.get(key, None)
+    v = d.get(key)
     if v is None:
         if required:
             raise _err(where, f'missing field "{key}"')
@@ -441,12 +441,14 @@ class PodManifest:
         d = _obj(raw, "pod manifest")
         if d.get("acKind") != "PodManifest":
             raise _err("pod manifest", f'missing or bad acKind {d.get("acKind")!r} (want "PodManifest")')
-        apps = tuple(RuntimeApp.from_dict(a, f"pod manifest: apps[{i}]") for i, a in enumerate(_list(d, "apps", "pod manifest")))
+        apps = tuple(RuntimeApp.from_dict(a, f"pod manifest: apps[{i}]")
+                     for i, a in enumerate(_list(d, "apps", "pod manifest")))
         names = [a.name for a in apps]
         for n in names:
             if names.count(n) > 1:
                 raise _err("pod manifest", f"duplicate app name {n!r}")
-        vols = tuple(Volume.from_dict(v, f"pod manifest: volumes[{i}]") for i, v in enumerate(_list(d, "volumes", "pod manifest")))
+        vols = tuple(Volume.from_dict(v, f"pod manifest: volumes[{i}]")
+                     for i, v in enumerate(_list(d, "volumes", "pod manifest")))
         vnames = [v.name for v in vols]
         for n in vnames:
             if vnames.count(n) > 1:
@@ -463,9 +465,11 @@ class PodManifest:
             if not isinstance(hp, int) or not 1 <= hp <= 65535:
                 raise _err(w, f"hostPort must be an integer in 1..65535, got {hp!r}")
             ports.append(PodPort(_str(p, "name", w, required=True), hp, _str(p, "hostIP", w)))
-        isos = tuple(Isolator(_str(_obj(i, "isolator"), "name", "pod manifest: isolators", required=True), i.get("value"))
+        isos = tuple(Isolator(_str(_obj(i, "isolator"), "name", "pod manifest: isolators", required=True),
+                              i.get("value"))
                      for i in _list(d, "isolators", "pod manifest"))
-        return cls(apps, vols, tuple(ports), isos, _kvs(_list(d, "annotations", "pod manifest"), "pod manifest: annotations"),
+        return cls(apps, vols, tuple(ports), isos,
+                   _kvs(_list(d, "annotations", "pod manifest"), "pod manifest: annotations"),
                    _str(d, "acVersion", "pod manifest", default=AC_VERSION))
 
     @classmethod

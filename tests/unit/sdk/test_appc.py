@@ -51,5 +51,5 @@ def test_other_fields(change: dict[str, Any], message: str) -> None:
 
 
 def test_invalid_json() -> None:
-    with pytest.raises(ManifestError, match="^image manifest: invalid JSON"):
+    with pytest.raises(ManifestError, match=r"^image manifest: invalid JSON"):
         ImageManifest.from_json(b"{nope")

@@ -75,7 +75,7 @@ def test_ids_full_abbreviated_and_ambiguous(store: Store, tmp_path: Path) -> Non
     assert store.resolve(a).id == a
     assert store.resolve(a.upper().replace("SHA512", "sha512")).id == a
     assert store.resolve(short_id(a)).id == a
-    common = os.path.commonprefix([a, b])
+    common = next(a[:i] for i in range(len(a)) if a[i] != b[i])
     with pytest.raises(AmbiguousImageId, match=rf'^image id "{common}" is ambiguous: 2 images match it'):
         store.resolve(common)
     assert store.resolve(a[: len(common) + 1]).id == a

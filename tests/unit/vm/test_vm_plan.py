@@ -71,10 +71,10 @@ def test_plan_refuses_a_file_volume_and_networks_without_mac(tmp_path: Path) -> 
     f.write_text("x")
     pod = make_pod(tmp_path, [{"name": "a", "mounts": [{"volume": "v", "path": "/v"}]}],
                    [{"name": "v", "kind": "host", "source": str(f)}])
-    with pytest.raises(VMError, match="volume v: host source .* is not a directory"):
+    with pytest.raises(VMError, match=r"volume v: host source .* is not a directory"):
         plan_pod(pod, RunOptions(net="none"))
     pod2 = make_pod(tmp_path / "2", [{"name": "a"}], networks=(NetworkAttachment("default", "tap0", "10.1.0.2", 24),))
-    with pytest.raises(VMError, match="network default: .* no MAC"):
+    with pytest.raises(VMError, match=r"network default: .* no MAC"):
         plan_pod(pod2, RunOptions(net="contained"))
 
 

@@ -21,10 +21,10 @@ from rkt.store.ids import tree_id as _tree_id
 from rkt.store.index import Index
 from rkt.store.layout import RENDERED, Layout
 from rkt.store.records import ImageRecord
-from rkt_sdk.appc import ImageManifest
 
 if TYPE_CHECKING:
     from rkt.store.extract import Limits
+    from rkt_sdk.appc import ImageManifest
 
 __all__ = ["AmbiguousImageId", "ImageError", "ImageNotFound", "ImageRecord", "Store", "StoreError", "short_id"]
 
@@ -155,6 +155,8 @@ class Store:
     # -- using images --------------------------------------------------------------------------
     def manifest(self, image_id: str) -> ImageManifest:
         """The parsed image manifest of a stored image."""
+        from rkt_sdk.appc import ImageManifest
+
         return ImageManifest.from_json(self.manifest_json(image_id))
 
     def manifest_json(self, image_id: str) -> str:

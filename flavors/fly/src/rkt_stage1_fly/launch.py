@@ -75,8 +75,8 @@ def prepare_app(pod: Pod, options: RunOptions) -> Plan:
             raise FlavorError(f"volume {v.name!r}: host path {v.source} does not exist")
     pd = PodDir(pod.path)
     M.bind("/dev", _target(root, "/dev", True), recursive=True)
-    M.bind("/proc", _target(root, "/proc", True), recursive=True)
-    M.bind("/sys", _target(root, "/sys", True), recursive=True)
+    M.bind("/proc", _target(root, "/proc", True), recursive=False)
+    M.bind("/sys", _target(root, "/sys", True), recursive=False)
     size = str(options.settings.get("tmpfs-size") or "")
     M.mount("tmpfs", _target(root, "/tmp", True), "tmpfs", M.MS_NOSUID | M.MS_NODEV,
             "mode=1777" + (f",size={size}" if size else ""))

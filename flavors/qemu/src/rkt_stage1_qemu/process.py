@@ -55,7 +55,7 @@ def run_pod(pod: Pod, options: RunOptions) -> int:
     pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(4)]
     host = [p[0] for p in pairs]
     guest = [p[1] for p in pairs]
-    fds = ChardevFds(*(g.fileno() for g in guest))
+    fds = ChardevFds(guest[0].fileno(), guest[1].fileno(), guest[2].fileno(), guest[3].fileno())
     argv = qemu_argv(vs.qemu_binary, prep.spec, fds)
     log_path = pd.stage1_data / "qemu.log"
     keep = [g.fileno() for g in guest] + ([pod.lock_fd] if pod.lock_fd >= 0 else [])

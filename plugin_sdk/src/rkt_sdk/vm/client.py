@@ -114,10 +114,10 @@ def enter(pod_path: Path, app: str, argv: Sequence[str], out_fd: int = 1, err_fd
                 done = c.receive(poll)
             except SupervisorUnreachable:
                 done = {"ev": "entered", "code": 255}
-            offsets = [_copy_new(p, o, fd) for p, o, fd in zip(paths, offsets, (out_fd, err_fd))]
+            offsets = [_copy_new(p, o, fd) for p, o, fd in zip(paths, offsets, (out_fd, err_fd), strict=True)]
             if done is not None and done.get("ev") == "entered":
                 code = int(done.get("code", 255))
-        for p, o, fd in zip(paths, offsets, (out_fd, err_fd)):
+        for p, o, fd in zip(paths, offsets, (out_fd, err_fd), strict=True):
             _copy_new(p, o, fd)
         return code
     finally:

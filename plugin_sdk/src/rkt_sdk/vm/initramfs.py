@@ -98,7 +98,7 @@ def build_initramfs(kernel: GuestKernel, cache_dir: Path, *, extra_modules: Sequ
     for a in _applets(busybox):
         if a != "sh":
             w.add_symlink(f"bin/{a}", "busybox")
-    for m, name in zip(modules, names):
+    for m, name in zip(modules, names, strict=True):
         w.add_file(f"lib/modules/{name}.ko", read_module(m))
     made = set(_DIRS)
     for src, dst in extras:

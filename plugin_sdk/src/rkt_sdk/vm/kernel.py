@@ -66,9 +66,10 @@ def find_kernel(kernel: str = "", modules_dir: str = "", boot_dir: Path = BOOT_D
                                  "or set \"kernel\" in the flavor's stage1 config)")
         path = candidates[-1]
         version = path.name[len("vmlinuz-"):]
+    mdir: Path | None
     if modules_dir:
-        mdir: Path | None = Path(modules_dir)
-        if not (mdir / "modules.dep").is_file():  # type: ignore[operator]
+        mdir = Path(modules_dir)
+        if not (mdir / "modules.dep").is_file():
             raise KernelNotFound(f"kernel modules {modules_dir}: no modules.dep there (setting \"modules_dir\")")
     else:
         cand = modules_root / version if version else None

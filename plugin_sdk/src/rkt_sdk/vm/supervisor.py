@@ -242,7 +242,8 @@ class Supervisor:
         r, w = socket.socketpair()
         r.setblocking(False)
         w.setblocking(False)
-        old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        old: dict[int, Any] = {s: signal.signal(s, self._on_signal)
+                               for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         old_fd = signal.set_wakeup_fd(w.fileno())
         return r, w, old, old_fd
 
@@ -253,7 +254,7 @@ class Supervisor:
         """
         listener = listen_unix(self.pd.stage1_data / SUPERVISOR_SOCKET)
         sig = self._install_signals()
-        log = open(self.console_log, "ab")
+        log = open(self.console_log, "ab")  # noqa: SIM115 (closed in the finally below)
         streams = {self.ch.stdout.fileno(): self.out_fd, self.ch.stderr.fileno(): self.err_fd}
         open_channels = {self.ch.console, self.ch.control, self.ch.stdout, self.ch.stderr}
         for s in open_channels:
@@ -284,27 +285,27 @@ class Supervisor:
                 for key, _ in self._sel.select(timeout):
                     what = key.data
                     if what == "channel":
-                        s = key.fileobj
-                        assert isinstance(s, socket.socket)
+                        chan = key.fileobj
+                        assert isinstance(chan, socket.socket)
                         try:
-                            data = s.recv(65536)
+                            data = chan.recv(65536)
                         except BlockingIOError:
                             continue
                         except OSError:
                             data = b""
                         if not data:
-                            self._sel.unregister(s)
-                            open_channels.discard(s)
+                            self._sel.unregister(chan)
+                            open_channels.discard(chan)
                             continue
-                        if s is self.ch.control:
+                        if chan is self.ch.control:
                             self._control(data)
-                        elif s is self.ch.console:
+                        elif chan is self.ch.console:
                             log.write(data)
                             log.flush()
                             if self.debug:
                                 self._write_all(self.err_fd, data)
                         else:
-                            self._write_all(streams[s.fileno()], data)
+                            self._write_all(streams[chan.fileno()], data)
                     elif what == "listener":
                         try:
                             client, _ = listener.accept()
