@@ -27,6 +27,7 @@ class FlavorStatus:
     installed: bool
     runnable: bool
     reason: str = ""
+    net_modes: tuple[str, ...] = ()
 
 
 def _truthy(entry: dict[str, object]) -> bool | None:
@@ -64,7 +65,10 @@ def from_cli(ws: Workspace) -> dict[str, FlavorStatus] | None:
     for e in raw:
         if isinstance(e, dict) and isinstance(e.get("name"), str):
             ok = _truthy(e)
-            out[e["name"]] = FlavorStatus(e["name"], True, ok is not False, "" if ok is not False else _reason(e))
+            caps = e.get("capabilities")
+            modes = caps.get("networkModes", ()) if isinstance(caps, dict) else ()
+            out[e["name"]] = FlavorStatus(e["name"], True, ok is not False, "" if ok is not False else _reason(e),
+                                          tuple(str(m) for m in modes) if isinstance(modes, list) else ())
     return out
 
 

@@ -99,7 +99,7 @@ class Scrubber:
         return Result(r.key, r.suite, self(r.label), r.unit, r.samples, r.peer, self(r.note), self(r.error))
 
     def verdict(self, v: Verdict) -> Verdict:
-        return Verdict(v.budget, v.status, self(v.detail))
+        return Verdict(v.budget, v.status, self(v.detail), v.value)
 
 
 def by_suite(results: Sequence[Result], order: Sequence[str]) -> list[tuple[str, list[Result]]]:

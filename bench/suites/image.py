@@ -87,7 +87,7 @@ def second_start(ctx: Context) -> list[Result]:
     aci, size = _big(ctx)
     flavor = ctx.first_runnable()
     data = ws.data_dir("overlay")
-    first = Result("overlay.first", "overlay", f"first rkt run from the large image ({flavor}, renders the tree)")
+    first = Result("overlay.first", "overlay", f"first rkt run from the large image, just fetched ({flavor})")
     second = Result("overlay.second", "overlay", f"second rkt run from the same image ({flavor})",
                     peer="overlay.first")
     written = Result("overlay.pod-bytes", "overlay", "bytes in the second pod's directory (overlay: no copy)",

@@ -104,7 +104,7 @@ def run(ctx: Context) -> list[Result]:
     n = ctx.reps("heavy")
     out = []
     py = Result("memory.python", "memory", "python3 -c pass: max RSS", "MiB")
-    runc = Result("memory.runc", "memory", "runc run /bin/true: max RSS (of runc and of each child)", "MiB")
+    runc = Result("memory.runc", "memory", "runc run /bin/true: max RSS (largest of runc and its children)", "MiB")
     for r, argv in ((py, ctx.floor("x").argv), (runc, ws.runc(ws.runc_bundle(["/bin/true"])))):
         try:
             r.samples = [_max_rss(list(argv), ws.env) for _ in range(n)]
@@ -115,7 +115,8 @@ def run(ctx: Context) -> list[Result]:
     ctx.say(f"memory: {len(flavors)} flavor(s) x {n} runs")
     try:
         for f in flavors:
-            rr = Result(f"memory.rkt-{f.name}", "memory", f"rkt run --stage1-name={f.name} /bin/true: max RSS",
+            rr = Result(f"memory.rkt-{f.name}", "memory",
+                        f"rkt run --stage1-name={f.name} /bin/true: max RSS (largest of rkt and its children)",
                         "MiB", peer="memory.runc")
             pod = Result(f"memory.pod-{f.name}", "memory", f"{f.name} pod process while its app runs: VmHWM", "MiB")
             out += [rr, pod]

@@ -27,8 +27,15 @@ def run(ctx: Context) -> list[Result]:
             skipped.append(failed(key, "startup", label, f.reason, "startup.runc"))
             continue
         ref = ref or ws.image_ref(data, "true", ("/bin/true",))
-        subjects.append(Subject(key, label, ws.rkt(data, "run", f"--stage1-name={f.name}", ref), env=ws.env,
-                                peer="startup.runc"))
+        run = ["run", f"--stage1-name={f.name}"]
+        if "contained" in f.net_modes and "none" in f.net_modes:
+            # like for like: runc's bundle gets a network namespace with nothing in it, as --net=none does
+            subjects.append(Subject(key, label.replace("(/bin/true", "--net=none (/bin/true"),
+                                    ws.rkt(data, *run, "--net=none", ref), env=ws.env, peer="startup.runc"))
+            subjects.append(Subject(f"{key}-net", label.replace("(/bin/true", "default network (/bin/true"),
+                                    ws.rkt(data, *run, ref), env=ws.env, peer="startup.runc"))
+        else:
+            subjects.append(Subject(key, label, ws.rkt(data, *run, ref), env=ws.env, peer="startup.runc"))
     ctx.say(f"startup: {len(subjects)} subjects x {ctx.reps('fast')} rounds")
     try:
         results = compare("startup", subjects, ctx.reps("fast"))

@@ -146,7 +146,7 @@ def _run_list(args: argparse.Namespace, store: Store, gopts: GlobalOptions) -> i
         return 0
     rows = [] if args.no_legend else [[FIELDS[f] for f in fields]]
     rows += [[_cell(r, f, args.full) for f in fields] for r in images]
-    sys.stdout.write(table.render(rows))
+    sys.stdout.write(table.render(rows, pad=2))
     return 0
 
 

@@ -9,11 +9,13 @@ Options:
 ``--rkt-timeout=SECONDS``
     longest any one ``rkt`` command may take (default 300: a VM flavor boots a kernel).
 
-Fixtures (usable by a flavor's own tests too): ``rkt_flavor`` (the name), ``flavor_report``
-(its ``rkt flavors --format=json`` entry), ``capabilities``, ``runnable`` (skips with the
-flavor's reason when this host cannot run it), ``rkt`` (a :class:`~rkt_sdk.conformance.driver.RktDriver`
-on a fresh data directory, cleaned up and checked for leftovers afterwards), ``images``
-(busybox ACIs) and ``net_flags`` (a ``--net`` flag the flavor supports without networks).
+Fixtures (usable by a flavor's own tests too; all prefixed ``rkt_`` so that they do not
+clash with a project's own): ``rkt_flavor`` (the name), ``rkt_flavor_report`` (its
+``rkt flavors --format=json`` entry), ``rkt_capabilities``, ``rkt_runnable`` (skips with
+the flavor's reason when this host cannot run it), ``rkt_driver`` (a
+:class:`~rkt_sdk.conformance.driver.RktDriver` on a fresh data directory, cleaned up and
+checked for leftovers afterwards), ``rkt_images`` (busybox ACIs) and ``rkt_net_flags`` (a
+``--net`` flag the flavor supports without networks).
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def rkt_binary(request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture(scope="session")
-def flavor_listing(rkt_binary: Path, request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+def rkt_flavor_listing(rkt_binary: Path, request: pytest.FixtureRequest) -> list[dict[str, Any]]:
     """``rkt flavors --format=json``, run once."""
     with tempfile.TemporaryDirectory(prefix="rkt-conformance-") as d:
         r = RktDriver(rkt_binary, Path(d), float(request.config.getoption("rkt_timeout")))("flavors", "--format=json")
@@ -88,31 +90,32 @@ def flavor_listing(rkt_binary: Path, request: pytest.FixtureRequest) -> list[dic
 
 
 @pytest.fixture(scope="session")
-def flavor_report(rkt_flavor: str, flavor_listing: list[dict[str, Any]]) -> dict[str, Any]:
+def rkt_flavor_report(rkt_flavor: str, rkt_flavor_listing: list[dict[str, Any]]) -> dict[str, Any]:
     """The flavor's entry of ``rkt flavors --format=json``; fails if it is not installed."""
-    for entry in flavor_listing:
+    for entry in rkt_flavor_listing:
         if entry.get("name") == rkt_flavor:
             return entry
-    names = ", ".join(str(e.get("name")) for e in flavor_listing) or "none"
+    names = ", ".join(str(e.get("name")) for e in rkt_flavor_listing) or "none"
     pytest.fail(f"flavor {rkt_flavor!r} is not installed (rkt flavors lists: {names})")
 
 
 @pytest.fixture(scope="session")
-def capabilities(flavor_report: dict[str, Any]) -> dict[str, Any]:
-    if flavor_report.get("broken"):
-        pytest.fail(f"flavor is broken: {flavor_report.get('error')}")
-    return dict(flavor_report["capabilities"])
+def rkt_capabilities(rkt_flavor_report: dict[str, Any]) -> dict[str, Any]:
+    if rkt_flavor_report.get("broken"):
+        pytest.fail(f"flavor is broken: {rkt_flavor_report.get('error')}")
+    return dict(rkt_flavor_report["capabilities"])
 
 
 @pytest.fixture(scope="session")
-def runnable(flavor_report: dict[str, Any], capabilities: dict[str, Any]) -> None:
+def rkt_runnable(rkt_flavor_report: dict[str, Any], rkt_capabilities: dict[str, Any]) -> None:
     """Skip with the flavor's own reason when its host check says it cannot run here."""
-    if not flavor_report.get("canRun"):
-        pytest.skip(f"flavor {flavor_report['name']!r} cannot run on this host: {flavor_report.get('reason')}")
+    if not rkt_flavor_report.get("canRun"):
+        name, reason = rkt_flavor_report["name"], rkt_flavor_report.get("reason")
+        pytest.skip(f"flavor {name!r} cannot run on this host: {reason}")
 
 
 @pytest.fixture(scope="session")
-def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def rkt_images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Busybox ACIs: ``main`` (env ``FROM_IMAGE=image``, file ``/etc/conformance``) and ``second``."""
     from rkt_sdk.conformance.aci import BusyboxMissing, busybox_aci
 
@@ -128,9 +131,9 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def net_flags(capabilities: dict[str, Any]) -> list[str]:
+def rkt_net_flags(rkt_capabilities: dict[str, Any]) -> list[str]:
     """A ``--net`` flag that needs no network set-up: host if supported, else none."""
-    modes = capabilities.get("networkModes", [])
+    modes = rkt_capabilities.get("networkModes", [])
     if "host" in modes:
         return ["--net=host"]
     if "none" in modes:
@@ -139,7 +142,7 @@ def net_flags(capabilities: dict[str, Any]) -> list[str]:
 
 
 @pytest.fixture
-def rkt(runnable: None, rkt_binary: Path, request: pytest.FixtureRequest,
+def rkt_driver(rkt_runnable: None, rkt_binary: Path, request: pytest.FixtureRequest,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[RktDriver]:
     """``rkt`` on a fresh data directory; afterwards every pod is stopped and gc'ed, and leftovers fail the test."""
     data = tmp_path_factory.mktemp("rkt-data")
