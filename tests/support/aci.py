@@ -25,7 +25,8 @@ APPLETS = ("sh", "ash", "cat", "echo", "env", "id", "ls", "mkdir", "mount", "ps"
            "nslookup", "ifconfig", "route", "basename", "dirname", "sync", "uptime", "free", "whoami",
            "df", "umount", "nproc", "yes", "md5sum", "sha256sum", "nohup", "trap", "unshare", "nsenter")
 
-PASSWD = "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"
+PASSWD = ("root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n"
+          "nobody:x:65534:65534:nobody:/:/bin/false\n")
 GROUP = "root:x:0:\nwheel:x:10:root\nuser:x:1000:\naudio:x:29:user\nvideo:x:44:user\nnogroup:x:65534:\n"
 
 
