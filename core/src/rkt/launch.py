@@ -99,6 +99,7 @@ def prepare(req: PodRequest, env: Environment, *, keep_lock: bool = False,
     if len(manifest.apps) > 1 and not caps.multi_app:
         raise RktError(f"the {flavor.name} flavor runs one app per pod, and {len(manifest.apps)} were given")
     rec = stage1_record(flavor.entry, flavor.info.interface_version, not req.no_overlay)
+    rec["statusHook"] = flavor.implements("rkt_stage1_status")
     pod = prepare_pod(env.data, store, manifest, rec, overlay=not req.no_overlay, keep_lock=keep_lock)
     if req.uuid_file_save:
         try:

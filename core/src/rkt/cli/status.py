@@ -86,8 +86,12 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     info = pod_info(ref)
     if info is None:
         raise RktError(f'pod "{uuid}" disappeared')
+    extras = _flavor_extras(ref, gopts) if info.state not in ("embryo", "preparing", "prepared") else {}
     if args.format:
-        sys.stdout.write(json.dumps(info.to_json(), indent=2 if args.format == "json-pretty" else None) + "\n")
+        doc = info.to_json()
+        if extras:
+            doc["stage1_status"] = extras
+        sys.stdout.write(json.dumps(doc, indent=2 if args.format == "json-pretty" else None) + "\n")
         return 0
     from rkt.cli.timefmt import absolute
 
@@ -104,5 +108,30 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
             for a in info.apps:
                 if a.exit_code is not None:
                     lines.append(f"app-{a.name}={a.exit_code}")
+    lines += [f"{k}={v}" for k, v in extras.items()]
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def _flavor_extras(ref: object, gopts: GlobalOptions) -> dict[str, object]:
+    """The flavor's ``rkt_stage1_status`` fields, for pods whose flavor implements it (never fatal)."""
+    from pathlib import Path
+
+    path = Path(ref.path)
+    try:
+        rec = json.loads((path / "stage1").read_text())
+    except (OSError, ValueError):
+        return {}
+    if not rec.get("statusHook"):
+        return {}
+    try:
+        from rkt.paths import DataDir
+        from rkt.pods.run import load_pod
+        from rkt.stage1.loader import load_flavor
+
+        flavor = load_flavor(rec["name"], DataDir(gopts.dir).cache)
+        extras = flavor.hook.rkt_stage1_status(pod=load_pod(path, ref.uuid))
+        return dict(extras or {})
+    except Exception as e:  # a flavor's bug must not break status
+        sys.stderr.write(f"status: warning: stage1 status of the pod unavailable: {e}\n")
+        return {}
