@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from rkt.cli.context import GlobalOptions
 from rkt.cli.parser import duration
+
+if TYPE_CHECKING:
+    from rkt.pods.layout import PodRef
 
 
 def _wait_value(text: str) -> float | None:
@@ -113,7 +117,7 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     return 0
 
 
-def _flavor_extras(ref: object, gopts: GlobalOptions) -> dict[str, object]:
+def _flavor_extras(ref: PodRef, gopts: GlobalOptions) -> dict[str, object]:
     """The flavor's ``rkt_stage1_status`` fields, for pods whose flavor implements it (never fatal)."""
     from pathlib import Path
 
