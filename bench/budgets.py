@@ -100,9 +100,9 @@ BUDGETS = (
            ratio_at_most(1.3, "tar -x + sha512sum")),
     Budget("second start does not copy the rootfs",
            ("overlay.pod-bytes", "overlay.image", "overlay.first", "overlay.second"), no_copy),
-    Budget("qemu flavor overhead (boot to app − raw boot) < 1 s", ("vm.qemu-app", "vm.raw"),
+    Budget("qemu flavor overhead (boot to app − raw boot) < 1 s", ("vm.qemu-app", "vm.raw-microvm"),
            above_at_most(1000, "raw boot", strict=True)),
-    Budget("kvm flavor overhead (boot to app − raw boot) < 1.5 s", ("vm.kvm-app", "vm.raw"),
+    Budget("kvm flavor overhead (boot to app − raw boot) < 1.5 s", ("vm.kvm-app", "vm.raw-pc"),
            above_at_most(1500, "raw boot", strict=True)),
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from bench.flavors import VM_FLAVORS, FlavorStatus, discover
@@ -20,7 +21,10 @@ class Context:
 
     ws: Workspace
     quick: bool = False
+    extra_flavors: tuple[str, ...] = ()
     _flavors: dict[str, FlavorStatus] | None = None
+    _resources: ExitStack = field(default_factory=ExitStack)
+    _libvirt: bool | None = None
     _factory: PodFactory | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -32,7 +36,7 @@ class Context:
     @property
     def flavors(self) -> dict[str, FlavorStatus]:
         if self._flavors is None:
-            self._flavors = discover(self.ws)
+            self._flavors = discover(self.ws, self.extra_flavors)
         return self._flavors
 
     def container_flavors(self) -> list[FlavorStatus]:
@@ -58,6 +62,22 @@ class Context:
     def floor(self, key: str) -> Subject:
         """The interpreter's floor: ``python3 -c pass`` with the interpreter rkt runs on."""
         return Subject(key, "python3 -c pass (interpreter floor)", [PYTHON, "-c", "pass"], env=self.ws.env)
+
+    def libvirt(self) -> bool:
+        """Make sure libvirt's daemons answer (starting them if needed, until :meth:`close`); whether they do."""
+        if self._libvirt is None:
+            try:
+                from tests.support.libvirt import libvirt_daemons
+
+                self._libvirt = bool(self._resources.enter_context(libvirt_daemons()))
+            except Exception as e:  # no libvirt-python, no daemons: the kvm rows say why
+                self.say(f"libvirt: {type(e).__name__}: {e}")
+                self._libvirt = False
+        return bool(self._libvirt)
+
+    def close(self) -> None:
+        """Stop what the bench started (libvirt daemons)."""
+        self._resources.close()
 
     def say(self, msg: str) -> None:
         sys.stderr.write(f"bench: {msg}\n")

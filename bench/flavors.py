@@ -64,7 +64,7 @@ def from_cli(ws: Workspace) -> dict[str, FlavorStatus] | None:
     out = {}
     for e in raw:
         if isinstance(e, dict) and isinstance(e.get("name"), str):
-            ok = _truthy(e)
+            ok = _truthy(e) if not e.get("broken") else False
             caps = e.get("capabilities")
             modes = caps.get("networkModes", ()) if isinstance(caps, dict) else ()
             out[e["name"]] = FlavorStatus(e["name"], True, ok is not False, "" if ok is not False else _reason(e),
@@ -79,14 +79,17 @@ def from_entry_points() -> dict[str, FlavorStatus]:
     return {ep.name: FlavorStatus(ep.name, True, True) for ep in entry_points(group="rkt.stage1")}
 
 
-def discover(ws: Workspace) -> dict[str, FlavorStatus]:
-    """Every known or installed flavor, known ones first; not installed ones say so."""
+def discover(ws: Workspace, extra: tuple[str, ...] = ()) -> dict[str, FlavorStatus]:
+    """The built-in flavors and the ``extra`` ones asked for; those not installed say so.
+
+    Other installed flavors (third-party, or test doubles) are left out unless named.
+    """
     found = from_cli(ws)
     source = "rkt flavors"
     if found is None:
         found = from_entry_points()
         source = "entry points"
-    names = [n for n in KNOWN] + sorted(n for n in found if n not in KNOWN)
+    names = [*KNOWN, *(n for n in extra if n not in KNOWN)]
     out = {}
     for n in names:
         out[n] = found.get(n) or FlavorStatus(n, False, False, f"not installed (per {source})")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from bench.timing import BenchError
 
-MACHINE = "microvm"
+#: the machine type each VM flavor boots by default (its ``machine`` setting)
+MACHINES = {"qemu": "microvm", "kvm": "pc"}
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class RawBoot:
     note: str
 
 
-def raw_boot(cache_dir: Path, qemu: str = "qemu-system-x86_64") -> RawBoot:
+def raw_boot(cache_dir: Path, machine: str, qemu: str = "qemu-system-x86_64") -> RawBoot:
     """Build (or find in ``cache_dir``) what the raw boot needs; raise BenchError if the VM kit is missing."""
     try:
         from rkt_sdk.vm.accel import kvm_problem
@@ -41,11 +42,11 @@ def raw_boot(cache_dir: Path, qemu: str = "qemu-system-x86_64") -> RawBoot:
         kernel = find_kernel()
         image = unpacked_kernel(kernel, cache_dir)
         initramfs = build_initramfs(kernel, cache_dir)
-        problem = kvm_problem(qemu, image, initramfs, cache_dir, 5.0, MACHINE)
+        problem = kvm_problem(qemu, image, initramfs, cache_dir, 5.0, machine)
     except Exception as e:  # the kit's own errors name what is missing
         raise BenchError(f"cannot prepare the raw boot: {e}") from None
     accel = "tcg" if problem else "kvm"
-    note = f"{MACHINE}, {accel}, {'unpacked ' if image != kernel.path else ''}kernel {kernel.version}"
+    note = f"{machine}, {accel}, {'unpacked ' if image != kernel.path else ''}kernel {kernel.version}"
     if problem:
         note += f" (KVM unusable: {problem[:80]})"
-    return RawBoot(raw_boot_argv(qemu, image, initramfs, accel, MACHINE), PROBE_MARKER.encode(), accel, image, note)
+    return RawBoot(raw_boot_argv(qemu, image, initramfs, accel, machine), PROBE_MARKER.encode(), accel, image, note)

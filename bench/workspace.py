@@ -83,14 +83,15 @@ class Workspace:
 
     def call(self, argv: list[str], timeout: float = 600.0) -> subprocess.CompletedProcess[str]:
         """Run a fixture command (untimed); raise BenchError with its last error line if it fails."""
+        shown = " ".join([Path(argv[0]).name, *(a for a in argv[1:] if not a.startswith(
+            ("--dir=", "--system-config=", "--local-config=", "--insecure-options=")))])[:100]
         try:
             p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=self.env,
                                timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise BenchError(f"{' '.join(argv[:1] + argv[5:8])}: timed out after {timeout:.0f} s") from None
+            raise BenchError(f"{shown}: timed out after {timeout:.0f} s") from None
         if p.returncode != 0:
-            shown = " ".join(a for a in argv[1:] if not a.startswith(("--dir=", "--system-config", "--local-config")))
-            raise BenchError(f"{Path(argv[0]).name} {shown[:80]}: exit status {p.returncode}: "
+            raise BenchError(f"{shown}: exit status {p.returncode}: "
                              f"{last_line(p.stderr) or last_line(p.stdout) or 'no message'}")
         return p
 

@@ -10,7 +10,9 @@ data types are loaded on first use, so ``rkt list`` pays nothing for them.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Version of the stage1 interface described by :mod:`rkt_sdk.hookspecs`.
 #: Bumped when a hook is added or gains an argument; a flavor declares the version it

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
 
 from rkt_sdk.errors import PodDirError
@@ -45,14 +45,20 @@ def write_atomic(path: Path, data: str | bytes, mode: int = 0o644) -> None:
     os.rename(tmp, path)
 
 
-@dataclass(frozen=True)
-class AppState:
-    """An app's recorded run: start and exit times (ns since epoch, 0 if unknown) and exit code."""
+class AppState(namedtuple("AppState", "name started finished exit_code", defaults=(0, 0, None))):
+    """An app's recorded run, as :meth:`PodDir.app_states` reads it.
 
+    :ivar name: the app's name.
+    :ivar started: when it started, ns since the epoch (0 if unknown).
+    :ivar finished: when it exited, ns since the epoch (0 if it has not).
+    :ivar exit_code: its exit code, or None while it runs.
+    """
+
+    __slots__ = ()
     name: str
-    started: int = 0
-    finished: int = 0
-    exit_code: int | None = None
+    started: int
+    finished: int
+    exit_code: int | None
 
 
 class PodDir:

@@ -171,6 +171,10 @@ class DNSConfig:
     :ivar mode: ``"flags"`` (use the lists below), ``"host"`` (copy the host's
         resolv.conf), ``"none"`` (leave the image's file), or ``"default"`` (the
         networks' DNS result if any, else the image's own file, as rkt did).
+    :ivar servers: nameservers (``--dns``), in order.
+    :ivar search: search domains (``--dns-search``).
+    :ivar options: resolver options (``--dns-opt``).
+    :ivar domain: the local domain (``--dns-domain``), or ``""``.
     """
 
     mode: str = "default"

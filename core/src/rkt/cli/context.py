@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections import namedtuple
 from pathlib import Path
 
 INSECURE_OPTIONS = {"none", "image", "tls", "ondisk", "http", "pubkey", "capabilities", "paths",
@@ -12,17 +12,27 @@ _EXPAND = {"all-fetch": {"image", "tls", "http", "pubkey"},
            "all-run": {"capabilities", "paths", "seccomp", "run-as-root"}}
 
 
-@dataclass(frozen=True)
-class GlobalOptions:
-    """Options that come before the command name."""
+_GlobalOptions = namedtuple("_GlobalOptions",
+                            "dir debug insecure_options local_config system_config user_config explicit",
+                            defaults=(Path("/var/lib/rkt"), False, frozenset(), Path("/etc/rkt"), Path("/usr/lib/rkt"),
+                                      None, frozenset()))
 
-    dir: Path = Path("/var/lib/rkt")
-    debug: bool = False
-    insecure_options: frozenset[str] = frozenset()
-    local_config: Path = Path("/etc/rkt")
-    system_config: Path = Path("/usr/lib/rkt")
-    user_config: Path | None = None
-    explicit: frozenset[str] = field(default=frozenset())
+
+class GlobalOptions(_GlobalOptions):
+    """Options that come before the command name (immutable; a named tuple: no dataclasses on the hot path).
+
+    Fields: ``dir`` (data directory), ``debug``, ``insecure_options``, ``local_config``,
+    ``system_config``, ``user_config`` (or None), ``explicit`` (names of the flags given).
+    """
+
+    __slots__ = ()
+    dir: Path
+    debug: bool
+    insecure_options: frozenset[str]
+    local_config: Path
+    system_config: Path
+    user_config: Path | None
+    explicit: frozenset[str]
 
     @property
     def config_dirs(self) -> tuple[Path, ...]:

@@ -9,9 +9,12 @@ subcommands (``image``) parse their own.
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
 
 from rkt.cli.context import GlobalOptions, parse_global
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 #: command name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
 
 from rkt.cli.context import GlobalOptions
 from rkt.cli.parser import duration
+
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from rkt.pods.layout import PodRef

@@ -13,13 +13,11 @@ def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
-    import platform
-
     from rkt import __version__
     from rkt_sdk import INTERFACE_VERSION
 
     info = {"rkt": __version__, "appc": "0.8.11", "stage1Interface": INTERFACE_VERSION,
-            "python": platform.python_version()}
+            "python": ".".join(map(str, sys.version_info[:3]))}
     if args.format == "json":
         import json
 

@@ -7,39 +7,43 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from collections import namedtuple
 from pathlib import Path
-from typing import Any
 
 from rkt.pods.layout import PodRef
 from rkt_sdk.poddir import PodDir
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-@dataclass(frozen=True)
-class AppInfo:
+
+class AppInfo(namedtuple("AppInfo", "name image_name image_id state exit_code started finished",
+                         defaults=("", None, 0, 0))):
     """One app of a pod as listed."""
 
+    __slots__ = ()
     name: str
     image_name: str
     image_id: str
-    state: str = ""
-    exit_code: int | None = None
-    started: int = 0
-    finished: int = 0
+    state: str
+    exit_code: int | None
+    started: int
+    finished: int
 
 
-@dataclass(frozen=True)
-class PodInfo:
+class PodInfo(namedtuple("PodInfo", "uuid state created started apps networks pid flavor", defaults=((), None, ""))):
     """A pod as listed: state, times (ns since the epoch, 0 if none), apps, networks, pid."""
 
+    __slots__ = ()
     uuid: str
     state: str
     created: int
     started: int
     apps: tuple[AppInfo, ...]
-    networks: list[dict[str, Any]] = field(default_factory=list)
-    pid: int | None = None
-    flavor: str = ""
+    networks: list[dict[str, Any]]
+    pid: int | None
+    flavor: str
 
     def networks_text(self) -> str:
         return ",".join(f"{n.get('netName')}:ip4={n.get('ip')}" for n in self.networks if n.get("ip"))

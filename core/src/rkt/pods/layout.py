@@ -17,8 +17,8 @@ garbage        yes / no         deleting / garbage
 from __future__ import annotations
 
 import os
+from collections import namedtuple
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from rkt.paths import POD_STATES, DataDir
@@ -34,10 +34,10 @@ class AmbiguousPod(RktError):
     """A UUID prefix matches several pods."""
 
 
-@dataclass(frozen=True)
-class PodRef:
+class PodRef(namedtuple("PodRef", "uuid dir_state path")):
     """A pod found on disk: its UUID, the state directory holding it, and its path."""
 
+    __slots__ = ()
     uuid: str
     dir_state: str
     path: Path
