@@ -64,15 +64,18 @@ class Context:
         return Subject(key, "python3 -c pass (interpreter floor)", [PYTHON, "-c", "pass"], env=self.ws.env)
 
     def libvirt(self) -> bool:
-        """Make sure libvirt's daemons answer (starting them if needed, until :meth:`close`); whether they do."""
-        if self._libvirt is None:
-            try:
-                from tests.support.libvirt import libvirt_daemons
+        """Make sure libvirt's daemons answer now, starting them if needed (stopped by :meth:`close`).
 
+        Checked again on every call: daemons someone else started may have been stopped since.
+        """
+        try:
+            from tests.support.libvirt import libvirt_daemons, reachable
+
+            if self._libvirt is None or not reachable():
                 self._libvirt = bool(self._resources.enter_context(libvirt_daemons()))
-            except Exception as e:  # no libvirt-python, no daemons: the kvm rows say why
-                self.say(f"libvirt: {type(e).__name__}: {e}")
-                self._libvirt = False
+        except Exception as e:  # no libvirt-python, no daemons: the kvm rows say why
+            self.say(f"libvirt: {type(e).__name__}: {e}")
+            self._libvirt = False
         return bool(self._libvirt)
 
     def close(self) -> None:

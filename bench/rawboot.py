@@ -48,5 +48,5 @@ def raw_boot(cache_dir: Path, machine: str, qemu: str = "qemu-system-x86_64") ->
     accel = "tcg" if problem else "kvm"
     note = f"{machine}, {accel}, {'unpacked ' if image != kernel.path else ''}kernel {kernel.version}"
     if problem:
-        note += f" (KVM unusable: {problem[:80]})"
+        note += " (KVM unusable here)"
     return RawBoot(raw_boot_argv(qemu, image, initramfs, accel, machine), PROBE_MARKER.encode(), accel, image, note)

@@ -27,7 +27,8 @@ def rows(results: Sequence[Result]) -> list[list[str]]:
     out = [["measurement", "median", "min – max", "n", "vs", "ratio", "Δ"]]
     for r in results:
         if not r.ok:
-            out.append([r.label, "—", "", "0", "", "", f"not measured: {r.error}"])
+            why = r.error if len(r.error) <= 160 else r.error[:159] + "…"
+            out.append([r.label, "—", "", "0", "", "", f"not measured: {why}"])
             continue
         peer = by_key.get(r.peer or "")
         ratio = delta = vs = ""

@@ -113,8 +113,6 @@ def run(ctx: Context) -> list[Result]:
             r.error = str(e)
         out.append(r)
     flavors = list(ctx.container_flavors()) + ([] if ctx.quick else ctx.vm_flavors())
-    if any(f.name == "kvm" and f.installed for f in flavors):
-        ctx.libvirt()
     ctx.say(f"memory: {len(flavors)} flavor(s) x {n} runs")
     try:
         for f in flavors:
@@ -127,6 +125,8 @@ def run(ctx: Context) -> list[Result]:
             if not f.runnable and not (f.installed and f.name in VM_FLAVORS):
                 rr.error = pod.error = f.reason
                 continue
+            if f.name == "kvm":
+                ctx.libvirt()
             try:
                 ref = ws.image_ref(data, "true", ("/bin/true",))
                 sleeper = ws.image_ref(data, "sleep", ("/bin/sh", "-c", f"echo {READY.decode()}; exec sleep 1"))

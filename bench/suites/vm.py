@@ -25,8 +25,6 @@ def run(ctx: Context) -> list[Result]:
     ws = ctx.ws
     flavors = [f for f in ctx.vm_flavors() if f.installed]
     _configure(ctx, [f.name for f in flavors])
-    if any(f.name == "kvm" for f in flavors):
-        ctx.libvirt()
     raws: dict[str, tuple[Result, RawBoot | None]] = {}
     for machine in dict.fromkeys(MACHINES.get(f.name, "microvm") for f in ctx.vm_flavors()):
         r = Result(f"vm.raw-{machine}", "vm", f"raw qemu-system boot ({machine}) of the same kernel + initramfs "
@@ -56,6 +54,8 @@ def run(ctx: Context) -> list[Result]:
     ctx.say(f"vm: {len(raws)} raw boot(s) and {len(runs)} flavor(s) x {n} rounds")
     try:
         for name, argv, app, _, reason in runs:  # warm-up: builds the flavor's caches, tells whether it runs
+            if name == "kvm":
+                ctx.libvirt()
             try:
                 time_to_marker(f"rkt run --stage1-name={name}", argv, MARKER.encode(), ws.env)
             except BenchError as e:
@@ -70,6 +70,8 @@ def run(ctx: Context) -> list[Result]:
             for name, argv, app, whole, _ in runs:
                 if app.error:
                     continue
+                if name == "kvm":
+                    ctx.libvirt()
                 try:
                     first, total = time_to_marker(f"rkt run --stage1-name={name}", argv, MARKER.encode(), ws.env)
                     app.samples.append(first * 1000.0)
