@@ -16,7 +16,7 @@ import uuid as uuidlib
 from pathlib import Path
 
 from bench.timing import BenchError
-from bench.workspace import Workspace, unmount_below
+from bench.workspace import Workspace, remove_tree, unmount_below
 
 
 class PodFactory:
@@ -68,8 +68,7 @@ class PodFactory:
         """A new data directory ``name`` (on the workspace's tmpfs, emptied first) holding ``n`` exited pods."""
         data = self.ws.data_dir(name, in_memory=True)
         if data.exists():
-            unmount_below(data)
-            shutil.rmtree(data)
+            remove_tree(data)
         return data, self.populate(data, n)
 
 

@@ -190,7 +190,10 @@ class Workspace:
         if self.keep:
             sys.stderr.write(f"bench: kept {self.root}\n")
             return
-        shutil.rmtree(self.root, ignore_errors=True)
+        try:
+            remove_tree(self.root)
+        except BenchError as e:
+            sys.stderr.write(f"bench: {e}\n")
 
 
 def mounts_below(path: Path) -> list[str]:
@@ -203,6 +206,18 @@ def mounts_below(path: Path) -> list[str]:
             if mp == prefix or mp.startswith(prefix + "/"):
                 found.append(mp)
     return sorted(set(found), key=lambda m: m.count("/"), reverse=True)
+
+
+def remove_tree(path: Path) -> None:
+    """Unmount everything below ``path``, then delete it; never deletes through a mount that stayed.
+
+    :raises BenchError: something is still mounted there (the tree is left alone).
+    """
+    unmount_below(path)
+    left = mounts_below(path)
+    if left:
+        raise BenchError(f"{left[0]} is still mounted; not removing {path}")
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def unmount_below(path: Path) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-
 from bench.context import Context
 from bench.timing import BenchError, Result, Subject, compare, failed
+from bench.workspace import remove_tree
 
 POD_COUNTS = (1, 100, 1000)
 GC_PODS = 200
@@ -79,4 +78,4 @@ def gc(ctx: Context) -> list[Result]:
         return compare("gc", subjects, ctx.reps("slow"))
     finally:
         for d in (gc_data, rm_data):
-            shutil.rmtree(d, ignore_errors=True)
+            remove_tree(d)

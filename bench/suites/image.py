@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from bench.bigimage import BIG_NAME, MIB, build_big_aci
 from bench.context import Context
 from bench.timing import BenchError, Result, Subject, compare, run_once
-from bench.workspace import IMAGE_ID, Workspace, unmount_below
+from bench.workspace import IMAGE_ID, Workspace, remove_tree
 
 
 def _big(ctx: Context) -> tuple[Path, int]:
@@ -25,9 +24,8 @@ def _big(ctx: Context) -> tuple[Path, int]:
 
 def _empty(ws: Workspace, d: Path) -> None:
     if d.exists():
-        unmount_below(d)
         ws.gc(d)
-        shutil.rmtree(d)
+        remove_tree(d)
     os.sync()
 
 
