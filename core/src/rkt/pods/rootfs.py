@@ -49,12 +49,27 @@ def mount_app_roots(pd: PodDir, lowers: dict[str, Path]) -> None:
 
 
 def overlay_supported(where: Path) -> bool:
-    """Whether an overlay can use ``where`` for its upper layer (a quick real probe)."""
+    """Whether an overlay can use ``where`` for its upper layer.
+
+    A real probe (mount and unmount a scratch overlay), made once per filesystem: a
+    success is remembered in ``where`` under the filesystem's device number, because the
+    probe's unmount syncs the whole filesystem and may cost far more than the pod start.
+    """
+    where.mkdir(parents=True, exist_ok=True)
+    known = where / f".overlay-ok-{os.stat(where).st_dev}"
+    if known.exists():
+        return True
+    if not _probe_overlay(where):
+        return False
+    known.touch()
+    return True
+
+
+def _probe_overlay(where: Path) -> bool:
     import tempfile
 
     from rkt_sdk.linux.mount import MountError, mount, umount
 
-    where.mkdir(parents=True, exist_ok=True)
     d = Path(tempfile.mkdtemp(prefix=".overlay-probe-", dir=where))
     try:
         for n in ("l", "u", "w", "m"):
