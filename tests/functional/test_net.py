@@ -138,10 +138,16 @@ def assert_nothing_left(env: Env, uuids: list[str]) -> None:
         assert f"rkt-{u}" not in netns_names()
         assert not [link for link in links if sid in link]
         assert sid not in nat_rules()
-    ipam_dir = env.data / "net" / "ipam"
-    if ipam_dir.is_dir():
-        for n in os.listdir(ipam_dir):
-            assert ipam.leases(env.data, n) == {}
+    assert leases_of(uuids, env.tmp / "leases") == []
+
+
+def leases_of(uuids: list[str], *roots: Path) -> list[str]:
+    """Lease files (host-wide, and under ``roots``) naming one of the pods (read only: other pods' are left alone)."""
+    found = []
+    for root in (ipam.DEFAULT_LEASE_ROOT, *roots):
+        for d in root.glob("*") if root.is_dir() else ():
+            found += [f"{d.name}/{ip}" for ip, u in ipam.leases(d).items() if u in uuids]
+    return found
 
 
 def test_default_network_reaches_other_pod_and_host(env: Env) -> None:
@@ -231,7 +237,7 @@ def test_external_cni_bridge_plugin(env: Env) -> None:
         assert att.name == "ext" and att.ip4.startswith("10.234.0.") and att.gateway == "10.234.0.1"
         assert f"inet {att.ip4}/24" in in_ns(u, "ip", "-o", "-4", "addr", "show", "dev", "eth0").stdout
         assert net.status_networks(pod)[0]["pluginPath"] == "/usr/lib/cni/bridge"
-        leases = env.data / "net" / "cni" / "ext"
+        leases = ipam.DEFAULT_LEASE_ROOT / "ext"  # the plugin's own host-wide default, as the native ones
         assert (leases / att.ip4).exists()
         port = free_port()
         env.server(f"rkt-{u}", port, "ext")
@@ -306,8 +312,9 @@ def _port_forward(env: Env, flags: list[str]) -> None:
 
 
 def test_addresses_held_are_not_reused_and_freed_at_teardown(env: Env) -> None:
+    leases = env.tmp / "leases"  # a lease directory of its own: other runs' pods cannot use up the range
     env.conf("10-tiny.conf", {"name": "tiny", "type": "ptp",
-                              "ipam": {"type": "host-local", "subnet": "10.236.0.0/29"}})
+                              "ipam": {"type": "host-local", "subnet": "10.236.0.0/29", "dataDir": str(leases)}})
     made = [env.setup(["tiny"]) for _ in range(5)]
     ips = [m[3][0].ip4 for m in made]
     assert len(set(ips)) == 5
@@ -315,7 +322,7 @@ def test_addresses_held_are_not_reused_and_freed_at_teardown(env: Env) -> None:
     with pytest.raises(net.NetworkError, match="no free address"):
         net.setup(pod_path=pod, uuid=u, spec=net.parse_net_flags(["tiny"]), config_dirs=(env.cfg,), data_dir=env.data)
     net.teardown(made[2][0], env.data)
-    assert ips[2] not in ipam.leases(env.data, "tiny")
+    assert ips[2] not in ipam.leases(leases / "tiny")
     _, _, _, atts = env.setup(["tiny"])
     assert atts[0].ip4 == ips[2]
 

@@ -104,6 +104,20 @@ def leftovers(uuid: str) -> list[str]:
     return out
 
 
+def leases_of(uuid: str) -> list[str]:
+    """Host-wide lease files naming the pod (read only: other pods' leases are left alone)."""
+    root = Path("/var/lib/cni/networks")
+    found = []
+    for d in root.glob("*") if root.is_dir() else ():
+        for f in d.iterdir():
+            try:
+                if json.loads(f.read_bytes()).get("uuid") == uuid:
+                    found.append(f"{d.name}/{f.name}")
+            except (OSError, ValueError, AttributeError):
+                continue
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -121,7 +135,7 @@ def test_default_network_shown_in_list_and_status_and_collected(rkt: Rkt) -> Non
     rkt("gc", "--grace-period=0s")
     rkt("gc", "--grace-period=0s")
     assert leftovers(uuid) == []
-    assert not any((rkt.tmp / "data" / "net" / "ipam" / "default").glob("172.*"))
+    assert leases_of(uuid) == []
 
 
 def test_net_none_has_only_loopback(rkt: Rkt) -> None:
@@ -159,3 +173,58 @@ def test_port_forward_and_pod_to_pod(rkt: Rkt) -> None:
     rkt("stop", uuid)
     rkt.cleanup()
     assert leftovers(uuid) == [] and leftovers(rkt.uuid_file("c").read_text().strip()) == []
+
+
+@pytest.fixture
+def two(tmp_path: Path) -> Iterator[tuple[Rkt, Rkt]]:
+    """Two rkt data dirs (and config dirs) on one host."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = Rkt(tmp_path / "a"), Rkt(tmp_path / "b")
+    try:
+        yield a, b
+    finally:
+        a.cleanup()
+        b.cleanup()
+
+
+def test_pods_of_two_data_dirs_share_the_default_network(two: tuple[Rkt, Rkt]) -> None:
+    a, b = two
+    procs = {}
+    for r, name in ((a, "pa"), (b, "pb")):
+        img = r.image(name, ("/bin/sh", "-c", "ip -4 -o addr show dev eth0; sleep 3"))
+        procs[name] = (r, r.background("run", "--stage1-name=coreos", f"--uuid-file-save={r.uuid_file(name)}", img))
+    uuids = {name: r.wait_uuid(name) for name, (r, _) in procs.items()}
+    ips = {name: r.networks(uuids[name])[0]["ip"] for name, (r, _) in procs.items()}
+    assert ips["pa"] != ips["pb"], ips
+    assert all(ip.startswith("172.16.28.") for ip in ips.values())
+    for name, (_, p) in procs.items():
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        assert f"inet {ips[name]}/24" in out
+        assert sorted(leases_of(uuids[name])) == [f"default/{ips[name]}"]
+    for r in (a, b):
+        r("gc", "--grace-period=0s")
+    for u in uuids.values():
+        assert leftovers(u) == [] and leases_of(u) == []
+
+
+def test_one_host_port_is_forwarded_to_one_pod_of_all_data_dirs(two: tuple[Rkt, Rkt]) -> None:
+    a, b = two
+    host_port = free_port()
+    app = {"ports": [{"name": "http", "protocol": "tcp", "port": 8080}]}
+    first = a.background("run", "--stage1-name=coreos", f"--port=http:{host_port}",
+                         f"--uuid-file-save={a.uuid_file('first')}", a.image("first", ("/bin/sleep", "30"), app=app))
+    holder = a.wait_uuid("first")
+    a.networks(holder)
+    claim = Path(f"/run/rkt/net/ports/tcp-{host_port}")
+    assert json.loads(claim.read_text())["uuid"] == holder
+    p = b("run", "--stage1-name=coreos", f"--port=http:{host_port}", f"--uuid-file-save={b.uuid_file('second')}",
+          b.image("second", ("/bin/true",), app=app), check=False)
+    assert p.returncode == 254, p.stderr
+    assert f"host port {host_port}/tcp is already forwarded to pod {holder}" in p.stderr
+    a("stop", holder)
+    first.communicate(timeout=60)
+    a("gc", "--grace-period=0s")
+    assert not claim.exists()
+    assert leftovers(holder) == []

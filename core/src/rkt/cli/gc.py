@@ -18,10 +18,9 @@ def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
-    from rkt.cli.request import environment
+    from rkt.paths import DataDir
     from rkt.pods.gc import gc
 
-    env = environment(gopts)
-    gc(env.data, env.config_dirs, grace=args.grace_period, expire_prepared=args.expire_prepared,
+    gc(DataDir(gopts.dir), gopts.config_dirs, grace=args.grace_period, expire_prepared=args.expire_prepared,
        mark_only=args.mark_only)
     return 0

@@ -1,18 +1,60 @@
-"""``rkt list``."""
+"""``rkt list``.
+
+The usual flags are read without building argparse's parser (which costs a few ms of a
+command that must stay fast); anything else (``--help``, a typo, a bad value) goes through
+the parser, so messages and exit codes are argparse's.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from rkt.cli.context import GlobalOptions
+
+#: the arguments are parsed here (see :func:`parse`), not by the dispatcher
+RAW_ARGV = True
+
+FORMATS = ("", "json", "json-pretty")
 
 
 def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("--no-legend", action="store_true", help="suppress a legend with the list")
     p.add_argument("--full", action="store_true", help="use long output format")
-    p.add_argument("--format", default="", choices=("", "json", "json-pretty"), help="output format")
+    p.add_argument("--format", default="", choices=FORMATS, help="output format")
+
+
+def _fast(argv: list[str]) -> argparse.Namespace | None:
+    """The options when ``argv`` holds only well-formed usual flags; None otherwise."""
+    ns = argparse.Namespace(no_legend=False, full=False, format="")
+    it = iter(argv)
+    for a in it:
+        if a == "--no-legend":
+            ns.no_legend = True
+        elif a == "--full":
+            ns.full = True
+        elif a.startswith("--format="):
+            ns.format = a[9:]
+        elif a == "--format":
+            ns.format = next(it, None)
+        else:
+            return None
+        if ns.format not in FORMATS:
+            return None
+    return ns
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """``rkt list``'s options from its arguments (argparse's errors and help for anything unusual)."""
+    ns = _fast(argv)
+    if ns is not None:
+        return ns
+    from rkt.cli.main import COMMANDS
+    from rkt.cli.parser import make_parser
+
+    parser = make_parser("rkt list", COMMANDS["list"][1])
+    add_arguments(parser, "list")
+    return parser.parse_args(argv)
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
@@ -21,9 +63,14 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     from rkt.pods.info import pod_info
     from rkt.pods.layout import iter_pods
 
-    infos = [i for i in (pod_info(r) for r in iter_pods(DataDir(gopts.dir))) if i is not None]
+    if hasattr(args, "argv"):
+        args = parse(args.argv)
+    brief = not args.format
+    infos = [i for i in (pod_info(r, brief=brief) for r in iter_pods(DataDir(gopts.dir))) if i is not None]
     infos.sort(key=lambda i: i.created)
     if args.format:
+        import json
+
         data = [i.to_json() for i in infos]
         sys.stdout.write(json.dumps(data, indent=2 if args.format == "json-pretty" else None) + "\n")
         return 0

@@ -18,12 +18,12 @@ def _say(message: str) -> None:
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
-    from rkt.cli.request import environment
+    from rkt.paths import DataDir
     from rkt.pods.gc import remove
     from rkt.pods.layout import find_pod, read_uuid_file
     from rkt_sdk.errors import RktError
 
-    env = environment(gopts)
+    data = DataDir(gopts.dir)
     uuids = list(args.uuids)
     ret = 0
     if args.uuid_file:
@@ -37,12 +37,12 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
         return 254
     for u in uuids:
         try:
-            ref = find_pod(env.data, u)
+            ref = find_pod(data, u)
         except RktError as e:
             sys.stderr.write(f"rm: cannot get pod: {e}\n")
             ret = 254
             continue
-        if remove(ref, env.data, env.config_dirs, err=_say):
+        if remove(ref, data, gopts.config_dirs, err=_say):
             sys.stdout.write(f'"{ref.uuid}"\n')
         else:
             ret = 254

@@ -1,4 +1,8 @@
-"""``rkt status UUID``."""
+"""``rkt status UUID``.
+
+``rkt status [--format=F] UUID`` is read without building argparse's parser (a few ms of a
+command run in loops); other arguments go through the parser, with its messages and exit codes.
+"""
 
 from __future__ import annotations
 
@@ -56,7 +60,39 @@ def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("--wait", nargs="?", const="true", default="false", type=str,
                    help="wait for the pod to exit (optionally at most this long, e.g. 10s)")
     p.add_argument("--wait-ready", nargs="?", const="true", default="false", help="wait until the pod runs")
-    p.add_argument("--format", default="", choices=("", "json", "json-pretty"), help="output format")
+    p.add_argument("--format", default="", choices=FORMATS, help="output format")
+
+
+#: the arguments are parsed here (see :func:`parse`), not by the dispatcher
+RAW_ARGV = True
+
+FORMATS = ("", "json", "json-pretty")
+
+
+def _fast(argv: list[str]) -> argparse.Namespace | None:
+    """The options of ``[--format=F] UUID``; None for anything else."""
+    ns = argparse.Namespace(uuid="", uuid_file="", wait="false", wait_ready="false", format="")
+    for a in argv:
+        if a.startswith("--format=") and a[9:] in FORMATS:
+            ns.format = a[9:]
+        elif a and not a.startswith("-") and not ns.uuid:
+            ns.uuid = a
+        else:
+            return None
+    return ns if ns.uuid else None
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """``rkt status``'s options from its arguments (argparse's errors and help for anything unusual)."""
+    ns = _fast(argv)
+    if ns is not None:
+        return ns
+    from rkt.cli.main import COMMANDS
+    from rkt.cli.parser import make_parser
+
+    parser = make_parser("rkt status", COMMANDS["status"][1])
+    add_arguments(parser, "status")
+    return parser.parse_args(argv)
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
@@ -68,6 +104,8 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     from rkt.pods.lock import wait_unlocked
     from rkt_sdk.errors import RktError
 
+    if hasattr(args, "argv"):
+        args = parse(args.argv)
     _bare_flags_take_no_uuid(args)
     uuid = read_uuid_file(args.uuid_file) if args.uuid_file else args.uuid
     if not uuid:

@@ -9,20 +9,25 @@ pyroute2 only where a contained network is set up or torn down, so ``--net=host`
 - :func:`write_dns_files`, :func:`dns_config_from_flags`, :func:`hosts_entries_from_flags`
   handle ``--dns*`` and ``--hosts-entry`` (:mod:`rkt.net.dns`);
 - :func:`status_networks` / :func:`format_networks` read the saved state for ``list``/``status``.
+
+The names re-exported from the submodules are imported on first use, so importing a submodule
+(``rkt.net.state`` for ``rkt list``) costs nothing else.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from rkt.net.errors import NetworkError
-from rkt.net.spec import NetRequest, NetSpec, parse_net_flags
-from rkt.net.state import format_networks, status_networks
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rkt.net.errors import NetworkError
+    from rkt.net.spec import NetRequest, NetSpec, parse_net_flags
+    from rkt.net.state import format_networks, status_networks
     from rkt_sdk.appc import PodPort
     from rkt_sdk.types import DNSConfig, NetworkAttachment
+
+_LAZY = {"NetworkError": "rkt.net.errors", "NetRequest": "rkt.net.spec", "NetSpec": "rkt.net.spec",
+         "parse_net_flags": "rkt.net.spec", "format_networks": "rkt.net.state", "status_networks": "rkt.net.state"}
 
 __all__ = ["NetRequest", "NetSpec", "NetworkError", "dns_config_from_flags", "format_networks",
            "hosts_entries_from_flags", "parse_net_flags", "setup", "status_networks", "teardown",
@@ -75,3 +80,14 @@ def hosts_entries_from_flags(values: list[str]) -> tuple[tuple[str, str], ...]:
     from rkt.net import dns as dnsmod
 
     return dnsmod.hosts_entries_from_flags(values)
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -104,26 +104,26 @@ def _setup_contained(state: dict[str, Any], *, pod_path: Path, uuid: str, spec: 
                 att = links.setup(c, req, entry, index=index, netns=path, uuid=uuid, pod_path=pod_path,
                                   data_dir=data_dir, save=save)
             else:
-                att = _setup_cni(c, req, entry, path, uuid, config_dirs, data_dir, save)
+                att = _setup_cni(c, req, entry, path, uuid, config_dirs, save)
         except (OSError, LookupError, ValueError, TypeError) as e:
             raise NetworkError(f"network {c.name!r} ({c.type}): {e}") from None
         attachments.append(att)
         save()
     if forwards:
-        _setup_ports(state, uuid, attachments, forwards, save)
+        _setup_ports(state, uuid, pod_path, attachments, forwards, save)
     state["complete"] = True
     save()
     return path, tuple(attachments)
 
 
 def _setup_cni(c: Any, req: Any, entry: dict[str, Any], path: Path | None, uuid: str,
-               config_dirs: tuple[Path, ...], data_dir: Path, save: Any) -> NetworkAttachment:
+               config_dirs: tuple[Path, ...], save: Any) -> NetworkAttachment:
     from rkt.net import cni
     from rkt.net.conf import plugin_dirs
 
     dirs = cni.search_path(plugin_dirs(config_dirs))
     plugin = cni.find_plugin(c.type, dirs, c.name)
-    conf = cni.plugin_config(c.raw, data_dir)
+    conf = cni.plugin_config(c.raw)
     entry.update(pluginPath=str(plugin), cni={"config": conf, "dirs": [str(d) for d in dirs]})
     save()
     result = cni.run("ADD", plugin, conf, uuid=uuid, netns=str(path), ifname=entry["ifName"], args=req.args_text,
@@ -159,10 +159,18 @@ def _port_targets(pod_path: Path, ports: tuple[PodPort, ...]) -> list[tuple[str,
     return out
 
 
-def _setup_ports(state: dict[str, Any], uuid: str, attachments: list[NetworkAttachment],
+def _setup_ports(state: dict[str, Any], uuid: str, pod_path: Path, attachments: list[NetworkAttachment],
                  forwards: list[tuple[str, str, int, int]], save: Any) -> None:
     from rkt.net import iptables
+    from rkt.net import ports as claims
     from rkt.net.links import _sysctl
+
+    # a host port is the host's, whichever data directory the pod is in: claim each first
+    state["portClaims"] = []
+    for proto, _, host_port, _ in forwards:
+        state["portClaims"].append(str(claims.claim_path(proto, host_port)))
+        save()
+        claims.claim(proto, host_port, uuid=uuid, pod=pod_path)
 
     # as rkt: the first network that masquerades, else the last one
     nets = state["networks"]
@@ -208,6 +216,11 @@ def teardown(pod_path: Path, data_dir: Path) -> None:
 
         for rs in reversed(state["iptables"]):
             iptables.remove(iptables.RuleSet.from_dict(rs))
+    if state.get("portClaims"):
+        from rkt.net import ports as claims
+
+        for path in state["portClaims"]:
+            claims.release(str(path), uuid)
     for entry in reversed(state.get("networks", [])):
         try:
             if entry.get("native"):

@@ -5,8 +5,9 @@ The plugin is looked up in ``$CNI_PATH``, then in each config dir's ``plugins/ne
 ``CNI_COMMAND``, ``CNI_CONTAINERID`` (the pod UUID), ``CNI_NETNS``, ``CNI_IFNAME``,
 ``CNI_ARGS`` (the ``--net`` arguments) and ``CNI_PATH`` in its environment and the network
 config on stdin (``cniVersion`` defaults to 0.4.0; ``DEL`` gets the ``ADD`` result as
-``prevResult``). A ``host-local`` IPAM section without ``dataDir`` gets one under rkt's data
-directory, so the plugin's leases live with rkt's.
+``prevResult``). A ``host-local`` IPAM section keeps the plugin's own default lease directory
+(``/var/lib/cni/networks``) unless it sets ``dataDir``: addresses are a host-wide resource,
+shared by every rkt data directory, as the native IPAM's are (:mod:`rkt.net.ipam`).
 """
 
 from __future__ import annotations
@@ -40,13 +41,10 @@ def find_plugin(type_: str, dirs: tuple[Path, ...], net: str) -> Path:
     raise NetworkError(f"network {net!r}: CNI plugin {type_!r} not found in {':'.join(map(str, dirs))}")
 
 
-def plugin_config(raw: dict[str, Any], data_dir: Path) -> dict[str, Any]:
-    """The config given to the plugin: the user's, with ``cniVersion`` and an IPAM ``dataDir`` filled in."""
+def plugin_config(raw: dict[str, Any]) -> dict[str, Any]:
+    """The config given to the plugin: the user's, with ``cniVersion`` filled in."""
     conf = json.loads(json.dumps(raw))
     conf.setdefault("cniVersion", DEFAULT_VERSION)
-    ipam = conf.get("ipam")
-    if isinstance(ipam, dict) and ipam.get("type") == "host-local" and "dataDir" not in ipam:
-        ipam["dataDir"] = str(data_dir / "net" / "cni")
     return conf
 
 

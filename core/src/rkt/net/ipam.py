@@ -1,15 +1,23 @@
 """Native ``host-local`` IPAM: IPv4 leases kept as files, one per address, under a flock.
 
-Layout under ``<data dir>/net/ipam/<network>/``: ``lock`` (flock held while allocating or
-releasing), ``last`` (last address handed out: allocation goes round-robin from there, so a
-freed address is not reused at once) and one file per leased address holding
-``{"uuid", "pod", "ifName"}``. Leases survive crashes; a lease is released by its pod's
-teardown, and is taken over only when its pod directory is gone from disk (the pod was deleted
-without a teardown).
+Addresses are a host-wide resource: two data directories (``rkt --dir``) attach their pods to
+the same host interfaces, so leases live in one directory per network for the whole host, as
+CNI's host-local plugin keeps them: ``/var/lib/cni/networks/<network>/``, or
+``<dataDir>/<network>/`` when the network's ``ipam`` section sets ``dataDir``.
+
+Layout of a lease directory: ``lock`` (flock held while allocating or releasing), ``last``
+(last address handed out: allocation goes round-robin from there, so a freed address is not
+reused at once) and one file per leased address holding ``{"uuid", "pod", "ifName"}``, ``pod``
+being the pod directory (``<data dir>/pods/<state>/<uuid>``) when the lease was taken. A new
+lease file is linked into place, so it never replaces a file another allocator made in the
+meantime. Leases survive crashes; a lease is released by its pod's teardown, and is taken over
+only when its pod is gone from disk: neither its directory nor a directory of the same UUID
+in another state directory of its data directory exists (the pod was deleted without a
+teardown). A file that is not such a record (another allocator's) is never taken over.
 
 Configuration keys (CNI host-local): ``subnet``, ``rangeStart``, ``rangeEnd``, ``gateway``,
-``routes`` (``[{"dst": CIDR, "gw": IP}]``), or the first IPv4 entry of ``ranges``; the
-``IP=<addr>`` argument of ``--net`` asks for a given address.
+``routes`` (``[{"dst": CIDR, "gw": IP}]``), ``dataDir``, or the first IPv4 entry of ``ranges``;
+the ``IP=<addr>`` argument of ``--net`` asks for a given address.
 """
 
 from __future__ import annotations
@@ -25,7 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from rkt.net.errors import NetworkError
-from rkt_sdk.poddir import write_atomic
+
+#: Where leases live when a network's ipam section sets no ``dataDir`` (CNI host-local's default).
+DEFAULT_LEASE_ROOT = Path("/var/lib/cni/networks")
+_NOT_LEASES = ("lock", "last")
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,21 @@ class Pool:
         return cls(subnet, start, end, gateway, tuple(routes))
 
 
-def lease_dir(data_dir: Path, net: str) -> Path:
+def lease_dir(net: str, ipam: dict[str, Any]) -> Path:
+    """The host-wide lease directory of a network (see the module doc).
+
+    :raises NetworkError: ``dataDir`` is set but is not an absolute path.
+    """
+    root = ipam.get("dataDir")
+    if root is None:
+        return DEFAULT_LEASE_ROOT / net
+    if not isinstance(root, str) or not os.path.isabs(root):
+        raise NetworkError(f"network {net!r}: ipam dataDir {root!r} must be an absolute path")
+    return Path(root) / net
+
+
+def legacy_lease_dir(data_dir: Path, net: str) -> Path:
+    """Where leases were kept per data directory before they became host-wide (released from there too)."""
     return data_dir / "net" / "ipam" / net
 
 
@@ -110,31 +135,69 @@ def _locked(d: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _holder_alive(data_dir: Path, lease: Path) -> bool:
+def _read(lease: Path) -> dict[str, Any] | None:
+    """A lease record; None when the file is gone, ``{}`` when it is not one of our records."""
     try:
         info = json.loads(lease.read_bytes())
     except FileNotFoundError:
-        return False
-    except ValueError:
-        return True  # unreadable: keep it, never hand it out twice
-    uuid, pod = str(info.get("uuid", "")), str(info.get("pod", ""))
-    if pod and os.path.isdir(pod):
+        return None
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def pod_exists(uuid: str, pod: str) -> bool:
+    """Whether the pod recorded in a lease is still on disk, in any state directory of its data dir."""
+    if not uuid or not pod:
+        return True  # cannot tell: keep the lease
+    if os.path.isdir(pod):
         return True
-    pods = data_dir / "pods"
+    pods = os.path.dirname(os.path.dirname(pod))
     try:
-        return any((pods / st / uuid).is_dir() for st in os.listdir(pods)) if uuid else True
-    except FileNotFoundError:
+        states = os.listdir(pods)
+    except (FileNotFoundError, NotADirectoryError):
         return False
+    return any(os.path.isdir(os.path.join(pods, st, uuid)) for st in states)
 
 
-def allocate(data_dir: Path, net: str, ipam: dict[str, Any], *, uuid: str, pod: Path, ifname: str,
-             want: str = "") -> Lease:
+def _held(lease: Path) -> bool:
+    info = _read(lease)
+    if info is None:
+        return False
+    if not info.get("uuid"):
+        return True  # not ours to judge: never hand it out twice
+    return pod_exists(str(info["uuid"]), str(info.get("pod", "")))
+
+
+def _claim(d: Path, ip: str, record: str, *, replace: bool) -> bool:
+    """Write the lease file of ``ip``; without ``replace`` only if no file is there (False if one is)."""
+    tmp = d / f".{ip}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, record.encode())
+    finally:
+        os.close(fd)
+    try:
+        if replace:
+            os.rename(tmp, d / ip)
+            return True
+        try:
+            os.link(tmp, d / ip)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        if not replace:
+            os.unlink(tmp)
+
+
+def allocate(net: str, ipam: dict[str, Any], *, uuid: str, pod: Path, ifname: str, want: str = "") -> Lease:
     """Lease an address of the network to the pod's interface (``want``: a given address).
 
     :raises NetworkError: the range is exhausted, or ``want`` is taken or out of range.
     """
     pool = Pool.from_conf(net, ipam)
-    d = lease_dir(data_dir, net)
+    d = lease_dir(net, ipam)
     record = json.dumps({"uuid": uuid, "pod": str(pod), "ifName": ifname}) + "\n"
     with _locked(d):
         if want:
@@ -144,7 +207,7 @@ def allocate(data_dir: Path, net: str, ipam: dict[str, Any], *, uuid: str, pod: 
                 raise NetworkError(f"network {net!r}: bad IP argument {want!r}") from None
             if not pool.start <= ip <= pool.end or ip == pool.gateway:
                 raise NetworkError(f"network {net!r}: requested IP {ip} is outside {pool.start}-{pool.end}")
-            if (d / str(ip)).exists() and _holder_alive(data_dir, d / str(ip)):
+            if _held(d / str(ip)):
                 raise NetworkError(f"network {net!r}: requested IP {ip} is in use")
             candidates: Iterator[ipaddress.IPv4Address] = iter([ip])
         else:
@@ -153,10 +216,14 @@ def allocate(data_dir: Path, net: str, ipam: dict[str, Any], *, uuid: str, pod: 
             if ip == pool.gateway or ip == pool.subnet.network_address or ip == pool.subnet.broadcast_address:
                 continue
             lease = d / str(ip)
-            if lease.exists() and _holder_alive(data_dir, lease):
+            stale = lease.exists()
+            if stale and _held(lease):
                 continue
-            write_atomic(lease, record, 0o600)
-            write_atomic(d / "last", f"{ip}\n", 0o600)
+            if not _claim(d, str(ip), record, replace=stale):
+                continue
+            tmp_last = d / f".last.tmp{os.getpid()}"
+            tmp_last.write_text(f"{ip}\n")
+            os.rename(tmp_last, d / "last")
             return Lease(str(ip), pool.subnet.prefixlen, str(pool.gateway), pool.routes)
     raise NetworkError(f"network {net!r}: no free address left in {pool.start}-{pool.end}")
 
@@ -174,39 +241,33 @@ def _round_robin(pool: Pool, d: Path) -> Iterator[ipaddress.IPv4Address]:
         yield ipaddress.IPv4Address(first + (after - first + 1 + i) % size)
 
 
-def release(data_dir: Path, net: str, uuid: str, ifname: str = "") -> None:
-    """Drop the pod's lease(s) on the network; nothing happens if it holds none."""
-    d = lease_dir(data_dir, net)
+def release(d: Path, uuid: str, ifname: str = "") -> None:
+    """Drop the pod's lease(s) in lease directory ``d``; nothing happens if it holds none."""
     if not d.is_dir():
         return
     with _locked(d):
         for name in os.listdir(d):
-            if name in ("lock", "last") or name.startswith("."):
+            if name in _NOT_LEASES or name.startswith("."):
                 continue
-            try:
-                info = json.loads((d / name).read_bytes())
-            except (FileNotFoundError, ValueError):
-                continue
-            if info.get("uuid") == uuid and (not ifname or info.get("ifName") == ifname):
+            info = _read(d / name)
+            if info and info.get("uuid") == uuid and (not ifname or info.get("ifName") == ifname):
                 try:
                     os.unlink(d / name)
                 except FileNotFoundError:
                     pass
 
 
-def leases(data_dir: Path, net: str) -> dict[str, str]:
-    """The addresses leased on a network, with the pod UUID holding each."""
-    d = lease_dir(data_dir, net)
+def leases(d: Path) -> dict[str, str]:
+    """The addresses leased in lease directory ``d``, with the pod UUID holding each (``""`` if unknown)."""
     out: dict[str, str] = {}
     try:
         names = os.listdir(d)
     except FileNotFoundError:
         return out
     for name in names:
-        if name in ("lock", "last") or name.startswith("."):
+        if name in _NOT_LEASES or name.startswith("."):
             continue
-        try:
-            out[name] = str(json.loads((d / name).read_bytes()).get("uuid", ""))
-        except (FileNotFoundError, ValueError):
-            continue
+        info = _read(d / name)
+        if info is not None:
+            out[name] = str(info.get("uuid", ""))
     return out

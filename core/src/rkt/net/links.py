@@ -73,10 +73,16 @@ def _make_tap(name: str) -> None:
         os.close(fd)
 
 
+#: Host-wide state of links shared by every data directory: the lock serialising bridge creation
+#: and removal, and a marker per bridge rkt made (so only those are removed). Under /run: bridges
+#: do not survive a reboot either.
+HOST_LINKS_DIR = Path("/run/rkt/net")
+
+
 @contextmanager
-def _links_lock(data_dir: Path) -> Iterator[None]:
-    """Serialise bridge creation/removal between rkt processes."""
-    d = data_dir / "net"
+def _links_lock() -> Iterator[None]:
+    """Serialise bridge creation/removal between rkt processes of every data directory."""
+    d = HOST_LINKS_DIR
     d.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(d / "links.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
@@ -84,6 +90,11 @@ def _links_lock(data_dir: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def _bridge_markers(name: str, data_dir: Path) -> tuple[Path, Path]:
+    """The host-wide marker of a bridge rkt made, and where a data directory kept it before."""
+    return HOST_LINKS_DIR / "bridges" / name, data_dir / "net" / "bridges" / name
 
 
 def _int(conf: NetConf, key: str, default: int = 0) -> int:
@@ -124,8 +135,9 @@ def _setup(conf: NetConf, req: NetRequest, entry: dict[str, Any], *, index: int,
     is_gw = bool(conf.raw.get("isGateway") or conf.raw.get("isDefaultGateway"))
 
     entry["lease"] = conf.name
+    entry["leaseDir"] = str(ipam.lease_dir(conf.name, conf.raw["ipam"]))
     save()
-    lease = ipam.allocate(data_dir, conf.name, conf.raw["ipam"], uuid=uuid, pod=pod_path, ifname=ifname,
+    lease = ipam.allocate(conf.name, conf.raw["ipam"], uuid=uuid, pod=pod_path, ifname=ifname,
                           want=dict(req.args).get("IP", ""))
     routes = list(lease.routes)
     if conf.type == "bridge" and conf.raw.get("isDefaultGateway") and not any(d == "0.0.0.0/0" for d, _ in routes):
@@ -145,8 +157,8 @@ def _setup(conf: NetConf, req: NetRequest, entry: dict[str, Any], *, index: int,
     with IPRoute() as ipr:
         br_idx = 0
         if conf.type == "bridge":
-            with _links_lock(data_dir):
-                br_idx = _ensure_bridge(ipr, entry["bridge"], data_dir, mtu,
+            with _links_lock():
+                br_idx = _ensure_bridge(ipr, entry["bridge"], mtu,
                                         f"{lease.gateway}/{lease.prefix_len}" if is_gw else "")
                 _make_host_end(ipr, host_if, ifname, tap, netns, mtu, master=br_idx)
         elif conf.type == "ptp":
@@ -186,10 +198,10 @@ def _setup(conf: NetConf, req: NetRequest, entry: dict[str, Any], *, index: int,
                              lease.gateway if (conf.type == "ptp" or is_gw) else "", mac, tuple(routes))
 
 
-def _ensure_bridge(ipr: Any, name: str, data_dir: Path, mtu: int, gw_cidr: str) -> int:
+def _ensure_bridge(ipr: Any, name: str, mtu: int, gw_cidr: str) -> int:
     found = ipr.link_lookup(ifname=name)
     if not found:
-        marker = data_dir / "net" / "bridges" / name
+        marker = HOST_LINKS_DIR / "bridges" / name
         marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         marker.touch()
         kw: dict[str, Any] = {"mtu": mtu} if mtu else {}
@@ -260,15 +272,18 @@ def teardown(entry: dict[str, Any], data_dir: Path, uuid: str) -> None:
                     except NetlinkError:
                         pass
             if bridge:
-                with _links_lock(data_dir):
-                    marker = data_dir / "net" / "bridges" / bridge
+                with _links_lock():
+                    markers = [m for m in _bridge_markers(bridge, data_dir) if m.exists()]
                     ports = Path("/sys/class/net") / bridge / "brif"
-                    if marker.exists() and (not ports.is_dir() or not os.listdir(ports)):
+                    if markers and (not ports.is_dir() or not os.listdir(ports)):
                         for idx in ipr.link_lookup(ifname=bridge):
                             try:
                                 ipr.link("del", index=idx)
                             except NetlinkError:
                                 pass
-                        marker.unlink(missing_ok=True)
+                        for m in markers:
+                            m.unlink(missing_ok=True)
     if entry.get("lease"):
-        ipam.release(data_dir, str(entry["lease"]), uuid, str(entry.get("ifName", "")))
+        net = str(entry["lease"])
+        d = Path(entry["leaseDir"]) if entry.get("leaseDir") else ipam.legacy_lease_dir(data_dir, net)
+        ipam.release(d, uuid, str(entry.get("ifName", "")))

@@ -9,10 +9,11 @@ only the standard library.
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
-from rkt_sdk.poddir import write_atomic
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 STATE_VERSION = 1
 
@@ -34,6 +35,8 @@ def load(pod_path: Path) -> dict[str, Any] | None:
 
 def save(pod_path: Path, state: dict[str, Any]) -> None:
     """Write the state atomically (the pod's ``net`` directory is made if needed)."""
+    from rkt_sdk.poddir import write_atomic
+
     p = state_path(pod_path)
     p.parent.mkdir(mode=0o755, exist_ok=True)
     write_atomic(p, json.dumps(state, indent=1, sort_keys=True) + "\n", 0o600)
@@ -47,11 +50,15 @@ def _mask(prefix_len: int) -> str:
 def status_networks(pod_path: Path) -> list[dict[str, Any]]:
     """The pod's networks as rkt's ``status --format=json`` shows them (empty when none)."""
     st = load(pod_path)
-    if not st:
-        return []
+    return networks_of(st) if st else []
+
+
+def networks_of(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The networks with an address in a loaded state, as :func:`status_networks` gives them."""
     out: list[dict[str, Any]] = []
-    for n in st.get("networks", []):
-        if not n.get("ip"):
+    nets = state.get("networks")
+    for n in nets if isinstance(nets, list) else ():
+        if not isinstance(n, dict) or not n.get("ip"):
             continue
         out.append({"netName": n.get("name", ""), "netConf": n.get("netConf", ""),
                     "pluginPath": n.get("pluginPath", ""), "ifName": n.get("ifName", ""),

@@ -5,6 +5,10 @@
 has passed since they were moved). Deleting a pod asks its flavor to release what it
 made, tears down its networks, unmounts whatever is left under its directory, and
 removes it.
+
+One pass does the shared work once: each flavor is loaded (and its settings read) once,
+and the mount table is read once; only pods with something mounted below them pay for
+unmounting, and only pods with a saved network state for the network teardown.
 """
 
 from __future__ import annotations
@@ -19,8 +23,14 @@ from pathlib import Path
 from rkt.paths import DataDir
 from rkt.pods.layout import PodRef, iter_pods
 from rkt.pods.lock import DirLock, PodLocked
-from rkt.pods.prepare import StillMounted, remove_pod_dir
 from rkt_sdk.errors import RktError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from rkt.stage1.loader import Flavor
 
 Say = Callable[[str], None]
 
@@ -34,15 +44,6 @@ def _out(msg: str) -> None:
     sys.stdout.flush()
 
 
-def _move(ref: PodRef, data: DataDir, state: str) -> None:
-    dest = data.pod_state_dir(state)
-    dest.mkdir(parents=True, exist_ok=True)
-    try:
-        os.rename(ref.path, dest / ref.uuid)
-    except FileNotFoundError:
-        pass
-
-
 def stage1_record(path: Path) -> dict[str, object]:
     try:
         data = json.loads((path / "stage1").read_text())
@@ -51,21 +52,78 @@ def stage1_record(path: Path) -> dict[str, object]:
         return {}
 
 
-def release_pod_resources(path: Path, uuid: str, data: DataDir, config_dirs: tuple[Path, ...]) -> None:
+class FlavorCache:
+    """Flavors loaded once each for a pass over many pods, with their per-host settings.
+
+    A flavor that fails to load fails the same way for every pod: the error is kept and raised again.
+    """
+
+    def __init__(self, data: DataDir, config_dirs: tuple[Path, ...]) -> None:
+        self.data = data
+        self.config_dirs = config_dirs
+        self._loaded: dict[str, tuple[Flavor, Mapping[str, Any]] | Exception] = {}
+
+    def get(self, name: str) -> tuple[Flavor, Mapping[str, Any]]:
+        """The flavor called ``name`` and its settings; raises what loading it raised."""
+        got = self._loaded.get(name)
+        if got is None:
+            try:
+                from rkt.stage1.loader import load_flavor
+
+                flavor = load_flavor(name, self.data.cache)
+                got = (flavor, flavor.settings(self.config_dirs))
+            except Exception as e:  # kept for the next pod of this flavor
+                got = e
+            self._loaded[name] = got
+        if isinstance(got, Exception):
+            raise got
+        return got
+
+
+class MountTable:
+    """Which pod directories have something mounted below them, from one read of the mount table.
+
+    Mounts follow a pod directory when it is renamed, so the table stays right while the pass
+    moves pods between state directories; it is read after the moves anyway.
+    """
+
+    def __init__(self, data: DataDir) -> None:
+        self._pods = os.path.realpath(data.pods) + "/"
+        self._mounted: set[str] = set()
+        with open("/proc/self/mountinfo", "rb") as f:
+            text = f.read().decode(errors="surrogateescape")
+        prefix = self._pods
+        for line in text.splitlines():
+            fields = line.split(" ", 5)
+            if len(fields) < 6:
+                continue
+            point = fields[4]
+            if "\\" in point:
+                point = point.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace(
+                    "\\134", "\\")
+            if point.startswith(prefix):
+                state_and_uuid = point[len(prefix):].split("/", 2)[:2]
+                self._mounted.add("/".join(state_and_uuid))
+
+    def has_mounts(self, ref: PodRef) -> bool:
+        """Whether anything is mounted at or below the pod's directory."""
+        return f"{ref.dir_state}/{ref.uuid}" in self._mounted
+
+
+def release_pod_resources(path: Path, uuid: str, data: DataDir, config_dirs: tuple[Path, ...],
+                          flavors: FlavorCache | None = None) -> None:
     """Ask the pod's flavor to clean up, tear down networks, unmount leftovers (lock held by caller)."""
     rec = stage1_record(path)
     name = rec.get("name")
     if isinstance(name, str) and name:
         try:
-            from rkt.stage1.loader import load_flavor
-
-            flavor = load_flavor(name, data.cache)
-            flavor.hook.rkt_stage1_gc(pod_path=path, uuid=uuid, settings=flavor.settings(config_dirs))
+            flavor, settings = (flavors or FlavorCache(data, config_dirs)).get(name)
+            flavor.hook.rkt_stage1_gc(pod_path=path, uuid=uuid, settings=settings)
         except RktError as e:
             _err(f"gc: skipping stage1 GC of pod {uuid!r}: {e}")
         except Exception as e:  # a third-party flavor's bug must not stop gc
             _err(f"gc: problem performing stage1 GC on {uuid!r}: {type(e).__name__}: {e}")
-    if (path / "net").exists():
+    if os.path.isdir(path / "net"):
         try:
             from rkt import net
 
@@ -74,8 +132,25 @@ def release_pod_resources(path: Path, uuid: str, data: DataDir, config_dirs: tup
             _err(f"gc: network teardown of pod {uuid!r} failed: {e}")
 
 
-def delete_pod(ref: PodRef, data: DataDir, config_dirs: tuple[Path, ...], *, lock: DirLock | None = None) -> bool:
-    """Remove a pod that nobody holds; False if it is locked (running or being changed)."""
+def _remove_dir(path: Path, may_have_mounts: bool) -> None:
+    """Remove the pod directory; unmount first (and refuse to delete through a mount) when needed."""
+    if may_have_mounts:
+        from rkt.pods.prepare import remove_pod_dir
+
+        remove_pod_dir(path)
+        return
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def delete_pod(ref: PodRef, data: DataDir, config_dirs: tuple[Path, ...], *, lock: DirLock | None = None,
+               flavors: FlavorCache | None = None, mounts: MountTable | None = None) -> bool:
+    """Remove a pod that nobody holds; False if it is locked (running or being changed).
+
+    ``flavors`` and ``mounts`` are shared by a pass over many pods; without ``mounts`` the
+    mount table is read for this pod.
+    """
     try:
         held = lock or DirLock.acquire(ref.path)
     except PodLocked:
@@ -83,9 +158,9 @@ def delete_pod(ref: PodRef, data: DataDir, config_dirs: tuple[Path, ...], *, loc
     except FileNotFoundError:
         return True
     try:
-        release_pod_resources(ref.path, ref.uuid, data, config_dirs)
-        remove_pod_dir(ref.path)
-    except StillMounted as e:
+        release_pod_resources(ref.path, ref.uuid, data, config_dirs, flavors)
+        _remove_dir(ref.path, mounts is None or mounts.has_mounts(ref))
+    except RktError as e:  # something is still mounted: the directory is kept
         _err(f"gc: {e}")
         return False
     finally:
@@ -93,17 +168,36 @@ def delete_pod(ref: PodRef, data: DataDir, config_dirs: tuple[Path, ...], *, loc
     return True
 
 
+class _Mover:
+    """Renames pods into a state directory, made on first use."""
+
+    def __init__(self, data: DataDir) -> None:
+        self.data = data
+        self.made: set[str] = set()
+
+    def move(self, ref: PodRef, state: str) -> None:
+        dest = self.data.pod_state_dir(state)
+        if state not in self.made:
+            dest.mkdir(parents=True, exist_ok=True)
+            self.made.add(state)
+        try:
+            os.rename(ref.path, dest / ref.uuid)
+        except FileNotFoundError:
+            pass
+
+
 def gc(data: DataDir, config_dirs: tuple[Path, ...], *, grace: float, expire_prepared: float,
        mark_only: bool = False, out: Say = _out, err: Say = _err) -> None:
     """One garbage-collection pass, printing what it does as rkt did."""
+    mover = _Mover(data)
     for ref in list(iter_pods(data, ("run",))):
         if ref.state() == "exited":
             err(f'moving pod "{ref.uuid}" to garbage')
-            _move(ref, data, "exited-garbage")
+            mover.move(ref, "exited-garbage")
     for ref in list(iter_pods(data, ("prepare", "embryo"))):
         if ref.state() in ("aborted prepare", "embryo") and not _locked(ref):
             err(f'moving failed prepare "{ref.uuid}" to garbage')
-            _move(ref, data, "garbage")
+            mover.move(ref, "garbage")
     for ref in list(iter_pods(data, ("prepared",))):
         try:
             ctime = os.lstat(ref.path).st_ctime
@@ -111,24 +205,31 @@ def gc(data: DataDir, config_dirs: tuple[Path, ...], *, grace: float, expire_pre
             continue
         if ref.state() == "prepared" and _expired(ctime, expire_prepared):
             err(f'moving expired prepared pod "{ref.uuid}" to garbage')
-            _move(ref, data, "garbage")
+            mover.move(ref, "garbage")
     if mark_only:
         return
+    doomed: list[PodRef] = []
     for ref in list(iter_pods(data, ("exited-garbage",))):
         try:
             ctime = os.lstat(ref.path).st_ctime
         except FileNotFoundError:
             continue
         if _expired(ctime, grace):
-            if not _locked(ref):
-                out(f'Garbage collecting pod "{ref.uuid}"')
-                delete_pod(ref, data, config_dirs)
+            doomed.append(ref)
         else:
             err(f'pod "{ref.uuid}" not removed: still within grace period ({_fmt(grace)})')
-    for ref in list(iter_pods(data, ("garbage",))):
-        if not _locked(ref):
-            out(f'Garbage collecting pod "{ref.uuid}"')
-            delete_pod(ref, data, config_dirs)
+    doomed += iter_pods(data, ("garbage",))
+    if not doomed:
+        return
+    flavors = FlavorCache(data, config_dirs)
+    mounts = MountTable(data)
+    for ref in doomed:
+        try:
+            lock = DirLock.acquire(ref.path)
+        except (PodLocked, FileNotFoundError):
+            continue
+        out(f'Garbage collecting pod "{ref.uuid}"')
+        delete_pod(ref, data, config_dirs, lock=lock, flavors=flavors, mounts=mounts)
 
 
 def _expired(ctime: float, period: float) -> bool:
