@@ -14,7 +14,7 @@ from pathlib import Path
 from bench.timing import BenchError
 
 #: the machine type each VM flavor boots by default (its ``machine`` setting)
-MACHINES = {"qemu": "microvm", "kvm": "pc"}
+MACHINES = {"qemu": "microvm", "kvm": "microvm"}
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -30,56 +29,29 @@ import pytest
 BUILTIN = ("fly", "coreos", "kvm", "qemu")
 ROOT = Path(__file__).resolve().parents[2]
 RKT = str(Path(sys.executable).with_name("rkt"))
-#: flavors that need a daemon this test starts for them (and stops afterwards) when it is not running
-DAEMONS = {"kvm": ("virtlogd", "libvirtd")}
+#: flavors that need daemons this test starts for them (and stops afterwards) when they do not answer
+NEEDS_LIBVIRT = frozenset({"kvm"})
 VM_SMOKE = "listed or interface or capabilities or host_check or exit_code_propagates or arguments or gc_leaves"
 
 
-def _start_daemons(names: tuple[str, ...], piddir: Path) -> list[int]:
-    """Start each daemon not already running (libvirtd's socket tells); return the pids started."""
-    if Path("/run/libvirt/libvirt-sock").exists():
-        return []
-    started = []
-    for name in names:
-        binary = Path("/usr/sbin") / name
-        if not binary.exists():
-            break
-        pidfile = piddir / f"{name}.pid"
-        subprocess.run([str(binary), "-d", "--pid-file", str(pidfile)], check=True, timeout=30)
-        for _ in range(100):
-            if pidfile.exists() and pidfile.read_text().strip():
-                started.append(int(pidfile.read_text()))
-                break
-            time.sleep(0.05)
-    for _ in range(100):
-        if Path("/run/libvirt/libvirt-sock").exists():
-            break
-        time.sleep(0.05)
-    return started
-
-
-def _stop(pids: list[int]) -> None:
-    for pid in reversed(pids):
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-
-
 @pytest.fixture(scope="module")
-def daemons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], None]]:
-    """``daemons(flavor)`` starts what the flavor needs for the rest of the module."""
-    pids: list[int] = []
-    piddir = tmp_path_factory.mktemp("daemons")
+def daemons() -> Iterator[Callable[[str], None]]:
+    """``daemons(flavor)`` makes what the flavor needs answer for the rest of the module.
+
+    libvirt's daemons are started through :func:`tests.support.libvirt.libvirt_daemons`: only
+    when ``qemu:///system`` does not answer (whatever socket files exist), and only the
+    daemons started here are stopped afterwards.
+    """
+    stack = ExitStack()
 
     def start(flavor: str) -> None:
-        if os.geteuid() == 0 and flavor in DAEMONS:
-            pids.extend(_start_daemons(DAEMONS[flavor], piddir))
+        if os.geteuid() == 0 and flavor in NEEDS_LIBVIRT:
+            from tests.support.libvirt import libvirt_daemons
 
-    try:
+            stack.enter_context(libvirt_daemons())
+
+    with stack:
         yield start
-    finally:
-        _stop(pids)
 
 
 def _listing(data: Path) -> dict[str, dict[str, Any]]:
@@ -101,8 +73,8 @@ def test_builtin_flavor_passes_the_kit(name: str, listing: dict[str, dict[str, A
     entry = listing.get(name)
     if entry is None:
         pytest.skip(f"flavor {name!r} is not installed")
-    if not entry["broken"] and not entry["canRun"] and name in DAEMONS:
-        daemons(name)
+    if not entry["broken"] and name in NEEDS_LIBVIRT:
+        daemons(name)  # even when the listing saw them: daemons someone else started may be gone now
         entry = _listing(tmp_path)[name]
     assert not entry["broken"], entry["error"]
     if not entry["canRun"]:

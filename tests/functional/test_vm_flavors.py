@@ -2,15 +2,20 @@
 
 Each test boots one VM and checks several things of it, to keep the number of boots small:
 exit codes and the several-apps rule, stdout and stderr reaching the caller, env and args,
-volumes written from the guest (and read-only ones refused), ``enter``, ``stop``, and a
-``gc`` that leaves no VM, QEMU process, libvirt domain or socket.
+user, group and supplementary groups, volumes written from the guest (and read-only ones
+refused), the default network (the pod's address on the guest's eth0, the gateway reachable,
+the address in ``list`` and ``status``), ``enter`` (stdin forwarded, exit codes back),
+``stop``, and a ``gc`` that leaves no VM, QEMU process, libvirt domain, socket, tap device
+or address lease.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,9 +54,9 @@ def flavor(request: pytest.FixtureRequest, libvirtd: bool) -> str:
     return name
 
 
-def run_args(vm_config: Path, flavor: str, *args: str) -> tuple[str, ...]:
+def run_args(vm_config: Path, flavor: str, *args: str, net: str = "none") -> tuple[str, ...]:
     return (f"--local-config={vm_config}", "--insecure-options=image", "run", f"--stage1-name={flavor}",
-            "--net=none", *args)
+            f"--net={net}", *args)
 
 
 def qemu_processes(uuid: str) -> list[str]:
@@ -73,6 +78,56 @@ def uuid_of(rkt: Rkt) -> str:
     pods = rkt.pods()
     assert len(pods) == 1, pods
     return pods[0].name
+
+
+def leases_of(rkt: Rkt, uuid: str) -> list[Path]:
+    """Address lease files naming the pod (host-wide lease directories, or the data dir's)."""
+    found = []
+    for root in (Path("/var/lib/cni/networks"), rkt.data / "net"):
+        if root.is_dir():
+            for f in root.rglob("*"):
+                try:
+                    if f.is_file() and uuid in f.read_text(errors="replace"):
+                        found.append(f)
+                except OSError:
+                    continue
+    return found
+
+
+class LineListener:
+    """A TCP listener on ``addr`` that records the first line of each connection."""
+
+    def __init__(self, addr: str) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((addr, 0))
+        self.sock.listen(4)
+        self.sock.settimeout(60)
+        self.port = int(self.sock.getsockname()[1])
+        self.lines: list[str] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(30)
+            data = b""
+            while b"\n" not in data:
+                try:
+                    chunk = conn.recv(4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+            self.lines.append(data.decode(errors="replace").strip())
+
+    def close(self) -> None:
+        self.sock.close()
+        self.thread.join(timeout=5)
 
 
 def status(rkt: Rkt, uuid: str) -> dict[str, str]:
@@ -109,8 +164,14 @@ def test_several_apps_first_failure_and_volumes(rkt: Rkt, image: Any, vm_config:
                       "--exec=/bin/sh", "--", "-c",
                       "echo guest-wrote > /data/out; cat /ro/given; "
                       "if echo x > /ro/nope 2>/dev/null; then echo ro-broken; fi; exec sleep 600",
-                      "---", img, "--name=failer", "--exec=/bin/sh", "--", "-c", "sleep 2; exit 7"), timeout=180)
+                      "---", img, "--name=failer", "--user=user", "--group=1000", "--supplementary-gids=44,1234",
+                      "--exec=/bin/sh", "--", "-c", 'echo "ids $(id -u) $(id -g) $(id -G)"; sleep 2; exit 7'),
+            timeout=180)
     assert r.code == 7, str(r)
+    ids = next(line for line in r.out.splitlines() if line.startswith("ids ")).split()
+    assert ids[1:3] == ["1000", "1000"], str(r)
+    assert {"44", "1234", "29"} <= set(ids[3:]), f"explicit and /etc/group supplementary groups: {r}"
+    assert "0" not in ids[3:], str(r)
     assert (rw / "out").read_text() == "guest-wrote\n"
     assert "from-host" in r.out
     assert "ro-broken" not in r.out
@@ -120,17 +181,43 @@ def test_several_apps_first_failure_and_volumes(rkt: Rkt, image: Any, vm_config:
     assert st["app-writer"] == "143", "the sibling was stopped with SIGTERM"
 
 
-def test_enter_stop_and_gc_leave_nothing(rkt: Rkt, image: Any, vm_config: Path, flavor: str) -> None:
+def test_network_enter_stop_and_gc_leave_nothing(rkt: Rkt, image: Any, vm_config: Path, flavor: str) -> None:
     img = image(env={"FOO": "image"})
     p = rkt.popen(*run_args(vm_config, flavor, img, "--exec=/bin/sh", "--", "-c",
-                            "echo ready > /tmp/state; exec sleep 600"))
+                            "echo ready > /tmp/state; exec sleep 600", net="default"))
     uuid = wait_for(lambda: rkt.pods() and rkt.pods()[0].name, what="pod dir")
     wait_for(lambda: status(rkt, uuid).get("state") == "running", timeout=30, what="running pod")
     wait_for(lambda: rkt("enter", uuid, "/bin/cat", "/tmp/state").out == "ready\n", timeout=120,
              what="app running in the guest")
+    # the default network: the pod's address on eth0, shown by list and status; the gateway answers
+    st = status(rkt, uuid)
+    net_name, _, ip = st["networks"].partition(":ip4=")
+    assert net_name == "default" and ip, st
+    assert f"default:ip4={ip}" in rkt.run_ok("list", "--no-legend").out
+    addr = rkt("enter", uuid, "/bin/ip", "-4", "addr", "show", "dev", "eth0")
+    assert f"inet {ip}/" in addr.out, str(addr)
+    route = rkt("enter", uuid, "/bin/ip", "route", "show", "default")
+    gateway = route.out.split()[2]
+    assert route.out.startswith("default via "), str(route)
+    assert rkt("enter", uuid, "/bin/ping", "-c", "1", "-W", "5", gateway).code == 0
+    listener = LineListener(gateway)
+    try:
+        nc = rkt("enter", uuid, "/bin/nc", gateway, str(listener.port), input="hello-from-the-guest\n", timeout=60)
+        listener.thread.join(timeout=30)
+    finally:
+        listener.close()
+    assert listener.lines == ["hello-from-the-guest"], str(nc)
+    # enter: stdin reaches the command, exit codes come back
+    e = rkt("enter", uuid, "/bin/cat", input="hi\n")
+    assert (e.code, e.out) == (0, "hi\n"), str(e)
     e = rkt("enter", uuid, "/bin/sh", "-c", 'echo "in $AC_APP_NAME $(hostname)"; exit 4')
     assert e.code == 4, str(e)
     assert e.out == f"in busybox rkt-{uuid}\n"
+    assert rkt("enter", uuid, "/bin/sh", "-c", "kill -9 $$").code == 137
+    assert rkt("enter", uuid, "/no/such/command").code != 0
+    taps = [t for t in os.listdir("/sys/class/net") if uuid[:8] in t]
+    assert taps, "the pod's network is a tap device on the host"
+    assert leases_of(rkt, uuid)
     assert qemu_processes(uuid), "the VM runs QEMU"
     if flavor == "kvm":
         assert f"rkt-{uuid}" in domains()
@@ -143,8 +230,8 @@ def test_enter_stop_and_gc_leave_nothing(rkt: Rkt, image: Any, vm_config: Path, 
     if flavor == "kvm":
         assert f"rkt-{uuid}" not in domains()
         assert not Path(f"/run/rkt/kvm/{uuid}").exists()
-    taps = os.listdir("/sys/class/net")
-    assert not [t for t in taps if uuid[:8] in t]
+    assert not [t for t in os.listdir("/sys/class/net") if uuid[:8] in t], "tap device left"
+    assert not leases_of(rkt, uuid), "address lease left"
 
 
 def test_net_host_is_refused(rkt: Rkt, image: Any, vm_config: Path, flavor: str) -> None:

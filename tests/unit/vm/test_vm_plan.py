@@ -62,7 +62,10 @@ def test_plan_resolves_users_env_and_shares(tmp_path: Path) -> None:
     write_exchange(plan)
     script = (plan.xchg / "pod.sh").read_text()
     assert "/bin/echo 'it'\"'\"'s'" in script
-    assert "-G 50 -S 1000" in script
+    assert web.groups == (50,), "groups listing the user in the image's /etc/group"
+    assert "rkt-app0:x:0:50:" in script and "rkt-app0-1:x:50:rkt-app0" in script
+    assert "-w/apps/0/ -S 1000 -F" in script, "su sets gid and groups, nsenter the uid"
+    assert "-G 0 -S 0 -F" in script, "an app without supplementary groups"
     subprocess.run([str(find_busybox()), "sh", "-n", str(plan.xchg / "pod.sh")], check=True)
 
 

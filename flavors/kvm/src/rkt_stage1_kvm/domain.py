@@ -62,6 +62,15 @@ def domain_xml(spec: VMSpec, emulator: str, sockets: Path) -> str:
         _sub(dom, ev, "destroy")
     dev = _sub(dom, "devices")
     _sub(dev, "emulator", emulator)
+    mmio = spec.machine.startswith("microvm")
+
+    def place(e: ET.Element) -> ET.Element:
+        if mmio:
+            _sub(e, "address", type="virtio-mmio")
+        return e
+
+    if mmio:
+        place(_sub(dev, "controller", type="virtio-serial", index="0"))
     serial = _sub(dev, "serial", type="unix")
     _sub(serial, "source", mode="bind", path=str(sockets / "console"))
     _sub(serial, "target", port="0")
@@ -76,14 +85,17 @@ def domain_xml(spec: VMSpec, emulator: str, sockets: Path) -> str:
         _sub(fs, "target", dir=s.tag)
         if s.read_only:
             _sub(fs, "readonly")
+        place(fs)
     for n in spec.networks:
         iface = _sub(dev, "interface", type="ethernet")
         _sub(iface, "target", dev=n.ifname, managed="no")
         if n.mac:
             _sub(iface, "mac", address=n.mac)
         _sub(iface, "model", type="virtio")
+        place(iface)
     rng = _sub(dev, "rng", model="virtio")
     _sub(rng, "backend", "/dev/urandom", model="random")
+    place(rng)
     _sub(dev, "controller", type="usb", model="none")
     _sub(dev, "memballoon", model="none")
     sec = _sub(dom, "seclabel", type="static", model="dac", relabel="no")
@@ -125,12 +137,47 @@ def quiet_libvirt() -> None:
     libvirt.registerErrorHandler(lambda *_: None, None)
 
 
+#: this process's open connections by URI: the host check's connection serves the run after it
+_connections: dict[str, Any] = {}
+
+
+def connection(uri: str) -> Any:
+    """A connection to ``uri`` with the event loop running, opened once per process.
+
+    :raises libvirt.libvirtError: libvirt does not answer.
+    """
+    conn = _connections.get(uri)
+    if conn is not None:
+        try:
+            if conn.isAlive():
+                return conn
+        except Exception:  # a dead connection is replaced, whatever it raises
+            pass
+    _EventLoop.ensure()  # before the connection opens, or it gets no events
+    quiet_libvirt()
+    import libvirt
+
+    conn = _connections[uri] = libvirt.open(uri)
+    return conn
+
+
+def release(uri: str, conn: Any) -> None:
+    """Close ``conn`` and forget it."""
+    import libvirt
+
+    if _connections.get(uri) is conn:
+        del _connections[uri]
+    try:
+        conn.close()
+    except libvirt.libvirtError:
+        pass
+
+
 def _open(uri: str) -> Any:
     import libvirt
 
-    quiet_libvirt()
     try:
-        return libvirt.open(uri)
+        return connection(uri)
     except libvirt.libvirtError as e:
         raise VMError(f"libvirt {uri}: cannot connect: {e.get_error_message()} (is libvirtd running?)") from None
 
@@ -141,8 +188,8 @@ class LibvirtVM:
     def __init__(self, uri: str, name: str) -> None:
         import libvirt
 
-        _EventLoop.ensure()
         self.name = name
+        self.uri = uri
         self.conn = _open(uri)
         self.dom: Any = None
         self._r, self._w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
@@ -193,10 +240,7 @@ class LibvirtVM:
             self.conn.domainEventDeregisterAny(self._cb)
         except libvirt.libvirtError:
             pass
-        try:
-            self.conn.close()
-        except libvirt.libvirtError:
-            pass
+        release(self.uri, self.conn)
         os.close(self._r)
         os.close(self._w)
 
@@ -257,24 +301,38 @@ def run_pod(pod: Pod, options: RunOptions) -> int:
         shutil.rmtree(sockets, ignore_errors=True)
 
 
-def destroy_domain(pod_path: Path, uuid: str, uri: str = "") -> None:
-    """Destroy the pod's domain if libvirt still has it (no error if not, or if libvirt is down)."""
+def destroy_domain(pod_path: Path, uuid: str, uri: str = "", timeout: float = 15.0) -> None:
+    """Destroy the pod's domain if libvirt still has it, and wait until libvirt has let it go.
+
+    No error if there is no such domain or libvirt is down. A domain libvirt is already
+    tearing down (its guest shut down as its pod ended) is waited for, up to ``timeout``.
+    """
     import libvirt
 
     uri = uri or str(read_record(pod_path).get("libvirtUri") or "") or "qemu:///system"
+    name = f"rkt-{uuid}"
     quiet_libvirt()
     try:
         conn = libvirt.open(uri)
     except libvirt.libvirtError:
         return
     try:
-        dom = conn.lookupByName(f"rkt-{uuid}")
-        if dom.isActive():
-            dom.destroy()
-        if dom.isPersistent():
-            dom.undefine()
-    except libvirt.libvirtError:
-        pass
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                dom = conn.lookupByName(name)
+            except libvirt.libvirtError:
+                return  # gone
+            try:
+                if dom.isActive():
+                    dom.destroy()
+                if dom.isPersistent():
+                    dom.undefine()
+            except libvirt.libvirtError:
+                pass  # being torn down by libvirt right now: look again
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
     finally:
         conn.close()
 
@@ -298,10 +356,8 @@ def host_check(settings: Mapping[str, Any]) -> HostCheck:
     except ImportError:
         return HostCheck(False, "libvirt-python is not installed (pip install libvirt-python)")
     uri = libvirt_uri(settings)
-    quiet_libvirt()
     try:
-        conn = libvirt.open(uri)
-        conn.close()
+        connection(uri)  # kept open: a run in this process uses it
     except libvirt.libvirtError as e:
         return HostCheck(False, f"libvirt {uri}: cannot connect: {e.get_error_message()} (start libvirtd, "
                                 "or set \"libvirt_uri\")")

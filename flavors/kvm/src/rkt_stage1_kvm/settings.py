@@ -9,7 +9,7 @@ from typing import Any
 from rkt_sdk.types import ConfigField
 
 DEFAULT_URI = "qemu:///system"
-DEFAULT_MACHINE = "pc"
+DEFAULT_MACHINE = "microvm"
 DEFAULT_RUNTIME_DIR = "/run/rkt/kvm"
 
 

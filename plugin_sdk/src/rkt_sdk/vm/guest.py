@@ -5,7 +5,10 @@ and one exchange share (``rkt.xchg``) holding the rendered pod script and the fi
 imposes (``/etc/hosts``, ``/etc/resolv.conf``). The guest side is busybox ``sh``: the init
 (:func:`render_init`) mounts the shares, configures networks, and starts each app with
 ``nsenter -r`` (its own root) as its user, in its working directory, with exactly its
-environment; then it answers the host over the control port (see :mod:`rkt_sdk.vm.protocol`).
+environment (an app with supplementary groups goes through busybox ``su`` first, whose
+``initgroups`` sets them from entries the pod script adds to the guest's own ``/etc/group``;
+the app's primary gid is then among them too); then it answers the host over the control
+port (see :mod:`rkt_sdk.vm.protocol`).
 
 Both scripts are jinja2 templates shipped in this package; jinja2 is imported only here, when
 rendering.
@@ -67,7 +70,7 @@ class GuestFile:
 
 @dataclass(frozen=True)
 class GuestApp:
-    """An app as the guest runs it."""
+    """An app as the guest runs it (``groups``: its supplementary gids)."""
 
     index: int
     name: str
@@ -80,6 +83,7 @@ class GuestApp:
     workdir: str
     mounts: tuple[GuestMount, ...] = ()
     files: tuple[GuestFile, ...] = ()
+    groups: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,7 +199,7 @@ def plan_pod(pod: Pod, options: RunOptions) -> GuestPlan:
         gfiles = tuple(GuestFile(src, "/" + src) for src in sorted(files))
         apps.append(GuestApp(i, a.name, tag, _share_options(ro_root, "mmap"), app.exec,
                              tuple(f"{k}={v}" for k, v in env.items()), creds.uid, creds.gid,
-                             app.working_directory or "/", tuple(mounts), gfiles))
+                             app.working_directory or "/", tuple(mounts), gfiles, creds.groups))
     hostname = options.hostname or f"rkt-{pod.uuid}"
     return GuestPlan(hostname, tuple(apps), tuple(volumes), _networks(pod.networks), tuple(shares), xchg, files)
 
@@ -212,10 +216,11 @@ def _environment() -> Any:
     return env
 
 
-def render_init(modules: list[str]) -> str:
-    """The guest's ``/init``: loads ``modules`` (names, in order) then runs the pod script."""
+def render_init(module_groups: list[tuple[str, list[str]]]) -> str:
+    """The guest's ``/init``: loads its modules (``(group, names in order)``, see
+    :data:`rkt_sdk.vm.modules.GUEST_MODULE_GROUPS`; the ``extra`` group always) then runs the pod script."""
     return str(_environment().get_template("init.sh.j2").render(
-        modules=modules, control_port=CONTROL_PORT, stdout_port=STDOUT_PORT, stderr_port=STDERR_PORT,
+        module_groups=module_groups, control_port=CONTROL_PORT, stdout_port=STDOUT_PORT, stderr_port=STDERR_PORT,
         xchg_tag=XCHG_TAG, probe_arg=PROBE_ARG, probe_marker=PROBE_MARKER, msize=MSIZE))
 
 

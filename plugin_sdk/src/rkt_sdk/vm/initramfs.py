@@ -21,7 +21,7 @@ from rkt_sdk.poddir import write_atomic
 from rkt_sdk.vm.cpio import CpioWriter
 from rkt_sdk.vm.errors import VMError
 from rkt_sdk.vm.kernel import GuestKernel
-from rkt_sdk.vm.modules import GUEST_MODULES, module_name, read_module, resolve_modules
+from rkt_sdk.vm.modules import GUEST_MODULE_GROUPS, module_name, read_module, resolve_modules
 
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 _DIRS = ("bin", "dev", "proc", "sys", "run", "tmp", "lib", "lib/modules", "etc", "rkt", "apps", "vol")
@@ -75,9 +75,14 @@ def build_initramfs(kernel: GuestKernel, cache_dir: Path, *, extra_modules: Sequ
         raise VMError(f"guest kernel {kernel.path}: no module tree /lib/modules/{kernel.version or '<version>'} "
                       "(set \"modules_dir\" in the flavor's stage1 config)")
     busybox = find_busybox()
-    modules = resolve_modules(kernel.modules_dir, [*GUEST_MODULES, *extra_modules])
+    groups: list[tuple[str, list[str]]] = []
+    modules: list[Path] = []
+    for group, wanted in (*GUEST_MODULE_GROUPS, ("extra", tuple(extra_modules))):
+        files = resolve_modules(kernel.modules_dir, wanted)
+        groups.append((group, [module_name(m) for m in files]))
+        modules += [m for m in files if m not in modules]
     names = [module_name(m) for m in modules]
-    init = render_init(names).encode()
+    init = render_init(groups).encode()
     extras = [_extra(s) for s in extra_files]
     h = hashlib.sha256()
     for part in (init, busybox.read_bytes(), *(m.read_bytes() for m in modules)):

@@ -2,19 +2,26 @@
 
 The guest needs virtio transports (PCI and MMIO), virtio-serial, virtio-9p and virtio-net.
 Names are resolved through the tree's ``modules.dep``; modules built into the kernel
-(``modules.builtin``) are skipped. Compressed modules (``.ko.xz``, ``.ko.gz``, ``.ko.zst``)
-are decompressed, so the guest's ``insmod`` loads plain ELF objects.
+(``modules.builtin``) are skipped; both files are read once per process and tree. Compressed
+modules (``.ko.xz``, ``.ko.gz``, ``.ko.zst``) are decompressed, so the guest's ``insmod``
+loads plain ELF objects.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from rkt_sdk.vm.errors import KernelNotFound
 
-#: What every guest loads: transports, the serial control channel, 9p shares and networking.
-GUEST_MODULES: tuple[str, ...] = ("virtio_mmio", "virtio_pci", "virtio_console", "9pnet_virtio", "9p",
-                                  "virtio_net", "virtio_rng")
+#: The guest's modules by group. The init loads one transport (``pci`` when the guest has
+#: virtio PCI devices, else ``mmio``), then ``core`` (the serial control channel and 9p shares),
+#: then ``net`` and ``rng`` only when such a virtio device is there, then the per-host extras.
+GUEST_MODULE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("mmio", ("virtio_mmio",)), ("pci", ("virtio_pci",)), ("core", ("virtio_console", "9pnet_virtio", "9p")),
+    ("net", ("virtio_net",)), ("rng", ("virtio_rng",)))
+#: Every module a guest may load (the groups' names, in order).
+GUEST_MODULES: tuple[str, ...] = tuple(n for _, names in GUEST_MODULE_GROUPS for n in names)
 
 _SUFFIXES = (".ko", ".ko.xz", ".ko.gz", ".ko.zst")
 
@@ -31,6 +38,7 @@ def _module_name(relpath: str) -> str:
     return _norm(base)
 
 
+@functools.lru_cache(maxsize=4)
 def _read_dep(modules_dir: Path) -> dict[str, tuple[str, list[str]]]:
     deps: dict[str, tuple[str, list[str]]] = {}
     for line in (modules_dir / "modules.dep").read_text().splitlines():
@@ -41,11 +49,12 @@ def _read_dep(modules_dir: Path) -> dict[str, tuple[str, list[str]]]:
     return deps
 
 
-def _builtin(modules_dir: Path) -> set[str]:
+@functools.lru_cache(maxsize=4)
+def _builtin(modules_dir: Path) -> frozenset[str]:
     try:
-        return {_module_name(x) for x in (modules_dir / "modules.builtin").read_text().split()}
+        return frozenset(_module_name(x) for x in (modules_dir / "modules.builtin").read_text().split())
     except FileNotFoundError:
-        return set()
+        return frozenset()
 
 
 def resolve_modules(modules_dir: Path, names: tuple[str, ...] | list[str]) -> list[Path]:

@@ -6,6 +6,7 @@ choose the accelerator, plan the guest and write its exchange directory, and siz
 
 from __future__ import annotations
 
+import functools
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +40,10 @@ class PreparedVM:
     settings: VMSettings
 
 
+@functools.lru_cache(maxsize=4)
 def boot_images(vs: VMSettings) -> BootImages:
-    """Find the kernel and build (or reuse) the initramfs, per the settings."""
+    """Find the kernel and build (or reuse) the initramfs, per the settings (once per process:
+    the host check and the run of one ``rkt run`` share the answer)."""
     kernel = find_kernel(vs.kernel, vs.modules_dir)
     initramfs = build_initramfs(kernel, vs.cache_dir, extra_modules=vs.initramfs_modules,
                                 extra_files=vs.initramfs_files)

@@ -13,11 +13,13 @@ Host to guest: one command per line, words separated by spaces (the guest is bus
 
     stop <seconds>                 SIGTERM every app, SIGKILL after <seconds>
     kill                           SIGKILL every app
-    enter <id> <app-index> <arg>*  run a command in an app's root; each arg is base64("x"+arg+"x")
+    enter <id> <app-index> <arg>*  run a command in an app's root; each arg is base64("x"+arg+"x");
+                                   its stdin, stdout, stderr are spool files enter/<id>.{in,out,err}
+                                   of the exchange share; stdin ends when enter/<id>.eof exists
     shutdown                       power off
 
 The same module holds the supervisor socket's protocol (host processes to the pod's
-supervisor, JSON lines both ways): ``{"op": "enter", "app", "argv"}``, ``{"op": "stop",
+supervisor, JSON lines both ways): ``{"op": "enter", "app", "argv", "stdin"}``, ``{"op": "stop",
 "force", "timeout"}``, ``{"op": "status"}``.
 """
 

@@ -36,6 +36,9 @@ CONSOLE_LOG = "console.log"
 KILLED_EXIT = 137
 #: seconds the guest gets, after a stop's grace period, to power off before it is killed.
 POWEROFF_GRACE = 10.0
+#: seconds the VM handle gets to report an end that a forced stop, or the closing of every guest
+#: channel (the emulator is gone), already tells; then the VM is taken as ended all the same.
+END_GRACE = 10.0
 
 
 class VMHandle(Protocol):
@@ -84,6 +87,7 @@ class Supervisor:
         self.forced = False
         self.vm_ended = False
         self.kill_at: float | None = None
+        self.end_by: float | None = None
         self.shutdown_sent = False
         self._ctl_buf = b""
         self._clients: dict[socket.socket, bytes] = {}
@@ -111,6 +115,11 @@ class Supervisor:
     def _force(self) -> None:
         self.forced = True
         self.vm.force_off()
+        self._expect_end()
+
+    def _expect_end(self) -> None:
+        deadline = time.monotonic() + END_GRACE
+        self.end_by = min(self.end_by or deadline, deadline)
 
     def _shutdown(self) -> None:
         if not self.shutdown_sent:
@@ -170,7 +179,16 @@ class Supervisor:
         if client in self._clients:
             del self._clients[client]
             self._sel.unregister(client)
+        for eid, c in list(self._enters.items()):
+            if c is client:  # its command keeps running, but gets no more input
+                del self._enters[eid]
+                self._enter_paths(eid)["eof"].touch()
         client.close()
+
+    def _enter_paths(self, eid: int) -> dict[str, Path]:
+        """The spool files of enter ``eid`` in the exchange share: output, error, input, end of input."""
+        spool = self.pd.stage1_data / "xchg" / "enter"
+        return {k: spool / f"{eid}.{k}" for k in ("out", "err", "in", "eof")}
 
     def _request(self, client: socket.socket, req: dict[str, Any]) -> None:
         op = req.get("op")
@@ -191,13 +209,14 @@ class Supervisor:
                 return
             eid = self._next_enter
             self._next_enter += 1
-            spool = self.pd.stage1_data / "xchg" / "enter"
-            spool.mkdir(parents=True, exist_ok=True)
-            out, err = spool / f"{eid}.out", spool / f"{eid}.err"
-            out.write_bytes(b"")
-            err.write_bytes(b"")
+            paths = self._enter_paths(eid)
+            paths["out"].parent.mkdir(parents=True, exist_ok=True)
+            for k in ("out", "err", "in"):
+                paths[k].write_bytes(b"")
+            if not req.get("stdin"):
+                paths["eof"].touch()
             self._enters[eid] = client
-            self._reply(client, {"ev": "enter-started", "out": str(out), "err": str(err)})
+            self._reply(client, {"ev": "enter-started", **{k: str(v) for k, v in paths.items()}})
             self._send(protocol.cmd_enter(eid, self.apps.index(app), [str(a) for a in argv]))
         elif op == "status":
             self._reply(client, {"ev": "status", "ready": self.ready, "exited": self.exited})
@@ -279,8 +298,16 @@ class Supervisor:
                 if self.kill_at is not None and now >= self.kill_at and not self.vm_ended:
                     self._force()
                     self.kill_at = None
-                waits = [t - now for t in (boot_deadline if not self.ready else None, self.kill_at, drain_until)
-                         if t is not None]
+                if not open_channels and not self.vm_ended and self.end_by is None:
+                    self._expect_end()
+                if self.end_by is not None and now >= self.end_by and not self.vm_ended:
+                    if self.debug:
+                        print("rkt: the VM did not report its end; taking it as ended", file=sys.stderr)
+                    self.vm_ended = True
+                    drain_until = now
+                    continue
+                waits = [t - now for t in (boot_deadline if not self.ready else None, self.kill_at, drain_until,
+                                           None if self.vm_ended else self.end_by) if t is not None]
                 timeout = max(0.0, min(waits)) if waits else None
                 for key, _ in self._sel.select(timeout):
                     what = key.data
