@@ -87,6 +87,32 @@ def test_supervisor_and_host_unreachable_through_proc(rkt: Rkt, busybox: str) ->
     assert r.out.strip().splitlines()[-1] == "0"
 
 
+def test_kernel_paths_masked_and_read_only(rkt: Rkt, busybox: str) -> None:
+    script = ("wc -c < /proc/keys; wc -c < /proc/timer_list; ls /sys/firmware | wc -l; "
+              "for p in /proc/sys/kernel /proc/irq /proc/bus /proc/fs; do "
+              "[ -e $p ] || continue; touch $p/x 2>/dev/null && echo WRITABLE $p; "
+              "grep -q \" $p ro,\" /proc/self/mountinfo || "
+              "grep -q \" ${p%/kernel} ro,\" /proc/self/mountinfo || echo NOT-RO $p; done; exit 0")
+    r = run(rkt, *sh(busybox, script))
+    assert r.code == 0, str(r)
+    lines = r.out.split("\n")
+    assert lines[:3] == ["0", "0", "0"], str(r)  # /dev/null over the files, an empty tmpfs over the dir
+    assert "WRITABLE" not in r.out and "NOT-RO" not in r.out, str(r)
+
+
+def test_pod_mounts_stay_out_of_the_host(rkt: Rkt, busybox: str, tmp_path: Path) -> None:
+    p, uuid = _start(rkt, tmp_path, *sh(busybox, "sleep 300"))
+    (pod,) = rkt.pods()
+    with open("/proc/self/mountinfo") as f:
+        host = [line.split()[4] for line in f]
+    inside = [m for m in host if m.startswith(str(pod))]
+    # the host sees the pod's overlay roots (made by stage0), never the app's proc, sys, dev
+    assert all(m.endswith("/rootfs") for m in inside), inside
+    rkt("stop", "--force", uuid)
+    p.communicate(timeout=20)
+    gc_and_check(rkt, uuid)
+
+
 # --- several apps ------------------------------------------------------------------------
 
 
@@ -228,6 +254,17 @@ def test_memory_limit_visible_and_enforced(rkt: Rkt, busybox: str, tmp_path: Pat
     gc_and_check(rkt, uf.read_text().strip())
     r = run(rkt, *sh(busybox, 'x=$(head -c 64000000 /dev/zero | tr "\\0" a); echo SURVIVED', "--memory=32M"))
     assert r.code == 137 and "SURVIVED" not in r.out, str(r)
+
+
+def test_limit_the_kernel_refuses_fails_the_run_and_leaves_nothing(rkt: Rkt, busybox: str, tmp_path: Path) -> None:
+    uf = tmp_path / "uuid"
+    # a CPU quota under the kernel's 1 ms minimum: refused when the app's cgroup is configured
+    r = run(rkt, f"--uuid-file-save={uf}", *sh(busybox, "echo STARTED", "--cpu=1m"))
+    assert r.code == 254, str(r)
+    assert "STARTED" not in r.out
+    assert len(r.err.strip().splitlines()) == 1 and "Invalid argument" in r.err, str(r)
+    assert not pod_cgroups(uf.read_text().strip())
+    assert not rkt.pods()
 
 
 # --- enter, stop, gc ---------------------------------------------------------------------

@@ -188,3 +188,46 @@ def test_stage1_name_overrides_the_configured_default(rkt: Run, dirs: dict[str, 
     r = rkt("run", "--stage1-name=fly", str(image), "--exec=/bin/sh", "--", "-c", "exit 6")
     assert r.returncode == 6, r.stderr
     assert rkt("gc", "--grace-period=0s").returncode == 0
+
+
+@needs_root
+def test_a_version_pin_other_than_the_installed_one_refuses_the_run(rkt: Run, dirs: dict[str, Path],
+                                                                     image: Path) -> None:
+    pin = put(dirs["local"], "stage1.d", "pin.json", stage1(name="fly", version="9.9.9"))
+    for args in ((), ("--stage1-name=fly",)):
+        r = rkt("run", *args, str(image), "--exec=/bin/true")
+        assert r.returncode == 254, r.stderr
+        msg = r.stderr.strip()
+        assert len(msg.splitlines()) == 1, msg
+        assert str(pin) in msg and '"fly"' in msg and "9.9.9" in msg and "rkt-stage1-fly 0.1.0" in msg, msg
+    assert not list((dirs["data"] / "pods").glob("*/*")) if (dirs["data"] / "pods").exists() else True
+    put(dirs["local"], "stage1.d", "pin.json", stage1(name="fly", version="0.1.0"))
+    r = rkt("run", str(image), "--exec=/bin/true")
+    assert r.returncode == 0, r.stderr
+    assert rkt("gc", "--grace-period=0s").returncode == 0
+
+
+def test_paths_config_sets_the_data_dir_unless_dir_or_rkt_dir_does(dirs: dict[str, Path], image: Path,
+                                                                   tmp_path: Path) -> None:
+    configured = tmp_path / "configured"
+    put(dirs["system"], "paths.d", "paths.json", {"rktKind": "paths", "rktVersion": "v1", "data": str(configured)})
+    env = {k: v for k, v in os.environ.items() if k != "RKT_DIR"}
+
+    def rkt(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([RKT, f"--system-config={dirs['system']}", f"--local-config={dirs['local']}",
+                               "--insecure-options=image", *args], capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL, env={**env, **extra})
+
+    r = rkt("fetch", str(image))
+    assert r.returncode == 0, r.stderr
+    assert (configured / "cas" / "blobs").is_dir()
+    assert "example.com/flavors-cli" in rkt("image", "list").stdout
+    flag = tmp_path / "flag"
+    assert rkt(f"--dir={flag}", "image", "list", "--no-legend").stdout == ""
+    from_env = tmp_path / "env"
+    assert rkt("image", "list", "--no-legend", RKT_DIR=str(from_env)).stdout == ""
+    cfg = json.loads(rkt("config").stdout)
+    assert next(e for e in cfg["stage0"] if e["rktKind"] == "paths")["data"] == str(configured)
+    put(dirs["local"], "paths.d", "bad.json", {"rktKind": "paths", "rktVersion": "v1", "data": "relative"})
+    r = rkt("image", "list")
+    assert r.returncode == 254 and 'bad.json: field "data"' in r.stderr and len(r.stderr.splitlines()) == 1

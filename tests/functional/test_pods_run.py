@@ -245,3 +245,45 @@ def test_relative_exec_is_an_error(rkt: Rkt, busybox: str) -> None:
     assert r.code == 254, str(r)
     assert "--exec=bin/sh" in r.err and len(r.err.strip().splitlines()) == 1, r.err
     assert rkt.pods() == []
+
+
+# the pod's mounts and what a run costs
+
+def test_fly_mounts_stay_in_the_pods_own_mount_namespace(rkt: Rkt, busybox: str, tmp_path: Path) -> None:
+    from tests.functional.conftest import mounts_under, wait_for
+
+    uuid_file = tmp_path / "uuid"
+    p = rkt.popen("run", FLY, f"--uuid-file-save={uuid_file}", busybox, *sh("echo ready > /tmp/r; exec sleep 60"))
+    uuid = wait_for(lambda: uuid_file.exists() and uuid_file.read_text().strip(), what="the pod's uuid")
+    pod = rkt.data / "pods" / "run" / uuid
+    wait_for(lambda: (pod / "pid").exists() and rkt("enter", uuid, "/bin/cat", "/tmp/r").out == "ready\n",
+             what="the app to start")
+    pid = int((pod / "pid").read_text())
+    rootfs = pod / "apps" / "busybox" / "rootfs"
+    assert mounts_under(pod) == [str(rootfs)]  # only stage0's overlay is in the host's table
+    with open(f"/proc/{pid}/mountinfo") as f:  # mount points as the chrooted app sees them
+        inside = {line.split(" ")[4] for line in f}
+    assert {"/", "/dev", "/proc", "/sys", "/tmp"} <= inside
+    assert rkt.run_ok("enter", uuid, "/bin/sh", "-c", "ls /dev/null; cat /tmp/r").out == "/dev/null\nready\n"
+    rkt.run_ok("stop", "--force", uuid)
+    p.communicate(timeout=30)
+
+
+def test_a_fly_run_imports_nothing_it_does_not_use(rkt: Rkt, image: Any) -> None:
+    import re
+    import subprocess
+    import sys
+
+    from tests.functional.conftest import RKT
+
+    img = image(exec_=("/bin/true",))
+    image_id = rkt.run_ok("fetch", "--insecure-options=image", img).out.split()[-1]
+    argv = [sys.executable, "-X", "importtime", str(RKT), f"--dir={rkt.data}", "run", FLY, image_id]
+    for _ in range(2):  # the first run validates the flavor through pluggy and remembers it
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, p.stderr
+    imported = set(re.findall(r"^import time:.*\|\s*(\S+)$", p.stderr, re.M))
+    assert "rkt.launch" in imported and "rkt_stage1_fly.launch" in imported
+    unwanted = {"sqlite3", "pluggy", "rkt.net", "importlib.metadata", "dataclasses", "shutil", "uuid", "platform",
+                "tempfile", "bz2", "lzma"}
+    assert not imported & unwanted

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from rkt.apps.request import PodRequest
 from rkt.paths import DataDir
 from rkt_sdk.errors import ManifestError, RktError
+from rkt_sdk.record import Record, replace
 from rkt_sdk.types import RunOptions
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from rkt.net import NetSpec
     from rkt.pods.prepare import PreparedPod
     from rkt.stage1.loader import Flavor
     from rkt_sdk.appc import ImageManifest, PodManifest
 
 
-@dataclass(frozen=True)
-class Environment:
+class Environment(Record):
     """Where rkt works: its data directory, config directories, and the global flags."""
 
     data: DataDir
@@ -37,14 +38,23 @@ def _store(env: Environment) -> Any:
 
 
 def select_flavor(env: Environment, name: str) -> Flavor:
-    """Load the flavor named, or the configured default, and check the host can run it."""
+    """Load the flavor named, or the configured default, at the version the config pins (if it does)."""
     from rkt.stage1.loader import load_flavor
-    from rkt.stage1.settings import default_flavor
+    from rkt.stage1.settings import check_pinned_version, configured_stage1
 
-    return load_flavor(name or default_flavor(env.config_dirs), env.data.cache)
+    choice = configured_stage1(env.config_dirs)
+    flavor = load_flavor(name or choice.name, env.data.cache)
+    check_pinned_version(choice, flavor.name, flavor.entry.dist_version, flavor.entry.dist)
+    return flavor
 
 
 def _net_spec(values: tuple[str, ...], flavor: Flavor) -> tuple[str, NetSpec | None]:
+    """The network mode and, unless it is the host's network, the parsed ``--net`` request.
+
+    ``--net=host`` (or a flavor whose default it is) needs nothing of the network package,
+    which is then not imported; :func:`rkt.pods.run.run_pod` asks for it only if the pod
+    imposes DNS settings or forwards ports.
+    """
     modes = flavor.info.capabilities.network_modes
     if not values:
         if "contained" in modes:
@@ -53,6 +63,8 @@ def _net_spec(values: tuple[str, ...], flavor: Flavor) -> tuple[str, NetSpec | N
             values = ("host",)
         else:
             values = ("none",)
+    if values == ("host",):
+        return "host", None
     try:
         from rkt.net import parse_net_flags
     except ImportError:
@@ -81,8 +93,8 @@ def build_manifest(req: PodRequest, env: Environment, store: Any) -> PodManifest
         return m
 
     def resolve(ref: str) -> tuple[str, ImageManifest]:
-        rec = store.fetch(ref, insecure=env.insecure)
-        return rec.id, store.manifest(rec.id)
+        image_id = store.find_id(ref, insecure=env.insecure)
+        return image_id, store.manifest(image_id)
 
     return build_pod_manifest(req, resolve)
 

@@ -4,8 +4,10 @@ A flavor author imports from here only::
 
     from rkt_sdk import hookimpl, FlavorInfo, Capabilities, HostCheck
 
-Nothing heavy is imported when this package is imported: the pluggy markers and the
-data types are loaded on first use, so ``rkt list`` pays nothing for them.
+Nothing heavy is imported when this package is imported: the hook markers (pluggy's
+protocol, without importing pluggy) and the data types are loaded on first use, so
+``rkt list`` pays nothing for them. The data types are frozen records
+(:mod:`rkt_sdk.record`); ``rkt_sdk.record.replace`` makes a changed copy of one.
 """
 
 from __future__ import annotations

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 from rkt_sdk.errors import ManifestError
+from rkt_sdk.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 AC_VERSION = "0.8.11"
 _AC_NAME = re.compile(r"^[a-z0-9]+([-._~/][a-z0-9]+)*$")
@@ -71,8 +74,7 @@ def validate_ac_identifier(name: str, where: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
-class KV:
+class KV(Record):
     """A name/value pair (labels, environment variables, annotations, isolator-free maps)."""
 
     name: str
@@ -99,8 +101,7 @@ def _kvs(items: list[Any], where: str, *, env: bool = False) -> tuple[KV, ...]:
     return tuple(out)
 
 
-@dataclass(frozen=True)
-class MountPoint:
+class MountPoint(Record):
     """A place in an app's filesystem where a volume is expected (image manifest)."""
 
     name: str
@@ -111,8 +112,7 @@ class MountPoint:
         return {"name": self.name, "path": self.path, "readOnly": self.read_only}
 
 
-@dataclass(frozen=True)
-class Port:
+class Port(Record):
     """A port an app listens on (image manifest)."""
 
     name: str
@@ -126,8 +126,7 @@ class Port:
                 "count": self.count, "socketActivated": self.socket_activated}
 
 
-@dataclass(frozen=True)
-class Isolator:
+class Isolator(Record):
     """A resource or security isolator (``resource/memory``, ``os/linux/capabilities-retain-set`` ...)."""
 
     name: str
@@ -137,8 +136,7 @@ class Isolator:
         return {"name": self.name, "value": self.value}
 
 
-@dataclass(frozen=True)
-class App:
+class App(Record):
     """What to run: the ``app`` section of an image manifest or of a pod manifest's app."""
 
     exec: tuple[str, ...] = ()
@@ -235,8 +233,7 @@ class App:
         return d
 
 
-@dataclass(frozen=True)
-class ImageManifest:
+class ImageManifest(Record):
     """An ACI's ``manifest``: name, labels, the app to run and annotations."""
 
     name: str
@@ -294,8 +291,7 @@ class ImageManifest:
         return d
 
 
-@dataclass(frozen=True)
-class Volume:
+class Volume(Record):
     """A pod volume: ``host`` (a host path bind-mounted) or ``empty`` (a fresh directory)."""
 
     name: str
@@ -330,8 +326,7 @@ class Volume:
         return d
 
 
-@dataclass(frozen=True)
-class Mount:
+class Mount(Record):
     """Where a pod volume appears in one app: volume name and absolute path in the app."""
 
     volume: str
@@ -341,8 +336,7 @@ class Mount:
         return {"volume": self.volume, "path": self.path}
 
 
-@dataclass(frozen=True)
-class ImageRef:
+class ImageRef(Record):
     """Which image an app of a pod runs: its name, its id (``sha512-…``) and labels."""
 
     name: str
@@ -353,8 +347,7 @@ class ImageRef:
         return {"name": self.name, "id": self.id, "labels": [kv.to_dict() for kv in self.labels]}
 
 
-@dataclass(frozen=True)
-class RuntimeApp:
+class RuntimeApp(Record):
     """One app of a pod manifest: its name, its image, the effective app section, and its mounts."""
 
     name: str
@@ -396,8 +389,7 @@ class RuntimeApp:
         return d
 
 
-@dataclass(frozen=True)
-class PodPort:
+class PodPort(Record):
     """A forwarded port of the pod: the app port name, the host port and optional host IP."""
 
     name: str
@@ -411,15 +403,14 @@ class PodPort:
         return d
 
 
-@dataclass(frozen=True)
-class PodManifest:
+class PodManifest(Record):
     """The pod manifest stage0 writes to ``<pod>/pod``: the apps, volumes, ports and annotations."""
 
     apps: tuple[RuntimeApp, ...]
     volumes: tuple[Volume, ...] = ()
     ports: tuple[PodPort, ...] = ()
     isolators: tuple[Isolator, ...] = ()
-    annotations: tuple[KV, ...] = field(default=())
+    annotations: tuple[KV, ...] = ()
     ac_version: str = AC_VERSION
 
     def app(self, name: str) -> RuntimeApp | None:

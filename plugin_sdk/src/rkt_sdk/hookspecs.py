@@ -3,7 +3,9 @@
 A **flavor** is a module registered under the ``rkt.stage1`` entry-point group; the entry
 point's name is the flavor's name. stage0 loads only the flavor a pod needs, registers it
 in a fresh :class:`pluggy.PluginManager` with these specs, and runs ``check_pending()``,
-so a misspelled hook fails at load time.
+so a misspelled hook fails at load time. What pluggy validated is remembered: later loads
+of the same, unchanged flavor code call its implementations directly, with pluggy's
+calling convention (arguments by name, the first non-None result of a ``firstresult`` hook).
 
 A flavor must implement :func:`rkt_stage1_describe`, :func:`rkt_stage1_host_check`,
 :func:`rkt_stage1_run`, :func:`rkt_stage1_stop` and :func:`rkt_stage1_gc`; the others are
@@ -19,12 +21,15 @@ written for in :attr:`FlavorInfo.interface_version`, and stage0 drives any flavo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-
 from rkt_sdk.markers import hookspec
-from rkt_sdk.types import ConfigField, EnterOptions, FlavorInfo, HostCheck, Pod, RunOptions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any
+
+    from rkt_sdk.types import ConfigField, EnterOptions, FlavorInfo, HostCheck, Pod, RunOptions
 
 # --- describing the flavor ---------------------------------------------------------------
 

@@ -1,20 +1,28 @@
 """Data types stage0 hands to a flavor, and those a flavor hands back.
 
-All of them are frozen dataclasses: a flavor reads them and never mutates them.
+All of them are frozen records (:class:`rkt_sdk.record.Record`): a flavor reads them and never
+mutates them; :func:`rkt_sdk.record.replace` makes a changed copy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from types import MappingProxyType
 
-from rkt_sdk.appc import PodManifest, RuntimeApp
+from rkt_sdk.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any
+
+    from rkt_sdk.appc import PodManifest, RuntimeApp
+
+#: The settings of a flavor that declares none (immutable: defaults are shared).
+NO_SETTINGS: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class Capabilities:
+class Capabilities(Record):
     """What a flavor supports; stage0 refuses requests outside of it before calling ``run``.
 
     :ivar multi_app: the flavor runs pods of more than one app.
@@ -43,8 +51,7 @@ class Capabilities:
                 "mutable": self.mutable, "enter": self.enter, "virtualized": self.virtualized}
 
 
-@dataclass(frozen=True)
-class FlavorInfo:
+class FlavorInfo(Record):
     """A flavor's description of itself, answered by ``rkt_stage1_describe``.
 
     :ivar name: flavor name; must equal the ``rkt.stage1`` entry point's name.
@@ -58,11 +65,10 @@ class FlavorInfo:
     version: str
     interface_version: int
     summary: str = ""
-    capabilities: Capabilities = field(default_factory=Capabilities)
+    capabilities: Capabilities = Capabilities()
 
 
-@dataclass(frozen=True)
-class HostCheck:
+class HostCheck(Record):
     """Whether this host can run the flavor, answered by ``rkt_stage1_host_check``.
 
     :ivar ok: the flavor can run pods here.
@@ -75,8 +81,7 @@ class HostCheck:
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class ConfigField:
+class ConfigField(Record):
     """One per-host setting a flavor accepts in its ``stage1.d`` config.
 
     :ivar name: key in the flavor's settings object.
@@ -93,8 +98,7 @@ class ConfigField:
     choices: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class NetworkAttachment:
+class NetworkAttachment(Record):
     """One network stage0 attached to a pod.
 
     :ivar name: network name (``default``, ``default-restricted``, a ``net.d`` name).
@@ -117,8 +121,7 @@ class NetworkAttachment:
     dns: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class PodApp:
+class PodApp(Record):
     """One app of the pod as rendered by stage0.
 
     :ivar name: the app's name in the pod manifest.
@@ -131,8 +134,7 @@ class PodApp:
     runtime: RuntimeApp
 
 
-@dataclass(frozen=True)
-class Pod:
+class Pod(Record):
     """A pod as stage0 hands it to a flavor.
 
     :ivar uuid: the pod's UUID (36 characters).
@@ -164,8 +166,7 @@ class Pod:
         return None
 
 
-@dataclass(frozen=True)
-class DNSConfig:
+class DNSConfig(Record):
     """Resolver settings for the pod, after rkt's precedence rules.
 
     :ivar mode: ``"flags"`` (use the lists below), ``"host"`` (copy the host's
@@ -184,8 +185,7 @@ class DNSConfig:
     domain: str = ""
 
 
-@dataclass(frozen=True)
-class RunOptions:
+class RunOptions(Record):
     """How to run the pod: everything from the command line and config that is not in the manifest.
 
     :ivar debug: print debugging information to stderr.
@@ -205,15 +205,14 @@ class RunOptions:
     net: str = "host"
     interactive: bool = False
     hostname: str = ""
-    dns: DNSConfig = field(default_factory=DNSConfig)
+    dns: DNSConfig = DNSConfig()
     hosts_entries: tuple[tuple[str, str], ...] = ()
     insecure_options: frozenset[str] = frozenset()
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = NO_SETTINGS
     stop_timeout: float = 10.0
 
 
-@dataclass(frozen=True)
-class EnterOptions:
+class EnterOptions(Record):
     """What ``rkt enter`` asks of the flavor.
 
     :ivar app: the app whose context to enter (resolved by stage0).
@@ -225,4 +224,4 @@ class EnterOptions:
     app: str
     command: tuple[str, ...]
     interactive: bool = False
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, Any] = NO_SETTINGS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import re
 
@@ -13,6 +12,7 @@ import rkt_sdk.appc
 import rkt_sdk.poddir
 import rkt_sdk.types
 from rkt_sdk import hookspecs
+from rkt_sdk.record import fields, is_record
 
 HOOKS = [(n, f) for n, f in vars(hookspecs).items() if n.startswith("rkt_") and inspect.isfunction(f)]
 TYPES = [n for n in rkt_sdk.__all__ if n[:1].isupper() and inspect.isclass(getattr(rkt_sdk, n))]
@@ -55,9 +55,9 @@ def test_public_type_documented(name: str) -> None:
     cls = getattr(rkt_sdk, name)
     doc = inspect.getdoc(cls) or ""
     assert doc and doc.split("\n", 1)[0].endswith("."), f"{name}: needs a summary line"
-    if dataclasses.is_dataclass(cls):
-        for f in dataclasses.fields(cls):
-            assert re.search(rf":ivar {f.name}:", doc), f"{name}.{f.name} undocumented"
+    if is_record(cls):
+        for f in fields(cls):
+            assert re.search(rf":ivar {f}:", doc), f"{name}.{f} undocumented"
 
 
 @pytest.mark.parametrize("cls", [pytest.param(c, marks=pytest.mark.xfail(reason="fields lack :ivar: docs"))
@@ -66,8 +66,8 @@ def test_public_type_documented(name: str) -> None:
 def test_contract_type_fields_documented(cls: type) -> None:
     doc = inspect.getdoc(cls) or ""
     assert doc.split("\n", 1)[0].endswith("."), f"{cls.__name__}: needs a summary line"
-    if dataclasses.is_dataclass(cls):
-        missing = [f.name for f in dataclasses.fields(cls) if not re.search(rf":ivar {f.name}:", doc)]
+    if is_record(cls):
+        missing = [f for f in fields(cls) if not re.search(rf":ivar {f}:", doc)]
         assert not missing, f"{cls.__name__}: fields without :ivar: {missing}"
 
 

@@ -220,3 +220,33 @@ def test_abandoned_work_is_cleaned_but_live_work_is_not(store: Store, tmp_path: 
         os.close(fd)
     store.gc_trees({store.tree_id(store.images()[0].id)})
     assert os.listdir(store.layout.tmp) == []
+
+
+def test_find_id_reads_ids_from_the_blobs_without_the_index(store: Store, tmp_path: Path) -> None:
+    rec = store.import_file(build_aci(tmp_path / "a.aci", exec_=("/bin/true",)))
+    fresh = Store(store.root, durable=False)
+    assert fresh.find_id(short_id(rec.id)) == rec.id
+    assert fresh.find_id(rec.id.upper().replace("SHA512-", "sha512-")) == rec.id
+    assert fresh.manifest(rec.id).app is not None
+    fresh.render(rec.id)
+    fresh.touch(rec.id)
+    assert fresh.index._conn is None  # nothing above opened SQLite
+    assert fresh.find_id("example.com/busybox:1.0") == rec.id  # names still come from the index
+    twin = rec.id[:9] + "f" * (len(rec.id) - 9)
+    (store.root / "blobs" / twin).write_bytes(b"")
+    with pytest.raises(AmbiguousImageId, match=rf'image id "{rec.id[:9]}" is ambiguous: 2 images'):
+        fresh.find_id(rec.id[:9])
+    with pytest.raises(ImageNotFound, match="too short"):
+        fresh.find_id("sha512-a")
+    with pytest.raises(ImageNotFound):
+        fresh.find_id("sha512-" + "0" * 30)
+
+
+def test_last_use_is_kept_when_the_tree_is_removed(store: Store, tmp_path: Path) -> None:
+    rec = store.import_file(build_aci(tmp_path / "a.aci"))
+    store.touch(rec.id)
+    used = store.resolve(rec.id).last_used
+    assert used > rec.last_used
+    assert store.gc_trees(set()) == [store.tree_id(rec.id)]
+    assert store.resolve(rec.id).last_used == used
+    assert [r.last_used for r in store.images()] == [used]

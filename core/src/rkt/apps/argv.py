@@ -8,11 +8,11 @@ arguments, which run until ``---`` or the end.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+
+from rkt_sdk.record import Record
 
 
-@dataclass
-class SplitArgs:
+class SplitArgs(Record):
     """The command line cut into the pod's part and each app's part."""
 
     pod: list[str]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Callable
-from dataclasses import replace
 
 from rkt.apps.request import AppRequest, PodRequest
 from rkt_sdk.appc import KV, App, ImageManifest, ImageRef, Isolator, Mount, PodManifest, RuntimeApp, Volume
 from rkt_sdk.errors import RktError
+from rkt_sdk.record import replace
 
 #: Resolves an image reference to ``(image id, image manifest)``, fetching it if needed.
 ImageResolver = Callable[[str], tuple[str, ImageManifest]]

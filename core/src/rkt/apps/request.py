@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from rkt_sdk.appc import KV, Isolator, Mount, PodPort, Volume
+from rkt_sdk.record import Record
 from rkt_sdk.types import DNSConfig
 
 
-@dataclass(frozen=True)
-class AppRequest:
+class AppRequest(Record):
     """One image on the command line and the flags that follow it."""
 
     image: str
@@ -27,8 +25,7 @@ class AppRequest:
     annotations: tuple[KV, ...] = ()
 
 
-@dataclass(frozen=True)
-class PodRequest:
+class PodRequest(Record):
     """The pod-level flags of ``rkt run`` / ``rkt prepare`` and the apps asked for."""
 
     apps: tuple[AppRequest, ...]
@@ -40,7 +37,7 @@ class PodRequest:
     inherit_env: bool = False
     stage1_name: str = ""
     net: tuple[str, ...] = ()
-    dns: DNSConfig = field(default_factory=DNSConfig)
+    dns: DNSConfig = DNSConfig()
     hosts_entries: tuple[tuple[str, str], ...] = ()
     hostname: str = ""
     interactive: bool = False

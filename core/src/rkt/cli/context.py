@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections import namedtuple
 from pathlib import Path
+
+from rkt_sdk.record import Record, replace
 
 INSECURE_OPTIONS = {"none", "image", "tls", "ondisk", "http", "pubkey", "capabilities", "paths",
                     "seccomp", "run-as-root", "all-fetch", "all-run", "all"}
@@ -12,27 +13,20 @@ _EXPAND = {"all-fetch": {"image", "tls", "http", "pubkey"},
            "all-run": {"capabilities", "paths", "seccomp", "run-as-root"}}
 
 
-_GlobalOptions = namedtuple("_GlobalOptions",
-                            "dir debug insecure_options local_config system_config user_config explicit",
-                            defaults=(Path("/var/lib/rkt"), False, frozenset(), Path("/etc/rkt"), Path("/usr/lib/rkt"),
-                                      None, frozenset()))
-
-
-class GlobalOptions(_GlobalOptions):
-    """Options that come before the command name (immutable; a named tuple: no dataclasses on the hot path).
+class GlobalOptions(Record):
+    """Options that come before the command name (immutable).
 
     Fields: ``dir`` (data directory), ``debug``, ``insecure_options``, ``local_config``,
     ``system_config``, ``user_config`` (or None), ``explicit`` (names of the flags given).
     """
 
-    __slots__ = ()
-    dir: Path
-    debug: bool
-    insecure_options: frozenset[str]
-    local_config: Path
-    system_config: Path
-    user_config: Path | None
-    explicit: frozenset[str]
+    dir: Path = Path("/var/lib/rkt")
+    debug: bool = False
+    insecure_options: frozenset[str] = frozenset()
+    local_config: Path = Path("/etc/rkt")
+    system_config: Path = Path("/usr/lib/rkt")
+    user_config: Path | None = None
+    explicit: frozenset[str] = frozenset()
 
     @property
     def config_dirs(self) -> tuple[Path, ...]:
@@ -61,7 +55,11 @@ def parse_global(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
     """Split leading global options from the command and its arguments.
 
     Global options may also follow the command name (rkt accepted both); they are
-    recognised anywhere before a ``--``.
+    recognised anywhere before a ``--``. The data directory is ``--dir``, else ``$RKT_DIR``,
+    else what ``paths.d`` sets, else ``/var/lib/rkt``.
+
+    :raises ValueError: a malformed global flag.
+    :raises rkt.config.errors.ConfigError: a malformed ``paths.d`` file.
     """
     values: dict[str, object] = {}
     rest: list[str] = []
@@ -108,4 +106,23 @@ def parse_global(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
         if home and os.geteuid() != 0:
             kw["user_config"] = Path(home) / "rkt"
     kw["explicit"] = frozenset(values)
-    return GlobalOptions(**kw), rest  # type: ignore[arg-type]
+    opts = GlobalOptions(**kw)  # type: ignore[arg-type]
+    if "dir" not in kw:
+        configured = configured_data_dir(opts.config_dirs)
+        if configured is not None:
+            opts = replace(opts, dir=configured)
+    return opts, rest
+
+
+def configured_data_dir(config_dirs: tuple[Path, ...]) -> Path | None:
+    """The data directory the ``paths.d`` config sets, or None (only existing ``paths.d`` dirs are read).
+
+    Precedence: ``--dir``, then ``$RKT_DIR``, then this, then ``/var/lib/rkt``.
+
+    :raises rkt.config.errors.ConfigError: a ``paths.d`` file is malformed (naming it and the field).
+    """
+    if not any(os.path.isdir(d / "paths.d") for d in config_dirs):
+        return None
+    from rkt.config.paths import configured_data_dir as from_config
+
+    return from_config(config_dirs)

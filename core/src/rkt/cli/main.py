@@ -69,9 +69,11 @@ def usage() -> str:
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the ``rkt`` command with ``argv`` (default ``sys.argv[1:]``) and exit."""
     args = sys.argv[1:] if argv is None else argv
+    from rkt_sdk.errors import RktError
+
     try:
         gopts, rest = parse_global(args)
-    except ValueError as e:
+    except (ValueError, RktError) as e:
         sys.stderr.write(f"rkt: {e}\n")
         sys.exit(254)
     if not rest or rest[0] in ("-h", "--help", "help"):

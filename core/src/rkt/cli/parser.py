@@ -3,23 +3,68 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import NoReturn
+    from typing import Any, NoReturn
+
+
+_width: list[int] = []
+
+
+def terminal_width() -> int:
+    """Columns for help text, as ``shutil.get_terminal_size`` finds them (without importing shutil).
+
+    ``$COLUMNS`` first, then the terminal on stdout, else 80; asked once per process (argparse
+    makes a formatter for every argument added).
+    """
+    if not _width:
+        try:
+            _width.append(int(os.environ["COLUMNS"]))
+        except (KeyError, ValueError):
+            try:
+                _width.append(os.get_terminal_size(sys.__stdout__.fileno()).columns)  # type: ignore[union-attr]
+            except (AttributeError, ValueError, OSError):
+                _width.append(80)
+    return _width[0]
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, sized to the terminal without importing shutil (and bz2, lzma...).
+
+    argparse makes a formatter for every ``add_argument``, and its own asks shutil for the width.
+    """
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, terminal_width() - 2 if width is None else width)
+
+
+class RawDescriptionHelpFormatter(HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """:class:`HelpFormatter` that keeps the description's and epilog's line breaks."""
 
 
 class RktArgumentParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors exit 254 with a one-line message naming the flag."""
+    """An ArgumentParser whose usage errors exit 254 with a one-line message naming the flag.
+
+    Its help (and its subcommands' help) is laid out by :class:`HelpFormatter` unless told otherwise.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: {message} (see '{self.prog.removesuffix(' IMAGE')} --help')\n")
         sys.exit(254)
 
 
-def make_parser(prog: str, summary: str) -> RktArgumentParser:
-    return RktArgumentParser(prog=prog, description=summary, allow_abbrev=False)
+def make_parser(prog: str, summary: str, *, raw_description: bool = False) -> RktArgumentParser:
+    """A parser for one command; ``raw_description`` keeps the epilog's layout."""
+    formatter = RawDescriptionHelpFormatter if raw_description else HelpFormatter
+    return RktArgumentParser(prog=prog, description=summary, allow_abbrev=False, formatter_class=formatter)
 
 
 def duration(text: str) -> float:

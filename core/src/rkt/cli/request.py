@@ -111,6 +111,8 @@ def dns_config(pod: argparse.Namespace) -> DNSConfig:
 
 
 def _hosts_entries(values: list[str]) -> tuple[tuple[str, str], ...]:
+    if not values:
+        return ()
     from rkt.net import hosts_entries_from_flags
 
     return tuple(hosts_entries_from_flags(values))

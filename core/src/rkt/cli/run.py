@@ -100,9 +100,8 @@ def parse(argv: list[str], command: str) -> tuple[argparse.Namespace, list[argpa
     """Parse pod flags and each image's app flags."""
     from rkt.apps.argv import split
 
-    pod_parser = make_parser(f"rkt {command}", SUMMARY[command])
+    pod_parser = make_parser(f"rkt {command}", SUMMARY[command], raw_description=True)
     pod_parser.epilog = EPILOG.replace("rkt run", f"rkt {command}")
-    pod_parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add_pod_flags(pod_parser, command)
     app_parser = _app_parser(command)
     try:

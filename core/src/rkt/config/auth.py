@@ -14,11 +14,11 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from rkt.config import files
 from rkt.config.errors import ConfigError
+from rkt_sdk.record import Record
 
 AUTH_SUBDIR = "auth.d"
 DOCKER_SUBDIR = "docker-auth.d"
@@ -27,8 +27,7 @@ _DOCKER_FIELDS = {"registries", "credentials"}
 _CREDENTIAL_KEYS = {"basic": ("user", "password"), "oauth": ("token",)}
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(Record):
     """Credentials for one host: ``type`` is ``basic`` or ``oauth``; ``source`` the file they came from."""
 
     type: str
@@ -43,8 +42,7 @@ class Credentials:
         return "Basic " + base64.b64encode(raw).decode()
 
 
-@dataclass(frozen=True)
-class AuthConfig:
+class AuthConfig(Record):
     """Credentials by host (``auth``) and by Docker registry (``dockerAuth``)."""
 
     hosts: Mapping[str, Credentials]

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rkt.config.errors import ConfigError
+from rkt_sdk.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The only ``rktVersion`` of every kind this rkt reads.
 VERSION = "v1"
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(Record):
     """One config file: where it is, which layer it belongs to (0 = system), and its JSON object."""
 
     path: Path

@@ -7,11 +7,11 @@ same field are an error. ``--dir`` (and ``RKT_DIR``) override the config.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from rkt.config import files
 from rkt.config.errors import ConfigError
+from rkt_sdk.record import Record
 
 SUBDIR = "paths.d"
 KIND = "paths"
@@ -19,8 +19,7 @@ DEFAULT_DATA = Path("/var/lib/rkt")
 _FIELDS = {"data"}
 
 
-@dataclass(frozen=True)
-class PathsConfig:
+class PathsConfig(Record):
     """The merged ``paths`` config: the data directory and the file that set it (``None``: default)."""
 
     data: Path = DEFAULT_DATA

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import uuid as uuidlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from rkt.paths import DataDir
 from rkt.pods.lock import DirLock
@@ -21,24 +17,36 @@ from rkt.stage1.index import EntryPoint
 from rkt_sdk.appc import ImageManifest, PodManifest
 from rkt_sdk.errors import RktError
 from rkt_sdk.poddir import PodDir, write_atomic
+from rkt_sdk.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class TreeStore(Protocol):
+        """What preparing a pod needs from the image store."""
+
+        def manifest(self, image_id: str) -> ImageManifest: ...
+        def render(self, image_id: str) -> Path: ...
+        def tree_id(self, image_id: str) -> str: ...
+        def touch(self, image_id: str) -> None: ...
 
 
-class TreeStore(Protocol):
-    """What preparing a pod needs from the image store."""
-
-    def manifest(self, image_id: str) -> ImageManifest: ...
-    def render(self, image_id: str) -> Path: ...
-    def tree_id(self, image_id: str) -> str: ...
-    def touch(self, image_id: str) -> None: ...
-
-
-@dataclass
-class PreparedPod:
+class PreparedPod(Record):
     """A pod just prepared: its UUID, directory and (still held) lock."""
 
     uuid: str
     path: Path
     lock: DirLock
+
+
+def new_uuid() -> str:
+    """A random (version 4) UUID in its 36-character form, without the uuid module (which loads platform)."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _ensure_dirs(data: DataDir) -> None:
@@ -63,6 +71,8 @@ def remove_pod_dir(path: Path) -> None:
         left = mounts_under(path)
         if left:
             raise StillMounted(f"pod {path.name}: {left[0]} is still mounted; the pod directory is kept")
+        import shutil
+
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -75,7 +85,7 @@ def prepare_pod(data: DataDir, store: TreeStore, manifest: PodManifest, stage1: 
                 overlay: bool = True, keep_lock: bool = False) -> PreparedPod:
     """Write a complete pod into ``pods/prepared`` and return it (lock held if ``keep_lock``)."""
     _ensure_dirs(data)
-    uuid = str(uuidlib.uuid4())
+    uuid = new_uuid()
     embryo = data.pod_state_dir("embryo") / uuid
     embryo.mkdir(mode=0o711)
     lock = DirLock.acquire(embryo)

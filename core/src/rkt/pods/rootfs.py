@@ -7,7 +7,6 @@ Overlay mounts do not survive a reboot, so they are made when the pod starts run
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -28,6 +27,8 @@ def prepare_app_dirs(pd: PodDir, app: str, tree_rootfs: Path, overlay: bool) -> 
             (pd.path / "overlay" / app / layer).mkdir(parents=True)
         os.chmod(pd.path / "overlay" / app / "upper", os.stat(tree_rootfs).st_mode & 0o7777)
     else:
+        import shutil
+
         target.parent.mkdir(parents=True)
         shutil.copytree(tree_rootfs, target, symlinks=True)
 
@@ -66,6 +67,7 @@ def overlay_supported(where: Path) -> bool:
 
 
 def _probe_overlay(where: Path) -> bool:
+    import shutil
     import tempfile
 
     from rkt_sdk.linux.mount import MountError, mount, umount

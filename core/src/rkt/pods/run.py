@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rkt.paths import DataDir
 from rkt.pods.lock import DirLock
@@ -19,6 +18,7 @@ from rkt_sdk.errors import FlavorError, RktError
 from rkt_sdk.poddir import PodDir
 from rkt_sdk.types import NetworkAttachment, Pod, PodApp, RunOptions
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from rkt.net import NetSpec
     from rkt.stage1.loader import Flavor
@@ -56,19 +56,16 @@ def run_pod(data: DataDir, uuid: str, prepared_path: Path, lock: DirLock, flavor
         pd.stamp("started")
         netns: Path | None = None
         attachments: tuple[NetworkAttachment, ...] = ()
-        if net_spec is not None and options.net != "host":
+        if net_spec is None and options.net == "host" and manifest.ports:
+            net_spec = _host_net_spec()
+        if net_spec is not None and (options.net != "host" or manifest.ports):
             from rkt import net
 
             netns, attachments = net.setup(pod_path=run_path, uuid=uuid, spec=net_spec, config_dirs=config_dirs,
                                            data_dir=data.root, attachment=flavor.info.capabilities.network_attachment,
                                            ports=manifest.ports)
-        if net_spec is not None:
-            from rkt import net
-
-            net.write_dns_files(run_path, options.dns, options.hosts_entries,
-                                options.hostname or f"rkt-{uuid}", attachments)
-        elif options.hosts_entries or options.dns.mode != "default":
-            _write_dns_fallback(pd, options)
+        if net_spec is not None or options.hosts_entries or options.dns.mode != "default":
+            _write_dns_files(pd, options, uuid, attachments)
         pod = load_pod(run_path, uuid, lock.inheritable(), netns, attachments)
         flavor.hook.rkt_pod_event(event="started", uuid=uuid, pod_path=run_path)
         started = True
@@ -91,6 +88,26 @@ def _abort(path: Path, uuid: str, data: DataDir, config_dirs: tuple[Path, ...], 
     finally:
         remove_pod_dir(path)
         lock.release()
+
+
+def _host_net_spec() -> NetSpec | None:
+    """The spec of the host's network, or None when the network package is not available."""
+    try:
+        from rkt.net import parse_net_flags
+    except ImportError:
+        return None
+    return parse_net_flags(["host"])
+
+
+def _write_dns_files(pd: PodDir, options: RunOptions, uuid: str,
+                     attachments: tuple[NetworkAttachment, ...]) -> None:
+    """Write the pod's resolv.conf and hosts where rkt's precedence imposes them (nothing otherwise)."""
+    try:
+        from rkt import net
+    except ImportError:
+        _write_dns_fallback(pd, options)
+        return
+    net.write_dns_files(pd.path, options.dns, options.hosts_entries, options.hostname or f"rkt-{uuid}", attachments)
 
 
 def _write_dns_fallback(pd: PodDir, options: RunOptions) -> None:

@@ -1,9 +1,17 @@
-"""A cached index of the ``rkt.stage1`` and ``rkt.plugins`` entry points.
+"""The installed ``rkt.stage1`` and ``rkt.plugins`` entry points, read cheaply and cached.
 
-Scanning every installed distribution costs tens of milliseconds, so the result is
-cached in a JSON file keyed by the modification times of the ``sys.path`` directories:
-installing or removing a distribution changes its site-packages directory, which
-invalidates the cache.
+Entry points are read straight from the ``*.dist-info`` and ``*.egg-info`` directories of
+each ``sys.path`` directory, which is where ``importlib.metadata`` finds them too: only each
+distribution's ``entry_points.txt`` is opened, and its ``METADATA`` (name and version) only
+when it declares one of rkt's groups. A scan costs about a millisecond; importing
+``importlib.metadata`` alone costs twenty.
+
+What each directory holds is cached in a JSON file under the data directory, keyed by the
+directory's own modification time: installing, upgrading or removing a distribution adds
+or removes a ``*.dist-info`` directory there, which changes that time, so only that
+directory is read again. The cache is per directory, not per ``sys.path``, so commands run
+through different scripts or interpreters that share site-packages share its entries.
+When two directories declare the same entry point, the first on ``sys.path`` wins.
 
 ``RKT_LOAD_PLUGINS`` (comma-separated names) restricts which entry points are seen.
 """
@@ -13,16 +21,22 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 from rkt_sdk import PLUGIN_GROUP, STAGE1_GROUP
+from rkt_sdk.record import Record
 
-_CACHE_VERSION = 1
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
+_CACHE_VERSION = 2
+_CACHE_NAME = "entry-points.json"
+#: How many directories the cache remembers (those of the latest command first).
+_CACHE_DIRS = 32
+_GROUPS = (STAGE1_GROUP, PLUGIN_GROUP)
 
 
-@dataclass(frozen=True)
-class EntryPoint:
+class EntryPoint(Record):
     """One entry point: its name (the flavor name), target, and the distribution shipping it."""
 
     name: str
@@ -32,52 +46,131 @@ class EntryPoint:
     dist_version: str
 
 
-def _path_key() -> list[list[object]]:
-    key: list[list[object]] = []
-    for p in sys.path:
+def _parse_entry_points(text: str) -> list[tuple[str, str, str]]:
+    """``(group, name, value)`` of rkt's groups in an ``entry_points.txt`` (INI-style sections)."""
+    out: list[tuple[str, str, str]] = []
+    group = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line[0] == "[" and line[-1] == "]":
+            group = line[1:-1].strip()
+        elif group in _GROUPS:
+            name, eq, value = line.partition("=")
+            if eq and name.strip():
+                out.append((group, name.strip(), value.strip()))
+    return out
+
+
+def _name_version(meta_dir: str, entry: str) -> tuple[str, str]:
+    """The distribution's ``Name`` and ``Version`` headers (falling back on its directory's name)."""
+    name, _, version = entry.rpartition(".")[0].partition("-")
+    for file in ("METADATA", "PKG-INFO"):
         try:
-            key.append([p, os.stat(p or ".").st_mtime_ns])
+            with open(os.path.join(meta_dir, file), encoding="utf-8", errors="replace") as f:
+                headers = f.read(4096).split("\n\n", 1)[0]
         except OSError:
             continue
-    return key
+        for line in headers.splitlines():
+            key, sep, value = line.partition(":")
+            if sep and key == "Name":
+                name = value.strip()
+            elif sep and key == "Version":
+                version = value.strip()
+        break
+    return name or "?", version or "?"
 
 
-def _scan() -> list[EntryPoint]:
-    from importlib.metadata import distributions
-
+def scan_dir(directory: str) -> list[EntryPoint]:
+    """rkt's entry points declared by the distributions installed in one ``sys.path`` directory."""
+    try:
+        entries = sorted(os.listdir(directory))
+    except OSError:
+        return []
     found: list[EntryPoint] = []
-    seen: set[tuple[str, str]] = set()
-    for dist in distributions():
-        for ep in dist.entry_points:
-            if ep.group in (STAGE1_GROUP, PLUGIN_GROUP) and (ep.group, ep.name) not in seen:
-                seen.add((ep.group, ep.name))
-                found.append(EntryPoint(ep.name, ep.group, ep.value, dist.metadata["Name"] or "?", dist.version))
+    for entry in entries:
+        if not entry.endswith((".dist-info", ".egg-info")):
+            continue
+        meta_dir = os.path.join(directory, entry)
+        try:
+            with open(os.path.join(meta_dir, "entry_points.txt"), encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except OSError:  # no entry points, or an egg-info file rather than a directory
+            continue
+        if "rkt." not in text:
+            continue
+        eps = _parse_entry_points(text)
+        if eps:
+            dist, version = _name_version(meta_dir, entry)
+            found.extend(EntryPoint(name, group, value, dist, version) for group, name, value in eps)
     return found
 
 
+def _read_cache(path: Path | None) -> dict[str, list[object]]:
+    if path is None:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != _CACHE_VERSION or not isinstance(data.get("dirs"), dict):
+        return {}
+    return data["dirs"]
+
+
+def _cached(entry: object, mtime: int) -> list[EntryPoint] | None:
+    """The entry points of a cache entry ``[mtime, [[name, group, value, dist, version], ...]]`` if current."""
+    if not isinstance(entry, list) or len(entry) != 2 or entry[0] != mtime:
+        return None
+    try:
+        return [EntryPoint(*e) for e in entry[1]]
+    except TypeError:
+        return None
+
+
+def _write_cache(path: Path, dirs: dict[str, list[object]]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"version": _CACHE_VERSION, "dirs": dirs}, f)
+        os.rename(tmp, path)
+    except OSError:
+        pass
+
+
 def load_index(cache_dir: Path | None) -> list[EntryPoint]:
-    """All rkt entry points, from the cache when it is fresh, else by a scan (then cached)."""
-    key = _path_key()
-    cache = cache_dir / "entry-points.json" if cache_dir is not None else None
-    eps: list[EntryPoint] | None = None
-    if cache is not None:
+    """All rkt entry points visible on ``sys.path``, each directory from the cache when it is current."""
+    cache = cache_dir / _CACHE_NAME if cache_dir is not None else None
+    known = _read_cache(cache)
+    now: dict[str, list[object]] = {}
+    eps: list[EntryPoint] = []
+    seen: set[tuple[str, str]] = set()
+    stale = False
+    for entry in dict.fromkeys(sys.path):
+        directory = entry or "."
         try:
-            data = json.loads(cache.read_text())
-            if data.get("version") == _CACHE_VERSION and data.get("key") == key:
-                eps = [EntryPoint(**e) for e in data["entryPoints"]]
-        except (OSError, ValueError, TypeError, KeyError):
-            eps = None
-    if eps is None:
-        eps = _scan()
-        if cache is not None:
-            try:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
-                tmp.write_text(json.dumps({"version": _CACHE_VERSION, "key": key,
-                                           "entryPoints": [e.__dict__ for e in eps]}))
-                os.rename(tmp, cache)
-            except OSError:
-                pass
+            mtime = os.stat(directory).st_mtime_ns
+        except OSError:
+            continue
+        found = _cached(known.get(directory), mtime)
+        if found is None:
+            found = scan_dir(directory)
+            stale = True
+        now[directory] = [mtime, [[e.name, e.group, e.value, e.dist, e.dist_version] for e in found]]
+        for e in found:
+            if (e.group, e.name) not in seen:
+                seen.add((e.group, e.name))
+                eps.append(e)
+    if stale and cache is not None:
+        merged = dict(now)
+        for directory, value in known.items():
+            if len(merged) >= _CACHE_DIRS:
+                break
+            merged.setdefault(directory, value)
+        _write_cache(cache, merged)
     allow = os.environ.get("RKT_LOAD_PLUGINS")
     if allow is not None:
         names = {n.strip() for n in allow.split(",") if n.strip()}

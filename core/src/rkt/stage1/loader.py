@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from rkt.stage1.index import EntryPoint, flavors, plugins
-from rkt_sdk import INTERFACE_VERSION, MIN_INTERFACE_VERSION
+from rkt.stage1.index import EntryPoint, flavors, load_index
+from rkt_sdk import INTERFACE_VERSION, MIN_INTERFACE_VERSION, PLUGIN_GROUP, STAGE1_GROUP
 from rkt_sdk.errors import RktError
+from rkt_sdk.record import Record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any
+
     import pluggy
 
     from rkt_sdk.types import FlavorInfo
@@ -29,30 +31,32 @@ class BrokenFlavor(RktError):
     """A flavor's distribution is installed but cannot be loaded or breaks the contract."""
 
 
-@dataclass
-class Flavor:
-    """A loaded flavor: its entry point, its description and the hooks to call."""
+class Flavor(Record):
+    """A loaded flavor: its entry point, its description and the hooks to call.
+
+    ``hook`` is the plugin manager's hook relay, or, for a flavor pluggy validated on an
+    earlier load, the flavor's functions called directly (:mod:`rkt.stage1.direct`); both
+    are called the same way (``flavor.hook.rkt_stage1_run(pod=..., options=...)``).
+    ``pm`` is the plugin manager when one was built.
+    """
 
     entry: EntryPoint
     info: FlavorInfo
-    pm: pluggy.PluginManager
+    hook: Any
+    pm: pluggy.PluginManager | None = None
 
     @property
     def name(self) -> str:
         return self.entry.name
 
-    @property
-    def hook(self) -> Any:
-        return self.pm.hook
-
     def implements(self, hook: str) -> bool:
         """Whether the flavor (not just a cross-cutting plugin) implements ``hook``."""
-        return bool(getattr(self.pm.hook, hook).get_hookimpls())
+        return bool(getattr(self.hook, hook).get_hookimpls())
 
     def config_schema(self) -> list[Any]:
         if not self.implements("rkt_stage1_config_schema"):
             return []
-        return list(self.pm.hook.rkt_stage1_config_schema() or [])
+        return list(self.hook.rkt_stage1_config_schema() or [])
 
     def settings(self, config_dirs: tuple[Path, ...]) -> Mapping[str, Any]:
         """This flavor's validated per-host settings."""
@@ -97,22 +101,8 @@ def _compatible(iv: object) -> bool:
     return isinstance(iv, int) and not isinstance(iv, bool) and MIN_INTERFACE_VERSION <= iv <= INTERFACE_VERSION
 
 
-def load_entry(ep: EntryPoint, *, with_plugins: list[EntryPoint] | None = None) -> Flavor:
-    """Import a flavor's module, register it with the hookspecs and validate it.
-
-    :raises IncompatibleFlavor: the flavor declares an interface version outside
-        ``MIN_INTERFACE_VERSION..INTERFACE_VERSION`` (checked first when registration
-        fails, since a newer flavor may implement hooks this rkt does not know).
-    :raises BrokenFlavor: anything else that stops the flavor from loading; the message
-        names the flavor, its distribution and what went wrong.
-    """
-    import pluggy
-
-    from rkt_sdk import hookspecs
-    from rkt_sdk.types import FlavorInfo
-
-    pm = pluggy.PluginManager("rkt")
-    pm.add_hookspecs(hookspecs)
+def _import(ep: EntryPoint) -> Any:
+    """The object an entry point names (a module, or an attribute of one)."""
     modname, _, attr = ep.value.partition(":")
     try:
         obj: Any = importlib.import_module(modname)
@@ -122,6 +112,17 @@ def load_entry(ep: EntryPoint, *, with_plugins: list[EntryPoint] | None = None) 
         raise _broken(ep, f"importing {ep.value} failed: {e}") from None
     except (Exception, SystemExit) as e:  # a third party's import failure
         raise _broken(ep, f"importing {ep.value} failed: {type(e).__name__}: {e}") from None
+    return obj
+
+
+def _register(ep: EntryPoint, obj: Any) -> pluggy.PluginManager:
+    """A plugin manager with the hookspecs and the flavor registered and validated by pluggy."""
+    import pluggy
+
+    from rkt_sdk import hookspecs
+
+    pm = pluggy.PluginManager("rkt")
+    pm.add_hookspecs(hookspecs)
     try:
         pm.register(obj, name=f"stage1:{ep.name}")
         pm.check_pending()
@@ -130,11 +131,37 @@ def load_entry(ep: EntryPoint, *, with_plugins: list[EntryPoint] | None = None) 
         if iv is not None and not _compatible(iv):
             raise _incompatible(ep, iv) from None
         raise _broken(ep, f"{type(e).__name__}: {e}") from None
-    for hook in REQUIRED_HOOKS:
-        if not getattr(pm.hook, hook).get_hookimpls():
-            raise _broken(ep, f"it does not implement the required hook {hook}")
+    return pm
+
+
+def load_entry(ep: EntryPoint, *, with_plugins: list[EntryPoint] | None = None,
+               cache_dir: Path | None = None) -> Flavor:
+    """Import a flavor's module, register it with the hookspecs and validate it.
+
+    With ``cache_dir``, a flavor pluggy validated on an earlier load (same code, see
+    :mod:`rkt.stage1.direct`) and no cross-cutting plugins is called directly, without a
+    plugin manager; a flavor validated now is remembered there.
+
+    :raises IncompatibleFlavor: the flavor declares an interface version outside
+        ``MIN_INTERFACE_VERSION..INTERFACE_VERSION`` (checked first when registration
+        fails, since a newer flavor may implement hooks this rkt does not know).
+    :raises BrokenFlavor: anything else that stops the flavor from loading; the message
+        names the flavor, its distribution and what went wrong.
+    """
+    from rkt.stage1.direct import direct_hooks, remember
+    from rkt_sdk.types import Capabilities, FlavorInfo
+
+    obj = _import(ep)
+    hook: Any = direct_hooks(ep, obj, cache_dir) if not with_plugins else None
+    pm = None
+    if hook is None:
+        pm = _register(ep, obj)
+        hook = pm.hook
+    for name in REQUIRED_HOOKS:
+        if not getattr(hook, name).get_hookimpls():
+            raise _broken(ep, f"it does not implement the required hook {name}")
     try:
-        info = pm.hook.rkt_stage1_describe()
+        info = hook.rkt_stage1_describe()
     except Exception as e:
         raise _broken(ep, f"rkt_stage1_describe failed: {type(e).__name__}: {e}") from None
     if not isinstance(info, FlavorInfo):
@@ -143,34 +170,35 @@ def load_entry(ep: EntryPoint, *, with_plugins: list[EntryPoint] | None = None) 
         raise _broken(ep, f"rkt_stage1_describe names it {info.name!r}, not {ep.name!r} (its entry point's name)")
     if not _compatible(info.interface_version):
         raise _incompatible(ep, info.interface_version)
-    from rkt_sdk.types import Capabilities
-
     if not isinstance(info.capabilities, Capabilities):
         raise _broken(ep, "rkt_stage1_describe gave capabilities that are not rkt_sdk.Capabilities")
-    for plug in with_plugins or ():
-        try:
-            pmod = importlib.import_module(plug.value.partition(":")[0])
-            pm.register(pmod, name=f"plugin:{plug.name}")
-            pm.check_pending()
-        except (Exception, SystemExit) as e:
-            import sys
+    if pm is not None and not with_plugins:
+        remember(ep, obj, pm, cache_dir)
+    if pm is not None:
+        for plug in with_plugins or ():
+            try:
+                pmod = importlib.import_module(plug.value.partition(":")[0])
+                pm.register(pmod, name=f"plugin:{plug.name}")
+                pm.check_pending()
+            except (Exception, SystemExit) as e:
+                import sys
 
-            sys.stderr.write(f"rkt: warning: plugin {plug.name!r} from {plug.dist} not loaded: {e}\n")
-    return Flavor(ep, info, pm)
+                sys.stderr.write(f"rkt: warning: plugin {plug.name!r} from {plug.dist} not loaded: {e}\n")
+    return Flavor(ep, info, hook, pm)
 
 
 def load_flavor(name: str, cache_dir: Path | None) -> Flavor:
     """Load only the flavor called ``name`` (and any cross-cutting plugins)."""
-    installed = flavors(cache_dir)
+    eps = load_index(cache_dir)
+    installed = {e.name: e for e in eps if e.group == STAGE1_GROUP}
     ep = installed.get(name)
     if ep is None:
         known = ", ".join(sorted(installed)) or "none"
         raise UnknownFlavor(f'no stage1 flavor named "{name}" is installed (installed flavors: {known})')
-    return load_entry(ep, with_plugins=plugins(cache_dir))
+    return load_entry(ep, with_plugins=[e for e in eps if e.group == PLUGIN_GROUP], cache_dir=cache_dir)
 
 
-@dataclass(frozen=True)
-class FlavorReport:
+class FlavorReport(Record):
     """What ``rkt flavors`` says of one installed flavor.
 
     :ivar entry: its entry point (name, distribution and version).

@@ -17,20 +17,23 @@ files and ignored (flavors are Python distributions).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from rkt.config import files
 from rkt.config.errors import ConfigError
 from rkt_sdk.errors import RktError
+from rkt_sdk.record import Record
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any
+
     from rkt.stage1.loader import Flavor
 
-__all__ = ["BUILTIN_DEFAULT", "ConfigError", "Stage1Choice", "configured_stage1", "default_flavor",
-           "flavor_settings", "load_stage1_docs", "raw_settings", "validate_settings"]
+__all__ = ["BUILTIN_DEFAULT", "ConfigError", "PinnedVersionMismatch", "Stage1Choice", "check_pinned_version",
+           "configured_stage1", "default_flavor", "flavor_settings", "load_stage1_docs", "raw_settings",
+           "validate_settings"]
 
 BUILTIN_DEFAULT = "coreos"
 SUBDIR = "stage1.d"
@@ -45,8 +48,7 @@ class SchemaError(RktError):
     """A flavor declares a malformed settings schema (a bug of the flavor, not of the config)."""
 
 
-@dataclass(frozen=True)
-class Stage1Choice:
+class Stage1Choice(Record):
     """The default flavor the config files choose, and which files chose it (``None``: built in)."""
 
     name: str = BUILTIN_DEFAULT
@@ -97,6 +99,22 @@ def configured_stage1(config_dirs: tuple[Path, ...]) -> Stage1Choice:
         elif version is not None:
             choice = Stage1Choice(choice.name, version, doc.path)
     return choice
+
+
+class PinnedVersionMismatch(RktError):
+    """The config pins a flavor to a version other than the one installed."""
+
+
+def check_pinned_version(choice: Stage1Choice, name: str, installed: str, dist: str) -> None:
+    """Refuse to run flavor ``name`` (``dist`` at version ``installed``) if the config pins another version.
+
+    The pin is the ``version`` of the ``stage1`` config that names the default flavor; it
+    applies to that flavor whether it was chosen by default or by ``--stage1-name``.
+    """
+    if choice.version is None or choice.name != name or choice.version == installed:
+        return
+    raise PinnedVersionMismatch(f'{choice.source}: field "version": the config pins flavor "{name}" to version '
+                                f"{choice.version}, but {dist} {installed} is installed")
 
 
 def default_flavor(config_dirs: tuple[Path, ...]) -> str:

@@ -5,7 +5,12 @@ preparation. Images are ACIs (a tar holding ``manifest`` and ``rootfs/``, plain 
 compressed); an image's id is ``sha512-<hex>`` of its uncompressed tar. Importing an image
 also renders it: the tree a pod overlays read-only is ready when ``fetch`` returns.
 
-This module stays light to import (the heavy parts load when an image is imported).
+This module stays light to import (the heavy parts load when an image is imported), and
+starting a pod from an image id never opens the index: a stored image is one whose blob is
+in ``blobs/`` (the blob is moved there and removed under the store lock, with the index
+row), its manifest is the rendered tree's ``manifest`` file, and its last use is the time
+of the tree's ``rendered`` marker, which :meth:`Store.render` and :meth:`Store.touch`
+refresh. The index keeps names, labels and times, and answers everything else.
 """
 
 from __future__ import annotations
@@ -13,15 +18,16 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rkt.store.errors import AmbiguousImageId, ImageError, ImageNotFound, StoreError
-from rkt.store.ids import id_prefix, is_full_id, short_id
+from rkt.store.ids import id_prefix, image_of_tree, is_full_id, short_id
 from rkt.store.ids import tree_id as _tree_id
 from rkt.store.index import Index
 from rkt.store.layout import RENDERED, Layout
 from rkt.store.records import ImageRecord
+from rkt_sdk.record import replace
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from rkt.store.extract import Limits
     from rkt_sdk.appc import ImageManifest
@@ -47,6 +53,7 @@ class Store:
         self._limits = limits
         self.durable = durable
         self.verify = verify
+        self._manifests: dict[str, ImageManifest] = {}
 
     def close(self) -> None:
         self.index.close()
@@ -84,6 +91,36 @@ class Store:
             return found
         raise ImageNotFound(f'unable to find image "{ref}" in the local store: it is a file or URL; {_FETCH_FIRST}')
 
+    def find_id(self, ref: str, *, insecure: frozenset[str] = frozenset()) -> str:
+        """The full id of the image ``ref`` names, as :meth:`fetch` finds (or imports) it.
+
+        An id (full or a unique prefix) is looked up among the blobs, without the index.
+        """
+        from rkt.store.refs import parse_ref
+
+        if parse_ref(ref).kind == "id":
+            try:
+                prefix = id_prefix(ref)
+            except ValueError as e:
+                raise ImageNotFound(str(e)) from None
+            found = self._blob_ids(prefix)
+            if len(found) > 1:
+                raise AmbiguousImageId(f'image id "{ref}" is ambiguous: {len(found)} images match it; '
+                                       "give more digits")
+            if found:
+                return found[0]
+        return self.fetch(ref, insecure=insecure).id
+
+    def _blob_ids(self, prefix: str) -> list[str]:
+        """Ids of the stored blobs starting with ``prefix``."""
+        if is_full_id(prefix):
+            return [prefix] if os.path.isfile(self.layout.blob(prefix)) else []
+        try:
+            names = os.listdir(self.layout.blobs)
+        except FileNotFoundError:
+            return []
+        return [n for n in names if n.startswith(prefix)]
+
     def _by_id(self, ref: str) -> ImageRecord:
         try:
             prefix = id_prefix(ref)
@@ -98,10 +135,10 @@ class Store:
             raise ImageNotFound(f'unable to find image "{ref}": no image with that id in the local store')
         if len(rows) > 1:
             raise AmbiguousImageId(f'image id "{ref}" is ambiguous: {len(rows)} images match it; give more digits')
-        return rows[0]
+        return self._with_use(rows[0])
 
     def _by_name(self, name: str, version: str | None) -> ImageRecord | None:
-        rows = self.index.by_name(name)
+        rows = [self._with_use(r) for r in self.index.by_name(name)]
         if version is not None:
             exact = [r for r in rows if r.version == version]
             rows = exact if exact or version != "latest" else rows
@@ -109,11 +146,19 @@ class Store:
 
     def images(self) -> list[ImageRecord]:
         """Every stored image, oldest import first."""
-        return self.index.all()
+        return [self._with_use(r) for r in self.index.all()]
+
+    def _with_use(self, rec: ImageRecord) -> ImageRecord:
+        """The record with its last use brought up to the tree marker's time (see the module doc)."""
+        try:
+            used = (self.layout.tree(_tree_id(rec.id)) / RENDERED).stat().st_mtime_ns
+        except OSError:
+            return rec
+        return replace(rec, last_used=used) if used > rec.last_used else rec
 
     def _full(self, image_id: str) -> str:
         if is_full_id(image_id):
-            if self.index.get(image_id) is None:
+            if not os.path.isfile(self.layout.blob(image_id)) and self.index.get(image_id) is None:
                 raise ImageNotFound(f'unable to find image "{image_id}": no image with that id in the local store')
             return image_id
         return self._by_id(image_id).id
@@ -154,10 +199,20 @@ class Store:
 
     # -- using images --------------------------------------------------------------------------
     def manifest(self, image_id: str) -> ImageManifest:
-        """The parsed image manifest of a stored image."""
+        """The parsed image manifest of a stored image (from its rendered tree when there is one)."""
         from rkt_sdk.appc import ImageManifest
 
-        return ImageManifest.from_json(self.manifest_json(image_id))
+        full = self._full(image_id)
+        m = self._manifests.get(full)
+        if m is None:
+            tree = self.layout.tree(_tree_id(full))
+            try:
+                raw: str | bytes = (tree / "manifest").read_bytes() if (tree / RENDERED).is_file() else b""
+            except OSError:
+                raw = b""
+            m = ImageManifest.from_json(raw or self.manifest_json(full))
+            self._manifests[full] = m
+        return m
 
     def manifest_json(self, image_id: str) -> str:
         """The image manifest exactly as the archive held it."""
@@ -188,15 +243,29 @@ class Store:
 
             tree = render_blob(self.layout, self.index, full, self.limits, durable=self.durable,
                                verify=self.verify)
-        try:
-            os.utime(tree / RENDERED)
-        except OSError:
-            pass
+        self._mark_used(tree)
         return tree
 
+    @staticmethod
+    def _mark_used(tree: Path) -> None:
+        now = time.time_ns()
+        try:
+            os.utime(tree / RENDERED, ns=(now, now))
+        except OSError:
+            pass
+
     def touch(self, image_id: str) -> None:
-        """Record that the image was just used (``LAST USED`` in ``rkt image list``)."""
-        self.index.touch(self._full(image_id), time.time_ns())
+        """Record that the image was just used (``LAST USED`` in ``rkt image list``).
+
+        Cheap: the time goes on the rendered tree's marker (no index write, nothing synced);
+        the index learns it when the tree is removed.
+        """
+        full = self._full(image_id)
+        tree = self.layout.tree(_tree_id(full))
+        if (tree / RENDERED).is_file():
+            self._mark_used(tree)
+        else:
+            self.index.touch(full, time.time_ns())
 
     # -- removing images -----------------------------------------------------------------------
     def remove(self, image_id: str) -> None:
@@ -218,7 +287,14 @@ class Store:
         from rkt.store.trees import remove_trees
 
         self.layout.clean_abandoned()
-        return remove_trees(self.layout, in_use, grace_seconds)
+        return remove_trees(self.layout, in_use, grace_seconds, on_remove=self._keep_use)
+
+    def _keep_use(self, tree_id: str, used: int) -> None:
+        """Save the last use a tree's marker held into the index, before the tree goes."""
+        image_id = image_of_tree(tree_id)
+        rec = self.index.get(image_id)
+        if rec is not None and used > rec.last_used:
+            self.index.touch(image_id, used)
 
     def gc_images(self, grace_seconds: float, in_use: set[str] | frozenset[str] = frozenset()) -> list[ImageRecord]:
         """Remove images not used for ``grace_seconds`` whose tree no pod uses; returns them."""

@@ -8,10 +8,13 @@ no index file simply has no images; the file is made on the first import.
 from __future__ import annotations
 
 import json
-import sqlite3
-from pathlib import Path
 
 from rkt.store.records import ImageRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from pathlib import Path
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -53,6 +56,8 @@ class Index:
             return self._conn
         if not create and not self.path.exists():
             return None
+        import sqlite3  # here: starting a pod from an image id never needs it
+
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
         if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             conn.execute("BEGIN IMMEDIATE")

@@ -15,8 +15,6 @@ with one ``rename`` once complete, so no reader ever sees half of one.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,6 +58,9 @@ class Layout:
 
         Leftovers of processes that died are removed first (see :meth:`clean_abandoned`).
         """
+        import shutil
+        import tempfile
+
         self.ensure()
         with self.lock():
             dead = self._claim_abandoned()
@@ -103,6 +104,8 @@ class Layout:
 
 
 def remove_paths(paths: list[Path]) -> None:
+    import shutil
+
     for p in paths:
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)

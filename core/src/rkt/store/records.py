@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from rkt_sdk.record import Record
 
 
-@dataclass(frozen=True)
-class ImageRecord:
+class ImageRecord(Record):
     """One image of the local store, as its index row says.
 
     Times are nanoseconds since the epoch; ``size`` is the size of the uncompressed tar.
@@ -14,7 +13,7 @@ class ImageRecord:
 
     id: str
     name: str
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str]
     import_time: int = 0
     last_used: int = 0
     size: int = 0

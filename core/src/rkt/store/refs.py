@@ -9,17 +9,16 @@ a name ending in ``.aci`` is a file; anything else is an image name, optionally 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from rkt.store.ids import looks_like_id
+from rkt_sdk.record import Record
 
 REMOTE_SCHEMES = ("http", "https", "docker", "oci")
 
 
-@dataclass(frozen=True)
-class ImageRef:
+class ImageRef(Record):
     """A parsed reference: ``kind`` is ``id``, ``file``, ``name`` or ``remote``."""
 
     text: str

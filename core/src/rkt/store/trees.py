@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rkt.store.layout import RENDERED, Layout, remove_paths
@@ -33,8 +34,12 @@ def rendered_trees(layout: Layout) -> list[str]:
         return []
 
 
-def remove_trees(layout: Layout, in_use: set[str], grace_seconds: float = 0) -> list[str]:
-    """Remove trees not in ``in_use`` and not handed out within ``grace_seconds``; returns their ids."""
+def remove_trees(layout: Layout, in_use: set[str], grace_seconds: float = 0,
+                 on_remove: Callable[[str, int], None] | None = None) -> list[str]:
+    """Remove trees not in ``in_use`` and not handed out within ``grace_seconds``; returns their ids.
+
+    ``on_remove(tree_id, last_used_ns)`` is called for each tree about to go (store lock held).
+    """
     names = rendered_trees(layout)
     if not names:
         return []
@@ -47,11 +52,13 @@ def remove_trees(layout: Layout, in_use: set[str], grace_seconds: float = 0) -> 
             if name in in_use:
                 continue
             try:
-                last = (layout.tree(name) / RENDERED).stat().st_mtime
+                last_ns = (layout.tree(name) / RENDERED).stat().st_mtime_ns
             except OSError:
-                last = 0.0
-            if grace_seconds and now - last < grace_seconds:
+                last_ns = 0
+            if grace_seconds and now - last_ns / 1e9 < grace_seconds:
                 continue
+            if on_remove is not None and last_ns:
+                on_remove(name, last_ns)
             dead = layout.tmp / f"dead-tree-{name}"
             try:
                 os.rename(layout.tree(name), dead)

@@ -12,11 +12,14 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import NoReturn
 
 from rkt_sdk.linux import caps, ns
 from rkt_sdk.linux.seccomp import install
 from rkt_stage1_coreos.plan import AppPlan
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 #: signals Python ignores or handles that must reach the app at their default
 _RESET = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD,

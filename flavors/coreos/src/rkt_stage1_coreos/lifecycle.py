@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from rkt_sdk.errors import FlavorError, RktError
 from rkt_sdk.poddir import PodDir, write_atomic
-from rkt_sdk.types import EnterOptions, Pod
+from rkt_sdk.record import replace
 from rkt_stage1_coreos.plan import app_cgroup, app_plan, load_run_record, pod_cgroup, run_record_path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from rkt_sdk.types import EnterOptions, Pod
 
 
 def _nspid(pid: int) -> int | None:

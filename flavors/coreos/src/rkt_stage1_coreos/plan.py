@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from rkt_sdk.appc import App, Isolator, PodManifest, RuntimeApp
 from rkt_sdk.errors import FlavorError, RktError
 from rkt_sdk.poddir import PodDir, write_atomic
-from rkt_sdk.types import Pod
+from rkt_sdk.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from rkt_sdk.appc import App, Isolator, PodManifest, RuntimeApp
+    from rkt_sdk.types import Pod
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_CGROUP_PARENT = "machine.slice"
@@ -30,8 +34,7 @@ ISOLATORS = frozenset({
 })
 
 
-@dataclass(frozen=True)
-class VolumeMount:
+class VolumeMount(Record):
     """A volume as one app sees it: host source, path inside the app, and flags."""
 
     source: str
@@ -40,8 +43,7 @@ class VolumeMount:
     recursive: bool = True
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(Record):
     """Resource limits of a cgroup (``None``: unlimited)."""
 
     memory: int | None = None
@@ -49,8 +51,7 @@ class Limits:
     cpu_shares: int | None = None
 
 
-@dataclass(frozen=True)
-class AppPlan:
+class AppPlan(Record):
     """How to start one app; the app child process follows it to the letter."""
 
     name: str
@@ -67,15 +68,14 @@ class AppPlan:
     volumes: tuple[VolumeMount, ...] = ()
     read_only_rootfs: bool = False
     cgroup: str = ""
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits = Limits()
     oom_score_adj: int | None = None
     resolv_conf: str = ""
     hosts: str = ""
     mask_paths: bool = True
 
 
-@dataclass(frozen=True)
-class PodPlan:
+class PodPlan(Record):
     """The whole pod: its apps and the pod-wide settings."""
 
     uuid: str
@@ -282,8 +282,9 @@ def pod_plan(pod: Pod, insecure: frozenset[str], settings: Mapping[str, Any], ho
         raise FlavorError(f"--interactive needs a pod of one app, and this one has {len(pod.apps)}")
     apps = tuple(app_plan(pod, a.runtime, a.rootfs, insecure, settings, interactive) for a in pod.apps)
     cg = pod_cgroup(pod.uuid, settings)
-    return PodPlan(pod.uuid, pod.path, apps, hostname or f"rkt-{pod.uuid}", cg,
-                   limits_of(pod.manifest.isolators, "pod"), stop_timeout, interactive, debug)
+    return PodPlan(uuid=pod.uuid, path=pod.path, apps=apps, hostname=hostname or f"rkt-{pod.uuid}", cgroup=cg,
+                   limits=limits_of(pod.manifest.isolators, "pod"), stop_timeout=stop_timeout,
+                   interactive=interactive, debug=debug)
 
 
 # --- what enter and stop need to know about the run -----------------------------------

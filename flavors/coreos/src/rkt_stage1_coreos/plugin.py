@@ -5,14 +5,18 @@ Hooks import their machinery lazily: ``rkt flavors`` and ``describe`` pay for no
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-
 from rkt_sdk import INTERFACE_VERSION
 from rkt_sdk.markers import hookimpl
-from rkt_sdk.types import Capabilities, ConfigField, EnterOptions, FlavorInfo, HostCheck, Pod, RunOptions
+from rkt_sdk.types import Capabilities, ConfigField, FlavorInfo
 from rkt_stage1_coreos import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any
+
+    from rkt_sdk.types import EnterOptions, HostCheck, Pod, RunOptions
 
 NAME = "coreos"
 

@@ -1,14 +1,18 @@
-"""The app's filesystem: mounts made inside the app's own mount namespace, before pivot_root.
+"""The app's filesystem: mounts made inside the app's own mount namespace.
 
-Every mount target is resolved inside the app's root (a symlink in the image cannot send
-a mount outside it), opened with ``O_PATH|O_NOFOLLOW``, checked to still lie inside the
-root, and mounted on through ``/proc/self/fd``, so the checked object is the one mounted on.
+Before pivot_root, every mount target in the image is resolved inside the app's root (a
+symlink in the image cannot send a mount outside it), opened with ``O_PATH|O_NOFOLLOW``,
+checked to still lie inside the root, and mounted on through ``/proc/self/fd``, so the
+checked object is the one mounted on. Targets inside the filesystems made here (the
+fresh proc, sysfs and /dev tmpfs) hold no link of the image and are used as they are.
+After pivot_root no path leads out of the root any more: the kernel paths of /proc and
+/sys are masked then, by plain paths.
 """
 
 from __future__ import annotations
 
+import errno
 import os
-from pathlib import Path
 
 from rkt_sdk.errors import FlavorError
 from rkt_sdk.linux.cgroups import Cgroups
@@ -42,11 +46,15 @@ _PROC_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC
 
 
 class Target:
-    """An open ``O_PATH`` handle on a mount target inside the root; mount on :attr:`path`."""
+    """An open ``O_PATH`` handle on a mount target inside the root; mount on :attr:`path`.
 
-    def __init__(self, fd: int) -> None:
+    :ivar real: the target's host path (as the kernel resolved it).
+    """
+
+    def __init__(self, fd: int, real: str) -> None:
         self.fd = fd
         self.path = f"/proc/self/fd/{fd}"
+        self.real = real
 
     def __enter__(self) -> Target:
         return self
@@ -61,9 +69,9 @@ def target(root: str, path: str, directory: bool = True, create: bool = True) ->
     :returns: the open target, or ``None`` when it is missing and ``create`` is False.
     :raises FlavorError: the path leads outside the root or cannot be made.
     """
-    host = resolve_in_root(Path(root), path)
+    host = str(resolve_in_root(root, path))
     prefix = root.rstrip("/") + "/"
-    if str(host) != root and not str(host).startswith(prefix):
+    if host != root and not host.startswith(prefix):
         raise FlavorError(f"mount target {path!r} resolves outside the app root")
     if not os.path.lexists(host):
         if not create:
@@ -72,7 +80,7 @@ def target(root: str, path: str, directory: bool = True, create: bool = True) ->
             if directory:
                 os.makedirs(host, exist_ok=True)
             else:
-                os.makedirs(host.parent, exist_ok=True)
+                os.makedirs(os.path.dirname(host), exist_ok=True)
                 os.close(os.open(host, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644))
         except OSError as e:
             raise FlavorError(f"mount target {path!r} in the app root: {e.strerror}") from None
@@ -84,27 +92,27 @@ def target(root: str, path: str, directory: bool = True, create: bool = True) ->
     if real != root and not real.startswith(prefix):
         os.close(fd)
         raise FlavorError(f"mount target {path!r} resolves outside the app root")
-    return Target(fd)
+    return Target(fd, real)
 
 
 def _mount_at(root: str, path: str, source: str | None, fstype: str | None, flags: int, data: str | None = None,
-              directory: bool = True) -> None:
+              directory: bool = True) -> str:
+    """Mount on ``path`` resolved inside ``root``; return the host path mounted on."""
     t = target(root, path, directory)
     assert t is not None
     with t:
         mount(source, t.path, fstype, flags, data)
+    return t.real
 
 
-def _bind_at(root: str, path: str, source: str, read_only: bool, recursive: bool = True, extra: int = 0,
-             create: bool = True) -> None:
+def _bind_at(root: str, path: str, source: str, read_only: bool, recursive: bool = True, extra: int = 0) -> None:
     directory = os.path.isdir(source)
-    t = target(root, path, directory, create)
-    if t is None:
-        return
+    t = target(root, path, directory)
+    assert t is not None
     with t:
         mount(source, t.path, None, MS_BIND | (MS_REC if recursive else 0))
     if read_only or extra:
-        # remount through the path just mounted on (the new mount now sits there)
+        # remount through the path just mounted on, checked again (the new mount now sits there)
         t2 = target(root, path, directory, False)
         assert t2 is not None
         with t2:
@@ -112,8 +120,7 @@ def _bind_at(root: str, path: str, source: str, read_only: bool, recursive: bool
 
 
 def _dev(root: str) -> None:
-    _mount_at(root, "/dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=65536k")
-    dev = str(resolve_in_root(Path(root), "/dev"))
+    dev = _mount_at(root, "/dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=65536k")
     for name in DEVICES:
         if os.path.exists(f"/dev/{name}"):
             node = f"{dev}/{name}"
@@ -134,14 +141,14 @@ def _dev(root: str) -> None:
         os.symlink(dest, f"{dev}/{name}")
 
 
-def _cgroups(root: str, cg: Cgroups) -> None:
-    base = "/sys/fs/cgroup"
+def _cgroups(sys_dir: str, cg: Cgroups) -> None:
+    """Mount the app's view of the cgroup filesystems on ``sys_dir``/fs/cgroup (a fresh sysfs)."""
+    top = f"{sys_dir}/fs/cgroup"
     items = cg.mountables()
     if len(items) == 1 and items[0].subdir == "":
-        _mount_at(root, base, "cgroup", "cgroup2", _PROC_FLAGS | MS_RDONLY)
+        mount("cgroup", top, "cgroup2", _PROC_FLAGS | MS_RDONLY)
         return
-    _mount_at(root, base, "tmpfs", "tmpfs", _PROC_FLAGS, "mode=755")
-    top = str(resolve_in_root(Path(root), base))
+    mount("tmpfs", top, "tmpfs", _PROC_FLAGS, "mode=755")
     for m in items:
         d = f"{top}/{m.subdir}"
         os.mkdir(d, 0o755)
@@ -157,15 +164,19 @@ def _cgroups(root: str, cg: Cgroups) -> None:
 def prepare(plan: AppPlan, cg: Cgroups | None) -> None:
     """Make the app's mounts under its rootfs (the caller is in a fresh mount namespace).
 
-    Afterwards the caller pivots into ``plan.rootfs``.
+    Afterwards the caller pivots into ``plan.rootfs`` and calls :func:`finish`.
     """
     root = plan.rootfs
-    mount(root, root, None, MS_BIND | MS_REC)
-    mount(None, root, None, MS_BIND | MS_REMOUNT | MS_NODEV)
+    if os.path.ismount(root):
+        # already a mount point (the pod's overlay): only this namespace's copy changes
+        mount(None, root, None, MS_BIND | MS_REMOUNT | MS_NODEV)
+    else:
+        mount(root, root, None, MS_BIND | MS_REC)
+        mount(None, root, None, MS_BIND | MS_REMOUNT | MS_NODEV)
     _mount_at(root, "/proc", "proc", "proc", _PROC_FLAGS)
-    _mount_at(root, "/sys", "sysfs", "sysfs", _PROC_FLAGS | MS_RDONLY)
+    sys_dir = _mount_at(root, "/sys", "sysfs", "sysfs", _PROC_FLAGS | MS_RDONLY)
     if cg is not None:
-        _cgroups(root, cg)
+        _cgroups(sys_dir, cg)
     _dev(root)
     for v in plan.volumes:
         _bind_at(root, v.target, v.source, v.read_only, v.recursive, MS_NODEV)
@@ -173,29 +184,34 @@ def prepare(plan: AppPlan, cg: Cgroups | None) -> None:
         _bind_at(root, "/etc/resolv.conf", plan.resolv_conf, read_only=True, recursive=False)
     if plan.hosts:
         _bind_at(root, "/etc/hosts", plan.hosts, read_only=True, recursive=False)
-    if plan.mask_paths:
-        _masks_in(root)
 
 
-def _masks_in(root: str) -> None:
-    """Mask kernel paths of the app's own /proc and /sys (paths seen from inside the root)."""
+def _mount_if_there(source: str | None, path: str, fstype: str | None, flags: int, data: str | None = None) -> bool:
+    if not os.path.exists(path):  # a stat costs less than a failed mount and its exception
+        return False
+    try:
+        mount(source, path, fstype, flags, data)
+    except MountError as e:
+        if e.errno == errno.ENOENT:  # gone meanwhile (a process's entry)
+            return False
+        raise
+    return True
+
+
+def _masks() -> None:
+    """Mask kernel paths of the app's /proc and /sys (after pivot_root: paths inside the root)."""
     for p in MASKED_FILES:
-        t = target(root, p, directory=False, create=False)
-        if t is not None:
-            with t:
-                mount("/dev/null", t.path, None, MS_BIND)
+        _mount_if_there("/dev/null", p, None, MS_BIND)
     for p in MASKED_DIRS:
-        t = target(root, p, directory=True, create=False)
-        if t is not None:
-            with t:
-                mount("tmpfs", t.path, "tmpfs", MS_RDONLY | _PROC_FLAGS, "size=0")
+        _mount_if_there("tmpfs", p, "tmpfs", MS_RDONLY | _PROC_FLAGS, "size=0")
     for p in READ_ONLY:
-        host = resolve_in_root(Path(root), p)
-        if os.path.exists(host):
-            _bind_at(root, p, str(host), read_only=True, recursive=True, extra=_PROC_FLAGS, create=False)
+        if _mount_if_there(p, p, None, MS_BIND | MS_REC):
+            mount(None, p, None, MS_BIND | MS_REMOUNT | MS_RDONLY | _PROC_FLAGS)
 
 
 def finish(plan: AppPlan) -> None:
-    """After pivot_root: make the root read-only if the pod manifest asks."""
+    """After pivot_root: mask kernel paths, and make the root read-only if the pod manifest asks."""
+    if plan.mask_paths:
+        _masks()
     if plan.read_only_rootfs:
         mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NODEV)

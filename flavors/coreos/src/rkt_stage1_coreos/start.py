@@ -3,27 +3,36 @@
 The stage0 process unshares only the PID namespace *for its children* (its own PID
 namespace does not change), forks the supervisor as PID 1 of the new one, and restores
 its children's PID namespace at once, so stage0 can still start processes afterwards.
+While the supervisor makes its namespaces, stage0 makes the pod's cgroups and writes the
+pid file; then it tells the supervisor to go on (or, by closing the pipe, to give up).
 """
 
 from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Mapping
-from typing import Any
 
 from rkt_sdk.errors import FlavorError, RktError
 from rkt_sdk.poddir import PodDir
 from rkt_sdk.types import Pod, RunOptions
+from rkt_stage1_coreos.hostcheck import host_cgroups
 from rkt_stage1_coreos.plan import PodPlan, pod_plan, save_run_record, supervisor_cgroup
+from rkt_stage1_coreos.supervisor import run_supervisor
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from rkt_sdk.linux.cgroups import Cgroups
 
 
-def make_cgroups(plan: PodPlan, settings: Mapping[str, Any]) -> Any:
-    """Create the pod's, the supervisor's and each app's cgroup, with their limits."""
-    from rkt_sdk.linux.cgroups import detect
+def make_cgroups(plan: PodPlan, cg: Cgroups) -> None:
+    """Create the pod's, the supervisor's and each app's cgroup, with their limits.
+
+    :raises FlavorError: a cgroup could not be made (what was made is removed).
+    """
     from rkt_stage1_coreos.rootfs import DEVICE_RULES
 
-    cg = detect()
     try:
         cg.create(plan.cgroup)
         cg.restrict_devices(plan.cgroup, DEVICE_RULES)
@@ -35,7 +44,6 @@ def make_cgroups(plan: PodPlan, settings: Mapping[str, Any]) -> Any:
     except RktError as e:
         cg.remove(plan.cgroup)
         raise FlavorError(str(e)) from None
-    return cg
 
 
 def _limit(cg: Any, path: str, limits: Any) -> None:
@@ -55,7 +63,7 @@ def run(pod: Pod, options: RunOptions) -> int:
     plan = pod_plan(pod, options.insecure_options, settings, options.hostname, options.stop_timeout,
                     options.interactive, options.debug)
     save_run_record(pod.path, options.insecure_options, options.stop_timeout, plan.cgroup)
-    cg = make_cgroups(plan, settings)
+    cg = host_cgroups()  # the layout; the directories are made while the supervisor sets up
     netns = str(pod.netns) if pod.netns is not None else None
     new_net = netns is None and options.net != "host"
 
@@ -71,13 +79,10 @@ def run(pod: Pod, options: RunOptions) -> int:
                 os.close(go_w)
                 os.close(st_r)
                 os.close(own_pidns)
-                from rkt_stage1_coreos.supervisor import run_supervisor
-
                 run_supervisor(plan, cg, netns, new_net, go_r, st_w)
         finally:
             ns.setns(own_pidns, ns.CLONE_NEWPID)
     except RktError as e:
-        cg.remove(plan.cgroup)
         raise FlavorError(f"starting the pod: {e}") from None
     finally:
         os.close(own_pidns)
@@ -94,10 +99,16 @@ def run(pod: Pod, options: RunOptions) -> int:
         signal.signal(sig, _forward)
     try:
         try:
-            PodDir(pod.path).write_pid(pid)
-            os.write(go_w, b"g")
-        finally:
-            os.close(go_w)
+            try:
+                make_cgroups(plan, cg)
+                PodDir(pod.path).write_pid(pid)
+                os.write(go_w, b"g")
+            finally:
+                os.close(go_w)  # without a "g" the supervisor exits before starting anything
+        except BaseException:
+            os.close(st_r)
+            os.waitpid(pid, 0)
+            raise
         status = b""
         while True:
             chunk = os.read(st_r, 4096)

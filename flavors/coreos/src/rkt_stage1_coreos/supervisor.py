@@ -1,11 +1,13 @@
 """The supervisor: PID 1 of the pod's PID namespace.
 
-It runs in a child of the stage0 process (no new interpreter), in the pod's new mount,
-UTS, IPC (and network) namespaces. It is not dumpable, so no app can open its /proc
-files (its ``exe`` is the host's interpreter, its ``root`` the host's root). It starts
-each app in its own child, reaps every process of the pod, turns SIGTERM/SIGINT/SIGHUP
-into a graceful stop of the apps (SIGKILL after the grace period), stops the siblings
-of the first app that fails, records starts and exits, and exits with the pod's code.
+It runs in a child of the stage0 process (no new interpreter), in the pod's new UTS, IPC
+(and network) namespaces. It mounts nothing, so it stays in the host's mount namespace
+and each app's child makes its own (one copy of the host's mounts per app, not two). It
+is not dumpable, so no app can open its /proc files (its ``exe`` is the host's
+interpreter, its ``root`` the host's root). It starts each app in its own child, reaps
+every process of the pod, turns SIGTERM/SIGINT/SIGHUP into a graceful stop of the apps
+(SIGKILL after the grace period), stops the siblings of the first app that fails,
+records starts and exits, and exits with the pod's code.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import NoReturn
 
 from rkt_sdk.linux import ns
 from rkt_sdk.linux.cgroups import Cgroups
@@ -23,6 +24,10 @@ from rkt_sdk.linux.mount import MS_REC, MS_SLAVE, mount
 from rkt_sdk.poddir import PodDir, write_atomic
 from rkt_stage1_coreos import launch, rootfs
 from rkt_stage1_coreos.plan import AppPlan, PodPlan, load_run_record, supervisor_cgroup
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 #: exit code of an app that could not be started (rkt's own failure code)
 START_FAILED = 254
@@ -54,6 +59,7 @@ def _app_child(plan: PodPlan, app: AppPlan, cg: Cgroups | None, errfd: int) -> N
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write(f"{app.oom_score_adj}\n")
         ns.unshare(ns.CLONE_NEWNS | (ns.CLONE_NEWCGROUP if cg is not None else 0))
+        # a copy of the host's mounts: nothing done below may propagate back
         mount(None, "/", None, MS_REC | MS_SLAVE)
         rootfs.prepare(app, cg)
         ns.pivot_root(app.rootfs)
@@ -89,13 +95,13 @@ class Supervisor:
 
     def start(self, app: AppPlan) -> None:
         """Start one app; a failure to start is recorded as its exit with code 254."""
-        self.pd.record_app_started(app.name)
         r, w = os.pipe2(os.O_CLOEXEC)
         pid = os.fork()
         if pid == 0:
             os.close(r)
             _app_child(self.plan, app, self.cg, w)
         os.close(w)
+        self.pd.record_app_started(app.name)  # while the child makes the app's mounts
         chunks = []
         while True:
             b = os.read(r, 4096)
@@ -192,8 +198,9 @@ def run_supervisor(plan: PodPlan, cg: Cgroups | None, netns: str | None, new_net
                    status_w: int) -> NoReturn:
     """Body of the supervisor process (just forked into the pod's new PID namespace).
 
-    Waits on ``go_r`` until stage0 has written the pid file, starts the apps, then writes
-    ``ok`` (or an error message) to ``status_w`` and supervises. Never returns.
+    Makes the pod's namespaces, then waits on ``go_r`` until stage0 has made the cgroups and
+    written the pid file (end of file instead: exits at once), starts the apps, writes ``ok``
+    (or an error message) to ``status_w`` and supervises. Never returns.
     """
     code = START_FAILED
     try:
@@ -202,7 +209,7 @@ def run_supervisor(plan: PodPlan, cg: Cgroups | None, netns: str | None, new_net
         signal.pthread_sigmask(signal.SIG_BLOCK, _WAITED)
         ns.set_dumpable(False)
         ns.set_process_name("rkt-supervisor")
-        flags = ns.CLONE_NEWNS | ns.CLONE_NEWUTS | ns.CLONE_NEWIPC
+        flags = ns.CLONE_NEWUTS | ns.CLONE_NEWIPC
         if new_net:
             flags |= ns.CLONE_NEWNET
         ns.unshare(flags)
@@ -214,14 +221,13 @@ def run_supervisor(plan: PodPlan, cg: Cgroups | None, netns: str | None, new_net
                 os.close(fd)
         elif new_net:
             _lo_up()
-        mount(None, "/", None, MS_REC | MS_SLAVE)
         ns.sethostname(plan.hostname)
-        if cg is not None:
-            cg.attach(supervisor_cgroup(plan.cgroup))
-        go = os.read(go_r, 1)
+        go = os.read(go_r, 1)  # stage0 made the cgroups meanwhile, and wrote the pid file
         os.close(go_r)
         if go != b"g":
-            raise RuntimeError("stage0 went away before the apps started")
+            os._exit(START_FAILED)  # stage0 gave up (and says why) or died: nothing was started
+        if cg is not None:
+            cg.attach(supervisor_cgroup(plan.cgroup))
         sup = Supervisor(plan, cg)
         for app in plan.apps:
             sup.start(app)

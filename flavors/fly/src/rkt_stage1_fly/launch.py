@@ -1,10 +1,15 @@
-"""Making the fly app's mounts and exec'ing it (in the stage0 process)."""
+"""Making the fly app's mounts and exec'ing it (in the stage0 process).
+
+The mounts fly adds (``/dev``, ``/proc``, ``/sys``, ``/tmp``, volumes, resolv.conf and hosts)
+are made in a private mount namespace of the pod process, so they leave the host's mount
+table alone and vanish with the app; the pod keeps the host's pid and network namespaces.
+``rkt enter`` joins that mount namespace through the pid recorded in the pod directory.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from rkt_sdk.appenv import app_environ
@@ -12,11 +17,11 @@ from rkt_sdk.errors import FlavorError
 from rkt_sdk.linux import mount as M
 from rkt_sdk.linux.creds import Credentials, CredentialsError, resolve
 from rkt_sdk.poddir import PodDir
+from rkt_sdk.record import Record
 from rkt_sdk.types import EnterOptions, Pod, RunOptions
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Record):
     """What to exec: the root, the argv, the environment, the credentials and the directory."""
 
     root: Path
@@ -74,6 +79,7 @@ def prepare_app(pod: Pod, options: RunOptions) -> Plan:
         if v.kind == "host" and not os.path.exists(v.source):
             raise FlavorError(f"volume {v.name!r}: host path {v.source} does not exist")
     pd = PodDir(pod.path)
+    _private_mount_namespace()
     M.bind("/dev", _target(root, "/dev", True), recursive=True)
     M.bind("/proc", _target(root, "/proc", True), recursive=False)
     M.bind("/sys", _target(root, "/sys", True), recursive=False)
@@ -99,6 +105,17 @@ def prepare_app(pod: Pod, options: RunOptions) -> Plan:
         raise FlavorError(f"app {app.name!r}: working directory {cwd} is not a directory in the app")
     argv = list(a.exec)
     return Plan(root, argv, app_environ(app.runtime, creds), creds, cwd)
+
+
+def _private_mount_namespace() -> None:
+    """Move this process into a mount namespace of its own whose mounts never propagate back."""
+    from rkt_sdk.linux.ns import CLONE_NEWNS, NamespaceError, unshare
+
+    try:
+        unshare(CLONE_NEWNS)
+    except NamespaceError as e:
+        raise FlavorError(f"cannot make the pod's mount namespace: {e}") from None
+    M.make_private("/", recursive=True)
 
 
 def _become(plan: Plan) -> None:
@@ -162,6 +179,7 @@ def enter_app(pod: Pod, options: EnterOptions) -> None:
     root = app.rootfs
     creds = resolve(root, "0", "0", (), app.name)
     env = app_environ(app.runtime, creds)
+    _join_mount_namespace(pod)
     exe = M.resolve_in_root(root, options.command[0]) if options.command[0].startswith("/") else None
     if exe is not None and not os.path.exists(exe):
         raise FlavorError(f"{options.command[0]} not found in app {app.name!r}")
@@ -173,3 +191,16 @@ def enter_app(pod: Pod, options: EnterOptions) -> None:
     except OSError as e:
         sys.stderr.write(f"enter: cannot exec {options.command[0]}: {e.strerror}\n")
         os._exit(254)
+
+
+def _join_mount_namespace(pod: Pod) -> None:
+    """Join the mount namespace of the pod process (where the app's mounts are)."""
+    from rkt_sdk.linux.ns import NamespaceError, enter_namespaces
+
+    pid = PodDir(pod.path).read_pid()
+    if pid is None:
+        raise FlavorError(f"pod {pod.uuid} has no pid recorded: it has not started")
+    try:
+        enter_namespaces(pid, ("mnt",))
+    except (NamespaceError, OSError) as e:
+        raise FlavorError(f"pod {pod.uuid}: cannot join the mount namespace of its process {pid}: {e}") from None

@@ -7,16 +7,18 @@ app *is* the pod process (the stage0 process execs it, keeping the pod lock open
 from __future__ import annotations
 
 import os
-import signal
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
 from rkt_sdk import INTERFACE_VERSION, hookimpl
 from rkt_sdk.errors import FlavorError, RktError
 from rkt_sdk.poddir import PodDir
 from rkt_sdk.types import Capabilities, ConfigField, EnterOptions, FlavorInfo, HostCheck, Pod, RunOptions
 from rkt_stage1_fly import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any
 
 
 @hookimpl
@@ -66,6 +68,8 @@ def rkt_stage1_enter(pod: Pod, options: EnterOptions) -> int:
 
 @hookimpl
 def rkt_stage1_stop(pod: Pod, force: bool, timeout: float) -> None:
+    import signal
+
     pd = PodDir(pod.path)
     sig = signal.SIGKILL if force else signal.SIGTERM
     pid = pd.read_pid()

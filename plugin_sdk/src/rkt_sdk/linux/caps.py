@@ -9,11 +9,15 @@ the others at execve), ambient set cleared.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 from rkt_sdk.errors import RktError
+from rkt_sdk.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 #: capability names, by number
 NAMES = (
@@ -43,8 +47,9 @@ class CapabilityError(RktError):
     """A capability name is unknown or the kernel refused a capability change."""
 
 
+@functools.cache
 def last_cap() -> int:
-    """The highest capability number this kernel knows."""
+    """The highest capability number this kernel knows (read once per process)."""
     try:
         with open("/proc/sys/kernel/cap_last_cap") as f:
             return int(f.read())
@@ -81,8 +86,7 @@ def names(m: int) -> list[str]:
     return [NAMES[i] if i < len(NAMES) else f"CAP_{i}" for i in range(m.bit_length()) if m >> i & 1]
 
 
-@dataclass(frozen=True)
-class ProcessCaps:
+class ProcessCaps(Record):
     """The capability sets of a process as /proc/<pid>/status shows them."""
 
     inheritable: int

@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 import signal
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from rkt_sdk.errors import RktError
+from rkt_sdk.record import Record
 
 #: v1 controllers this module knows how to mount and name
 V1_CONTROLLERS = frozenset({"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "net_cls", "blkio",
@@ -32,10 +32,14 @@ class CgroupError(RktError):
     """A cgroup could not be created, configured, read or removed."""
 
 
-def _write(path: Path, value: str) -> None:
+def _write(path: str | Path, value: str) -> None:
+    # one open and one write(2): a cgroup file takes each write as one command
     try:
-        with open(path, "w") as f:
-            f.write(value)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, value.encode())
+        finally:
+            os.close(fd)
     except OSError as e:
         raise CgroupError(f"writing {value.strip()!r} to {path}: {e.strerror}") from None
 
@@ -87,8 +91,7 @@ def parse_cpu(value: str | int | float) -> int:
     return m
 
 
-@dataclass(frozen=True)
-class Mountable:
+class Mountable(Record):
     """A cgroup filesystem to mount inside a container: where (under /sys/fs/cgroup), type and options."""
 
     subdir: str
@@ -187,8 +190,7 @@ def _rmdir(d: Path, deadline: float) -> None:
             time.sleep(0.01)
 
 
-@dataclass(frozen=True)
-class Hierarchy:
+class Hierarchy(Record):
     """A v1 hierarchy: its mount point and the controllers (or ``name=``) it carries."""
 
     path: Path
@@ -216,8 +218,8 @@ class V1Cgroups(Cgroups):
         # the caller moving itself goes through "tasks": the kernel then skips the global
         # threadgroup lock (and its RCU grace period) that "cgroup.procs" takes
         name = "tasks" if pid == 0 else "cgroup.procs"
-        for d in self.dirs(path):
-            _write(d / name, f"{pid}\n")
+        for h in self.hierarchies:
+            _write(f"{h.path}/{path}/{name}", f"{pid}\n")
 
     def _h(self, controller: str) -> Hierarchy | None:
         for h in self.hierarchies:
@@ -243,14 +245,21 @@ class V1Cgroups(Cgroups):
 
     def create(self, path: str) -> None:
         for h in self.hierarchies:
-            d = h.path / path
             if "cpuset" in h.controllers:
                 _make_cpuset(h.path, path)
-            else:
+                continue
+            d = f"{h.path}/{path}"
+            try:
+                os.mkdir(d)  # the parent usually exists: one system call
+            except FileExistsError:
+                pass
+            except FileNotFoundError:
                 try:
-                    d.mkdir(parents=True, exist_ok=True)
+                    os.makedirs(d, exist_ok=True)
                 except OSError as e:
                     raise CgroupError(f"creating cgroup {d}: {e.strerror}") from None
+            except OSError as e:
+                raise CgroupError(f"creating cgroup {d}: {e.strerror}") from None
 
     def set_memory_limit(self, path: str, limit: int) -> None:
         _write(self._dir("memory", path) / "memory.limit_in_bytes", f"{limit}\n")
@@ -349,11 +358,15 @@ class V2Cgroups(Cgroups):
         return [Mountable("", "cgroup2", "")]
 
 
-@dataclass
 class _Parsed:
-    v2_root: bool = False
-    unified: Path | None = None
-    hierarchies: list[Hierarchy] = field(default_factory=list)
+    """What :func:`parse_layout` found: a v2 root, a hybrid host's unified tree, the v1 hierarchies."""
+
+    __slots__ = ("hierarchies", "unified", "v2_root")
+
+    def __init__(self) -> None:
+        self.v2_root = False
+        self.unified: Path | None = None
+        self.hierarchies: list[Hierarchy] = []
 
 
 def _unescape(s: str) -> str:
@@ -365,6 +378,8 @@ def parse_layout(root: Path, mountinfo: str) -> _Parsed:
     out = _Parsed()
     seen: set[tuple[str, ...]] = set()
     for line in mountinfo.splitlines():
+        if "cgroup" not in line:  # most mounts: not worth splitting
+            continue
         parts = line.split(" ")
         if "-" not in parts[6:]:
             continue

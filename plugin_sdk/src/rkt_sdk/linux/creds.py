@@ -7,19 +7,18 @@ and also accepted ``/path/to/file`` to take the owner of a file in the image.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from rkt_sdk.errors import RktError
 from rkt_sdk.linux.mount import resolve_in_root
+from rkt_sdk.record import Record
 
 
 class CredentialsError(RktError):
     """A user or group could not be resolved in the image."""
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(Record):
     """The uid, gid and supplementary gids an app runs with, and its home directory."""
 
     uid: int

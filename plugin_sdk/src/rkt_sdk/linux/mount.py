@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import ctypes
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from rkt_sdk.errors import RktError
+from rkt_sdk.record import Record
 
 MS_RDONLY = 1
 MS_NOSUID = 2
@@ -34,7 +34,11 @@ _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 
 
 class MountError(RktError):
-    """A mount or unmount failed."""
+    """A mount or unmount failed; :attr:`errno` is the kernel's reason (0 when there is none)."""
+
+    def __init__(self, message: str, errno: int = 0) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 def _b(v: str | os.PathLike[str] | None) -> bytes | None:
@@ -47,7 +51,7 @@ def mount(source: str | os.PathLike[str] | None, target: str | os.PathLike[str],
     if _libc.mount(_b(source), _b(target), _b(fstype), flags, _b(data)) != 0:
         err = ctypes.get_errno()
         what = fstype or ("bind" if flags & MS_BIND else "mount")
-        raise MountError(f"mount {what} {source or ''} on {target}: {os.strerror(err)}")
+        raise MountError(f"mount {what} {source or ''} on {target}: {os.strerror(err)}", err)
 
 
 def bind(source: str | os.PathLike[str], target: str | os.PathLike[str], *, read_only: bool = False,
@@ -63,11 +67,10 @@ def umount(target: str | os.PathLike[str], flags: int = 0) -> None:
     """umount2(2) of ``target``."""
     if _libc.umount2(_b(target), flags) != 0:
         err = ctypes.get_errno()
-        raise MountError(f"unmount {target}: {os.strerror(err)}")
+        raise MountError(f"unmount {target}: {os.strerror(err)}", err)
 
 
-@dataclass(frozen=True)
-class MountInfo:
+class MountInfo(Record):
     """One line of /proc/<pid>/mountinfo."""
 
     mount_id: int
@@ -134,32 +137,32 @@ def make_private(target: str = "/", recursive: bool = True) -> None:
     mount(None, target, None, MS_PRIVATE | (MS_REC if recursive else 0))
 
 
-def resolve_in_root(root: Path, path: str) -> Path:
+def resolve_in_root(root: str | os.PathLike[str], path: str) -> Path:
     """Resolve ``path`` as if ``root`` were ``/``: symlinks inside the image cannot lead out.
 
     Every component is looked up under ``root``; an absolute symlink is taken relative to
     ``root`` and ``..`` stops at ``root``. The result is a host path inside ``root``
     (components that do not exist yet are kept as given).
     """
-    root = Path(os.path.realpath(root))
-    parts = [p for p in path.split("/") if p and p != "."]
-    current = root
+    top = os.path.realpath(root)
+    todo = [p for p in reversed(path.split("/")) if p and p != "."]
+    current = top
     hops = 0
-    while parts:
-        part = parts.pop(0)
+    while todo:
+        part = todo.pop()
         if part == "..":
-            if current != root:
-                current = current.parent
+            if current != top:
+                current = os.path.dirname(current)
             continue
-        candidate = current / part
-        if candidate.is_symlink():
+        candidate = f"{current}/{part}" if current != "/" else f"/{part}"
+        if os.path.islink(candidate):
             hops += 1
             if hops > 40:
-                raise MountError(f"too many levels of symbolic links resolving {path!r} in {root}")
+                raise MountError(f"too many levels of symbolic links resolving {path!r} in {top}")
             target = os.readlink(candidate)
             if target.startswith("/"):
-                current = root
-            parts = [p for p in target.split("/") if p and p != "."] + parts
+                current = top
+            todo.extend(p for p in reversed(target.split("/")) if p and p != ".")
             continue
         current = candidate
-    return current
+    return Path(current)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 
 from rkt_sdk.errors import RktError
 from rkt_sdk.linux.mount import MNT_DETACH, umount
@@ -54,9 +53,10 @@ class NamespaceError(RktError):
 
 def syscall_number(name: str) -> int:
     """The number of system call ``name`` on this machine."""
-    table = _SYSCALLS.get(platform.machine())
+    machine = os.uname().machine
+    table = _SYSCALLS.get(machine)
     if table is None:
-        raise NamespaceError(f"machine {platform.machine()!r}: system call numbers unknown")
+        raise NamespaceError(f"machine {machine!r}: system call numbers unknown")
     return table[name]
 
 

@@ -15,12 +15,14 @@ from __future__ import annotations
 import ctypes
 import errno as errno_mod
 import os
-import platform
 import struct
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 from rkt_sdk.errors import RktError
+from rkt_sdk.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 SECCOMP_RET_KILL_PROCESS = 0x80000000
 SECCOMP_RET_ERRNO = 0x00050000
@@ -58,7 +60,7 @@ class SeccompError(RktError):
 
 def syscall_table(machine: str | None = None) -> dict[str, int]:
     """System call numbers by name for ``machine`` (default: this one)."""
-    machine = machine or platform.machine()
+    machine = machine or os.uname().machine
     if machine == "x86_64":
         from rkt_sdk.linux.syscalls import X86_64
 
@@ -103,8 +105,7 @@ def errno_number(name: str) -> int:
     return value
 
 
-@dataclass(frozen=True)
-class SeccompPolicy:
+class SeccompPolicy(Record):
     """Which system calls an app may make, and what a blocked one gets.
 
     :ivar mode: ``"retain"`` (only ``syscalls`` are allowed) or ``"remove"`` (all but them).
@@ -179,6 +180,10 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+
 def install(program: bytes) -> None:
     """Install a filter from :func:`build_filter` on the calling process (kept across exec).
 
@@ -188,10 +193,8 @@ def install(program: bytes) -> None:
 
     buf = ctypes.create_string_buffer(program, len(program))
     prog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
     # seccomp(SECCOMP_SET_MODE_FILTER, 0, &prog)
-    if libc.syscall(ctypes.c_long(syscall_number("seccomp")), ctypes.c_long(1), ctypes.c_long(0),
+    if _libc.syscall(ctypes.c_long(syscall_number("seccomp")), ctypes.c_long(1), ctypes.c_long(0),
                     ctypes.byref(prog)) != 0:
         err = ctypes.get_errno()
         raise SeccompError(f"installing seccomp filter: {os.strerror(err)}")
