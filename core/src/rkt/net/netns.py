@@ -11,9 +11,7 @@ import ctypes
 import errno
 import fcntl
 import os
-import socket
 import struct
-import threading
 from pathlib import Path
 
 from rkt.net.errors import NetworkError
@@ -55,6 +53,8 @@ def _ensure_run_dir() -> None:
 
 
 def _loopback_up() -> None:
+    import socket
+
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         ifr = fcntl.ioctl(s, _SIOCGIFFLAGS, struct.pack("16sH22x", b"lo", 0))
         flags = struct.unpack("16sH22x", ifr)[1]
@@ -71,6 +71,8 @@ def create(path: Path) -> None:
         os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
     except FileExistsError:
         raise NetworkError(f"network namespace {path} exists already") from None
+    import threading
+
     failure: list[str] = []
 
     def make() -> None:

@@ -8,9 +8,9 @@ against the network configurations only at setup (:mod:`rkt.net.conf`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from rkt.net.errors import NetworkError
+from rkt_sdk.record import Record
 
 #: keywords of ``--net`` that are not network names
 KEYWORDS = ("host", "none", "all")
@@ -18,8 +18,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _ARG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-@dataclass(frozen=True)
-class NetRequest:
+class NetRequest(Record):
     """One network asked for: its name and its ``CNI_ARGS``-style arguments, in order.
 
     The name ``all`` stands for every configured network.
@@ -34,8 +33,7 @@ class NetRequest:
         return ";".join(f"{k}={v}" for k, v in self.args)
 
 
-@dataclass(frozen=True)
-class NetSpec:
+class NetSpec(Record):
     """The pod's network mode (``host``, ``none`` or ``contained``) and, when contained, its requests."""
 
     mode: str
