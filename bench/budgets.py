@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bench.rawboot import MACHINES
 from bench.timing import Result
 
 #: a budget's test over its results: whether it is met, the measured value (a ratio, ms or MiB), and why
@@ -100,9 +101,9 @@ BUDGETS = (
            ratio_at_most(1.3, "tar -x + sha512sum")),
     Budget("second start does not copy the rootfs",
            ("overlay.pod-bytes", "overlay.image", "overlay.first", "overlay.second"), no_copy),
-    Budget("qemu flavor overhead (boot to app − raw boot) < 1 s", ("vm.qemu-app", "vm.raw-microvm"),
+    Budget("qemu flavor overhead (boot to app − raw boot) < 1 s", ("vm.qemu-app", f"vm.raw-{MACHINES['qemu']}"),
            above_at_most(1000, "raw boot", strict=True)),
-    Budget("kvm flavor overhead (boot to app − raw boot) < 1.5 s", ("vm.kvm-app", "vm.raw-pc"),
+    Budget("kvm flavor overhead (boot to app − raw boot) < 1.5 s", ("vm.kvm-app", f"vm.raw-{MACHINES['kvm']}"),
            above_at_most(1500, "raw boot", strict=True)),
 )
 

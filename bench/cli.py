@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.budgets import judge
 from bench.context import Context
-from bench.report import Scrubber, host, render_markdown, render_text, write_json
+from bench.report import Scrubber, host, render_markdown, render_text, update_readme, write_json
 from bench.suites import DESCRIPTIONS, NAMES, suite
 from bench.timing import BenchError, Result, failed
 from bench.workspace import RKT, Workspace
@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     md = args.markdown or (HERE / "RESULTS.md" if names == list(NAMES) and not args.quick else None)
     if md is not None:
         md.write_text(render_markdown(results, verdicts, names, DESCRIPTIONS, meta))
+        if md == HERE / "RESULTS.md" and verdicts:
+            update_readme(HERE.parent / "README.md", verdicts, meta)
     print(f"\nbench: results in {args.json}" + (f" and {md}" if md else "") +
           f" ({meta['duration_s']} s)")
     if args.strict and any(v.status == "FAIL" for v in verdicts):

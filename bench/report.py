@@ -137,6 +137,24 @@ def render_markdown(results: Sequence[Result], verdicts: Sequence[Verdict], orde
     return "\n".join(parts)
 
 
+README_START = "<!-- bench:budgets:start (written by python -m bench after a full run) -->"
+README_END = "<!-- bench:budgets:end -->"
+
+
+def update_readme(readme: Path, verdicts: Sequence[Verdict], meta: dict[str, object]) -> bool:
+    """Put the budget table of this run between the markers of ``readme``; False when it has none."""
+    text = readme.read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return False
+    h = meta.get("host", {})
+    assert isinstance(h, dict)
+    block = (f"{README_START}\nMeasured {meta.get('date', '')} on {h.get('cpus', '?')} CPUs, "
+             f"commit {h.get('commit', '?')}:\n\n" + md_table(budget_rows(verdicts)))
+    readme.write_text(text[:start] + block + text[end:])
+    return True
+
+
 def write_json(path: Path, results: Sequence[Result], verdicts: Sequence[Verdict], meta: dict[str, object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"version": 1, **meta, "results": [r.to_json() for r in results],
