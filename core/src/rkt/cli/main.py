@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     if entry is None:
         sys.stderr.write(f'rkt: unknown command "{name}"\nRun \'rkt --help\' for usage.\n')
         sys.exit(254)
-    sys.exit(dispatch(name, entry[0], entry[1], cmd_args, gopts))
+    sys.exit(dispatch(name, entry[0], cmd_args, gopts))
 
 
 def console() -> NoReturn:
@@ -117,11 +117,11 @@ def console() -> NoReturn:
     os._exit(status)
 
 
-def dispatch(name: str, module: str, summary: str, cmd_args: list[str], gopts: GlobalOptions) -> int:
+def dispatch(name: str, module: str, cmd_args: list[str], gopts: GlobalOptions) -> int:
     """Parse a command's arguments, run it, and turn rkt's errors into one line and 254."""
     import importlib
 
-    from rkt.cli.parser import make_parser
+    from rkt.cli.parser import parse_command
     from rkt_sdk.errors import RktError
 
     mod = importlib.import_module(module)
@@ -130,9 +130,7 @@ def dispatch(name: str, module: str, summary: str, cmd_args: list[str], gopts: G
 
         ns = argparse.Namespace(argv=cmd_args)
     else:
-        parser = make_parser(f"rkt {name}", summary)
-        mod.add_arguments(parser, name)
-        ns = parser.parse_args(cmd_args)
+        ns = parse_command(name, cmd_args, mod.add_arguments)
     ns.command = name
     try:
         return int(mod.run(ns, gopts))

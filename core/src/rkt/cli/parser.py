@@ -8,6 +8,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, NoReturn
 
 
@@ -65,6 +66,16 @@ def make_parser(prog: str, summary: str, *, raw_description: bool = False) -> Rk
     """A parser for one command; ``raw_description`` keeps the epilog's layout."""
     formatter = RawDescriptionHelpFormatter if raw_description else HelpFormatter
     return RktArgumentParser(prog=prog, description=summary, allow_abbrev=False, formatter_class=formatter)
+
+
+def parse_command(name: str, argv: list[str], add_arguments: Callable[[argparse.ArgumentParser, str], None]
+                  ) -> argparse.Namespace:
+    """``rkt NAME``'s options from ``argv`` through a full parser: argparse's help and errors."""
+    from rkt.cli.main import COMMANDS
+
+    parser = make_parser(f"rkt {name}", COMMANDS[name][1])
+    add_arguments(parser, name)
+    return parser.parse_args(argv)
 
 
 def duration(text: str) -> float:

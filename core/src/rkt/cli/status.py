@@ -87,12 +87,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ns = _fast(argv)
     if ns is not None:
         return ns
-    from rkt.cli.main import COMMANDS
-    from rkt.cli.parser import make_parser
+    from rkt.cli.parser import parse_command
 
-    parser = make_parser("rkt status", COMMANDS["status"][1])
-    add_arguments(parser, "status")
-    return parser.parse_args(argv)
+    return parse_command("status", argv, add_arguments)
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:

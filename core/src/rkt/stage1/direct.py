@@ -167,9 +167,8 @@ def remember(ep: EntryPoint, plugin: object, pm: pluggy.PluginManager, cache_dir
     flavors[ep.name] = {"fingerprint": fp, "specs": specs, "impls": impls}
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"version": _VERSION, "flavors": flavors}, f)
-        os.rename(tmp, cache)
+        from rkt_sdk.poddir import write_atomic
+
+        write_atomic(cache, json.dumps({"version": _VERSION, "flavors": flavors}))
     except OSError:
         pass

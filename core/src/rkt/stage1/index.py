@@ -133,10 +133,9 @@ def _cached(entry: object, mtime: int) -> list[EntryPoint] | None:
 def _write_cache(path: Path, dirs: dict[str, list[object]]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"version": _CACHE_VERSION, "dirs": dirs}, f)
-        os.rename(tmp, path)
+        from rkt_sdk.poddir import write_atomic
+
+        write_atomic(path, json.dumps({"version": _CACHE_VERSION, "dirs": dirs}))
     except OSError:
         pass
 
