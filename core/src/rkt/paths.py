@@ -38,5 +38,5 @@ class DataDir:
 
     @property
     def net(self) -> Path:
-        """Network state shared by pods (IPAM leases)."""
+        """Network state of this data dir (leases of pods set up before leases became host-wide)."""
         return self.root / "net"
