@@ -137,17 +137,23 @@ def status(rkt: Rkt, uuid: str) -> dict[str, str]:
 
 def test_single_app_exit_code_output_env_args(rkt: Rkt, image: Any, vm_config: Path, flavor: str) -> None:
     img = image(env={"FOO": "image"})
-    r = rkt(*run_args(vm_config, flavor, "--set-env=BAR=cli", img, "--exec=/bin/sh", "--",
-                      "-c", 'echo "out $FOO $BAR $0 $1 $(id -u) $(pwd)"; echo "to-stderr" >&2; exit 3',
+    r = rkt(*run_args(vm_config, flavor, "--set-env=BAR=cli", img, "--memory=300M", "--cpu=2", "--exec=/bin/sh",
+                      "--", "-c", 'echo "out $FOO $BAR $0 $1 $(id -u) $(pwd)"; echo "to-stderr" >&2; '
+                      'echo "size $(grep -c ^processor /proc/cpuinfo) $(grep MemTotal /proc/meminfo)"; exit 3',
                       "zero", "one two"), timeout=180)
     assert r.code == 3, str(r)
     assert "out image cli zero one two 0 /" in r.out, str(r)
+    # the VM is sized from the app's isolators: 2 vCPUs, and room for 300 MiB beside the guest's own needs
+    size = next(line for line in r.out.splitlines() if line.startswith("size ")).split()
+    assert size[1] == "2", str(r)
+    assert int(size[3]) > 300 * 1024, str(r)
     assert "to-stderr" in r.err
     assert "to-stderr" not in r.out
     assert "Linux version" not in r.out and "Linux version" not in r.err, "kernel messages leaked"
     st = status(rkt, uuid_of(rkt))
     assert st["exited"] == "true"
     assert [v for k, v in st.items() if k.startswith("app-")] == ["3"]
+    assert st["vcpus"] == "2" and int(st["memoryMiB"]) > 300, st
 
 
 def test_several_apps_first_failure_and_volumes(rkt: Rkt, image: Any, vm_config: Path, flavor: str,
