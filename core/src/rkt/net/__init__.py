@@ -1,7 +1,7 @@
 """Pod networking of stage0: ``--net`` modes, named networks, CNI plugins, port forwards and DNS files.
 
 The public API is this module's functions; they import their machinery when called, and
-pyroute2 only where a contained network is set up or torn down, so ``--net=host`` and
+rtnetlink only where a contained network is set up or torn down, so ``--net=host`` and
 ``--net=none`` pods, ``rkt list`` and ``rkt status`` never load it.
 
 - :func:`parse_net_flags` turns ``--net`` values into a :class:`NetSpec`;

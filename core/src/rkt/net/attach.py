@@ -187,15 +187,13 @@ def _setup_ports(state: dict[str, Any], uuid: str, pod_path: Path, attachments: 
 
 def _route_interface(ip: str, net: str) -> str:
     """The host interface the host's route to ``ip`` goes out of."""
-    from pyroute2 import IPRoute  # type: ignore[import-untyped]
+    from rkt.net.rtnl import Rtnl
 
-    with IPRoute() as ipr:
-        for r in ipr.route("get", dst=ip):
-            oif = r.get_attr("RTA_OIF")
-            if oif:
-                links = ipr.get_links(oif)
-                if links:
-                    return str(links[0].get_attr("IFLA_IFNAME"))
+    with Rtnl() as ipr:
+        oif = ipr.route_oif(ip)
+        name = ipr.link_name(oif) if oif else None
+    if name:
+        return name
     raise NetworkError(f"--port: no route from the host to {ip} (network {net!r})")
 
 

@@ -1,4 +1,4 @@
-"""Native network types done with pyroute2: ``ptp``, ``bridge`` and ``macvlan``.
+"""Native network types, made over rtnetlink (:mod:`rkt.net.rtnl`): ``ptp``, ``bridge`` and ``macvlan``.
 
 Each network gets an IPAM lease (:mod:`rkt.net.ipam`) and one link:
 
@@ -13,8 +13,6 @@ Each network gets an IPAM lease (:mod:`rkt.net.ipam`) and one link:
 ``ipMasq`` adds a masquerade chain for the pod's address (:mod:`rkt.net.iptables`).
 With ``tap`` attachment (virtual machines) the pod end is a tap device on the host instead,
 joined to the bridge or given the ptp gateway (with proxy ARP); macvlan has no tap form.
-
-pyroute2 is imported inside the functions only.
 """
 
 from __future__ import annotations
@@ -31,6 +29,7 @@ from typing import Any
 from rkt.net import ipam, iptables
 from rkt.net.conf import NetConf
 from rkt.net.errors import NetworkError
+from rkt.net.rtnl import SCOPE_LINK, NetlinkError, Rtnl
 from rkt.net.spec import NetRequest
 from rkt_sdk.types import NetworkAttachment
 
@@ -40,7 +39,6 @@ _TUNSETPERSIST = 0x400454CB
 _IFF_TAP = 0x0002
 _IFF_NO_PI = 0x1000
 _IFA_F_NOPREFIXROUTE = 0x200
-_RT_SCOPE_LINK = 253
 
 
 def host_if_name(uuid: str, index: int, tap: bool) -> str:
@@ -110,8 +108,6 @@ def setup(conf: NetConf, req: NetRequest, entry: dict[str, Any], *, index: int, 
 
     :raises NetworkError: bad configuration or a refused kernel operation.
     """
-    from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
-
     try:
         return _setup(conf, req, entry, index=index, netns=netns, uuid=uuid, pod_path=pod_path,
                       data_dir=data_dir, save=save)
@@ -121,8 +117,6 @@ def setup(conf: NetConf, req: NetRequest, entry: dict[str, Any], *, index: int, 
 
 def _setup(conf: NetConf, req: NetRequest, entry: dict[str, Any], *, index: int, netns: Path | None, uuid: str,
            pod_path: Path, data_dir: Path, save: Callable[[], None]) -> NetworkAttachment:
-    from pyroute2 import IPRoute  # type: ignore[import-untyped]
-
     tap = netns is None
     ifname = entry["ifName"]
     mtu = _int(conf, "mtu")
@@ -154,7 +148,7 @@ def _setup(conf: NetConf, req: NetRequest, entry: dict[str, Any], *, index: int,
     if conf.type in ("ptp", "bridge"):
         _sysctl("net/ipv4/ip_forward", "1")
 
-    with IPRoute() as ipr:
+    with Rtnl() as ipr:
         br_idx = 0
         if conf.type == "bridge":
             with _links_lock():
@@ -163,22 +157,20 @@ def _setup(conf: NetConf, req: NetRequest, entry: dict[str, Any], *, index: int,
                 _make_host_end(ipr, host_if, ifname, tap, netns, mtu, master=br_idx)
         elif conf.type == "ptp":
             _make_host_end(ipr, host_if, ifname, tap, netns, mtu)
-            idx = ipr.link_lookup(ifname=host_if)[0]
-            ipr.addr("add", index=idx, address=lease.gateway, prefixlen=32)
-            ipr.route("add", dst=f"{lease.ip}/32", oif=idx, scope=_RT_SCOPE_LINK)
+            idx = _index(ipr, host_if)
+            ipr.add_addr(idx, lease.gateway, 32)
+            ipr.add_route(f"{lease.ip}/32", oif=idx, scope=SCOPE_LINK)
             if tap:
                 _sysctl(f"net/ipv4/conf/{host_if}/proxy_arp", "1")
         else:
-            master_idx = ipr.link_lookup(ifname=conf.raw["master"])
-            if not master_idx:
+            master_idx = ipr.link_index(conf.raw["master"])
+            if master_idx is None:
                 raise NetworkError(f"network {conf.name!r}: master interface {conf.raw['master']!r} not found")
-            kw: dict[str, Any] = {"mtu": mtu} if mtu else {}
-            ipr.link("add", ifname=host_if, kind="macvlan", link=master_idx[0],
-                     macvlan_mode=str(conf.raw.get("mode", "bridge")), **kw)
+            ipr.add_macvlan(host_if, master_idx, str(conf.raw.get("mode", "bridge")), mtu=mtu)
             assert netns is not None
             nsfd = os.open(netns, os.O_RDONLY)
             try:
-                ipr.link("set", index=ipr.link_lookup(ifname=host_if)[0], net_ns_fd=nsfd, ifname=ifname)
+                ipr.set_link(_index(ipr, host_if), netns_fd=nsfd, name=ifname)
             finally:
                 os.close(nsfd)
     mac = ""
@@ -198,60 +190,58 @@ def _setup(conf: NetConf, req: NetRequest, entry: dict[str, Any], *, index: int,
                              lease.gateway if (conf.type == "ptp" or is_gw) else "", mac, tuple(routes))
 
 
-def _ensure_bridge(ipr: Any, name: str, mtu: int, gw_cidr: str) -> int:
-    found = ipr.link_lookup(ifname=name)
-    if not found:
-        marker = HOST_LINKS_DIR / "bridges" / name
-        marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        marker.touch()
-        kw: dict[str, Any] = {"mtu": mtu} if mtu else {}
-        ipr.link("add", ifname=name, kind="bridge", **kw)
-        found = ipr.link_lookup(ifname=name)
-    idx = int(found[0])
-    ipr.link("set", index=idx, state="up")
-    if gw_cidr:
-        addr, plen = gw_cidr.split("/")
-        have = {a.get_attr("IFA_ADDRESS") for a in ipr.get_addr(index=idx, family=2)}
-        if addr not in have:
-            ipr.addr("add", index=idx, address=addr, prefixlen=int(plen))
+def _index(ipr: Rtnl, name: str) -> int:
+    idx = ipr.link_index(name)
+    if idx is None:
+        raise NetworkError(f"link {name}: not found after it was made")
     return idx
 
 
-def _make_host_end(ipr: Any, host_if: str, ifname: str, tap: bool, netns: Path | None, mtu: int,
+def _ensure_bridge(ipr: Rtnl, name: str, mtu: int, gw_cidr: str) -> int:
+    idx = ipr.link_index(name)
+    if idx is None:
+        marker = HOST_LINKS_DIR / "bridges" / name
+        marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        marker.touch()
+        ipr.add_bridge(name, mtu=mtu)
+        idx = _index(ipr, name)
+    ipr.set_link(idx, up=True)
+    if gw_cidr:
+        addr, plen = gw_cidr.split("/")
+        if addr not in ipr.addrs(idx):
+            ipr.add_addr(idx, addr, int(plen))
+    return idx
+
+
+def _make_host_end(ipr: Rtnl, host_if: str, ifname: str, tap: bool, netns: Path | None, mtu: int,
                    master: int = 0) -> None:
-    kw: dict[str, Any] = {"mtu": mtu} if mtu else {}
     if tap:
         _make_tap(host_if)
     else:
         assert netns is not None
         nsfd = os.open(netns, os.O_RDONLY)
         try:
-            ipr.link("add", ifname=host_if, kind="veth", peer={"ifname": ifname, "net_ns_fd": nsfd, **kw})
+            ipr.add_veth(host_if, ifname, nsfd, mtu=mtu)
         finally:
             os.close(nsfd)
-    idx = ipr.link_lookup(ifname=host_if)[0]
-    if master:
-        kw["master"] = master
-    ipr.link("set", index=idx, state="up", **kw)
+    ipr.set_link(_index(ipr, host_if), up=True, master=master, mtu=mtu)
 
 
 def _configure_pod_end(netns: Path, ifname: str, ip: str, prefix_len: int, gateway: str,
                        routes: list[tuple[str, str]], *, ptp: bool, subnet: str) -> None:
-    from pyroute2 import IPRoute  # type: ignore[import-untyped]
-
-    with IPRoute(netns=str(netns), flags=0) as ns:
-        idx = ns.link_lookup(ifname=ifname)[0]
-        ns.link("set", index=idx, state="up")
+    with Rtnl(netns) as ns:
+        idx = _index(ns, ifname)
+        ns.set_link(idx, up=True)
         if ptp:
-            ns.addr("add", index=idx, address=ip, prefixlen=prefix_len, IFA_FLAGS=_IFA_F_NOPREFIXROUTE)
-            ns.route("add", dst=f"{gateway}/32", oif=idx, scope=_RT_SCOPE_LINK)
-            ns.route("add", dst=subnet, gateway=gateway, oif=idx)
+            ns.add_addr(idx, ip, prefix_len, flags=_IFA_F_NOPREFIXROUTE)
+            ns.add_route(f"{gateway}/32", oif=idx, scope=SCOPE_LINK)
+            ns.add_route(subnet, gateway=gateway, oif=idx)
         else:
-            ns.addr("add", index=idx, address=ip, prefixlen=prefix_len)
+            ns.add_addr(idx, ip, prefix_len)
         for dst, gw in routes:
             if dst == subnet and ptp:
                 continue
-            ns.route("add", dst=dst, gateway=gw, oif=idx)
+            ns.add_route(dst, gateway=gw, oif=idx)
 
 
 def teardown(entry: dict[str, Any], data_dir: Path, uuid: str) -> None:
@@ -261,14 +251,12 @@ def teardown(entry: dict[str, Any], data_dir: Path, uuid: str) -> None:
     host_if = entry.get("hostIf")
     bridge = entry.get("bridge")
     if host_if or bridge:
-        from pyroute2 import IPRoute  # type: ignore[import-untyped]
-        from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
-
-        with IPRoute() as ipr:
+        with Rtnl() as ipr:
             if host_if:
-                for idx in ipr.link_lookup(ifname=host_if):
+                idx = ipr.link_index(host_if)
+                if idx is not None:
                     try:
-                        ipr.link("del", index=idx)
+                        ipr.del_link(idx)
                     except NetlinkError:
                         pass
             if bridge:
@@ -276,9 +264,10 @@ def teardown(entry: dict[str, Any], data_dir: Path, uuid: str) -> None:
                     markers = [m for m in _bridge_markers(bridge, data_dir) if m.exists()]
                     ports = Path("/sys/class/net") / bridge / "brif"
                     if markers and (not ports.is_dir() or not os.listdir(ports)):
-                        for idx in ipr.link_lookup(ifname=bridge):
+                        br = ipr.link_index(bridge)
+                        if br is not None:
                             try:
-                                ipr.link("del", index=idx)
+                                ipr.del_link(br)
                             except NetlinkError:
                                 pass
                         for m in markers:

@@ -1,6 +1,6 @@
 """Named network namespaces, as ``ip netns`` keeps them: bind mounts under ``/var/run/netns``.
 
-Only the standard library (ctypes) is used, so a ``--net=none`` pod costs no pyroute2 import.
+Only the standard library (ctypes) is used, so a ``--net=none`` pod loads no netlink code.
 A namespace is made by a short-lived thread that unshares its own network namespace, brings
 its loopback up, and bind-mounts it at the namespace's path; the thread then ends.
 """
