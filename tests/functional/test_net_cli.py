@@ -218,6 +218,10 @@ def test_one_host_port_is_forwarded_to_one_pod_of_all_data_dirs(two: tuple[Rkt, 
     holder = a.wait_uuid("first")
     a.networks(holder)
     claim = Path(f"/run/rkt/net/ports/tcp-{host_port}")
+    for _ in range(300):  # the port is claimed after the pod's addresses are recorded
+        if claim.exists():
+            break
+        time.sleep(0.1)
     assert json.loads(claim.read_text())["uuid"] == holder
     p = b("run", "--stage1-name=coreos", f"--port=http:{host_port}", f"--uuid-file-save={b.uuid_file('second')}",
           b.image("second", ("/bin/true",), app=app), check=False)

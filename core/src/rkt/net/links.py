@@ -253,23 +253,13 @@ def teardown(entry: dict[str, Any], data_dir: Path, uuid: str) -> None:
     if host_if or bridge:
         with Rtnl() as ipr:
             if host_if:
-                idx = ipr.link_index(host_if)
-                if idx is not None:
-                    try:
-                        ipr.del_link(idx)
-                    except NetlinkError:
-                        pass
+                ipr.del_link_named(host_if)
             if bridge:
                 with _links_lock():
                     markers = [m for m in _bridge_markers(bridge, data_dir) if m.exists()]
                     ports = Path("/sys/class/net") / bridge / "brif"
                     if markers and (not ports.is_dir() or not os.listdir(ports)):
-                        br = ipr.link_index(bridge)
-                        if br is not None:
-                            try:
-                                ipr.del_link(br)
-                            except NetlinkError:
-                                pass
+                        ipr.del_link_named(bridge)
                         for m in markers:
                             m.unlink(missing_ok=True)
     if entry.get("lease"):

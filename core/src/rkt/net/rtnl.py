@@ -216,6 +216,17 @@ class Rtnl:
         """Delete a link."""
         self._request(_RTM_DELLINK, _NLM_F_ACK, _ifinfo(index))
 
+    def del_link_named(self, name: str) -> None:
+        """Delete the link called ``name`` if there is one (a link already gone is not an error)."""
+        idx = self.link_index(name)
+        if idx is None:
+            return
+        try:
+            self.del_link(idx)
+        except NetlinkError as e:
+            if e.errno != 19:  # ENODEV: gone meanwhile
+                raise
+
     # addresses and routes
 
     def add_addr(self, index: int, ip: str, prefix_len: int, *, flags: int = 0) -> None:
