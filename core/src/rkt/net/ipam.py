@@ -22,17 +22,16 @@ the ``IP=<addr>`` argument of ``--net`` asks for a given address.
 
 from __future__ import annotations
 
-import fcntl
 import ipaddress
 import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rkt.net.errors import NetworkError
+from rkt.net.hostlock import locked
 
 #: Where leases live when a network's ipam section sets no ``dataDir`` (CNI host-local's default).
 DEFAULT_LEASE_ROOT = Path("/var/lib/cni/networks")
@@ -124,17 +123,6 @@ def legacy_lease_dir(data_dir: Path, net: str) -> Path:
     return data_dir / "net" / "ipam" / net
 
 
-@contextmanager
-def _locked(d: Path) -> Iterator[None]:
-    d.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(d / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 def _read(lease: Path) -> dict[str, Any] | None:
     """A lease record; None when the file is gone, ``{}`` when it is not one of our records."""
     try:
@@ -199,7 +187,7 @@ def allocate(net: str, ipam: dict[str, Any], *, uuid: str, pod: Path, ifname: st
     pool = Pool.from_conf(net, ipam)
     d = lease_dir(net, ipam)
     record = json.dumps({"uuid": uuid, "pod": str(pod), "ifName": ifname}) + "\n"
-    with _locked(d):
+    with locked(d):
         if want:
             try:
                 ip = ipaddress.IPv4Address(want)
@@ -245,7 +233,7 @@ def release(d: Path, uuid: str, ifname: str = "") -> None:
     """Drop the pod's lease(s) in lease directory ``d``; nothing happens if it holds none."""
     if not d.is_dir():
         return
-    with _locked(d):
+    with locked(d):
         for name in os.listdir(d):
             if name in _NOT_LEASES or name.startswith("."):
                 continue

@@ -21,14 +21,15 @@ import fcntl
 import ipaddress
 import os
 import struct
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from rkt.net import ipam, iptables
 from rkt.net.conf import NetConf
 from rkt.net.errors import NetworkError
+from rkt.net.hostlock import locked
 from rkt.net.rtnl import SCOPE_LINK, NetlinkError, Rtnl
 from rkt.net.spec import NetRequest
 from rkt_sdk.types import NetworkAttachment
@@ -77,17 +78,9 @@ def _make_tap(name: str) -> None:
 HOST_LINKS_DIR = Path("/run/rkt/net")
 
 
-@contextmanager
-def _links_lock() -> Iterator[None]:
+def _links_lock() -> AbstractContextManager[None]:
     """Serialise bridge creation/removal between rkt processes of every data directory."""
-    d = HOST_LINKS_DIR
-    d.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(d / "links.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    return locked(HOST_LINKS_DIR, "links.lock")
 
 
 def _bridge_markers(name: str, data_dir: Path) -> tuple[Path, Path]:

@@ -10,14 +10,12 @@ teardown releases its own claims only.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from rkt.net.errors import NetworkError
+from rkt.net.hostlock import locked
 from rkt.net.ipam import pod_exists
 from rkt_sdk.poddir import write_atomic
 
@@ -40,15 +38,8 @@ def _holder(path: Path) -> dict[str, str] | None:
     return {k: str(v) for k, v in info.items()} if isinstance(info, dict) else {}
 
 
-@contextmanager
-def _locked() -> Iterator[None]:
-    CLAIMS_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(CLAIMS_DIR / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+def _locked() -> AbstractContextManager[None]:
+    return locked(CLAIMS_DIR)
 
 
 def claim(proto: str, port: int, *, uuid: str, pod: Path) -> str:
