@@ -12,8 +12,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ import pytest
 import rkt.net as net
 from rkt.net import ipam, iptables
 from rkt_sdk.appc import App, ImageRef, PodManifest, PodPort, Port, RuntimeApp
+from tests.support.http import get_when_up
 
 pytestmark = [pytest.mark.root, pytest.mark.skipif(os.geteuid() != 0, reason="needs root")]
 
@@ -292,14 +291,7 @@ def _port_forward(env: Env, flags: list[str]) -> None:
     (www / "index.html").write_text("served from the pod\n")
     p = subprocess.Popen(["ip", "netns", "exec", f"rkt-{u}", busybox, "httpd", "-f", "-p", "8080", "-h", str(www)])
     env.procs.append(p)  # type: ignore[arg-type]
-    body = ""
-    for _ in range(50):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{host_port}/index.html", timeout=5) as r:
-                body = r.read().decode()
-            break
-        except OSError:
-            time.sleep(0.1)
+    body = get_when_up(f"http://127.0.0.1:{host_port}/index.html", tries=50)
     assert body == "served from the pod\n"
     sid = iptables.short_id(u)
     assert iptables.chain_exists("nat", f"RKT-{sid}-DNAT")

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from importlib.metadata import entry_points
 from importlib.util import find_spec
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.aci import build_aci
+from tests.support.http import get_when_up
 
 RKT = str(Path(sys.executable).parent / "rkt")
 pytestmark = [
@@ -158,14 +158,7 @@ def test_port_forward_and_pod_to_pod(rkt: Rkt) -> None:
                    f"--uuid-file-save={rkt.uuid_file('web')}", web)
     uuid = rkt.wait_uuid("web")
     ip = rkt.networks(uuid)[0]["ip"]
-    body = ""
-    for _ in range(100):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{host_port}/index.html", timeout=5) as r:
-                body = r.read().decode()
-            break
-        except OSError:
-            time.sleep(0.1)
+    body = get_when_up(f"http://127.0.0.1:{host_port}/index.html", tries=100)
     assert body == "hello from the web pod\n"
     client = rkt.image("client", ("/bin/wget", "-q", "-O", "-", f"http://{ip}:8080/index.html"))
     out = rkt("run", "--stage1-name=coreos", f"--uuid-file-save={rkt.uuid_file('c')}", client)

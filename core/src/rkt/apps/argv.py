@@ -26,24 +26,32 @@ def _takes_value(parser: argparse.ArgumentParser, token: str) -> bool:
     return action is not None and action.nargs != 0
 
 
+def _take_flags(argv: list[str], i: int, parser: argparse.ArgumentParser, out: list[str]) -> int:
+    """Move the flags from ``argv[i]`` on (with the values they take) to ``out``; the index after them.
+
+    Stops at ``--`` or at the first word that is not a flag.
+    """
+    n = len(argv)
+    while i < n:
+        t = argv[i]
+        if t == "--" or t == "-" or not t.startswith("-"):
+            break
+        out.append(t)
+        if _takes_value(parser, t) and i + 1 < n:
+            out.append(argv[i + 1])
+            i += 1
+        i += 1
+    return i
+
+
 def split(argv: list[str], pod_parser: argparse.ArgumentParser, app_parser: argparse.ArgumentParser) -> SplitArgs:
     """Cut ``argv`` as the module doc says."""
     pod: list[str] = []
     apps: list[tuple[str, list[str], list[str] | None]] = []
-    i = 0
     n = len(argv)
-    while i < n and not apps:
-        t = argv[i]
-        if t == "--":
-            raise argparse.ArgumentError(None, "arguments after -- need an image before them")
-        if t.startswith("-") and t != "-":
-            pod.append(t)
-            if _takes_value(pod_parser, t) and i + 1 < n:
-                pod.append(argv[i + 1])
-                i += 1
-            i += 1
-            continue
-        break
+    i = _take_flags(argv, 0, pod_parser, pod)
+    if i < n and argv[i] == "--":
+        raise argparse.ArgumentError(None, "arguments after -- need an image before them")
     while i < n:
         image = argv[i]
         i += 1
@@ -61,11 +69,7 @@ def split(argv: list[str], pod_parser: argparse.ArgumentParser, app_parser: argp
                     i += 1
                 break
             if t.startswith("-") and t != "-":
-                flags.append(t)
-                if _takes_value(app_parser, t) and i + 1 < n:
-                    flags.append(argv[i + 1])
-                    i += 1
-                i += 1
+                i = _take_flags(argv, i, app_parser, flags)
                 continue
             break
         apps.append((image, flags, args))
