@@ -37,8 +37,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def types(session: nox.Session) -> None:
-    """mypy over the SDK, core and flavors."""
+    """mypy over the SDK, core and flavors; the example flavor with ``--strict``, as its author would."""
     session.run(PY, "-m", "mypy", *_existing(SOURCES[:-3]))
+    example = ROOT / "examples" / "rkt-stage1-hello"
+    session.run(PY, "-m", "mypy", "--strict", "--config-file", str(example / "pyproject.toml"), str(example / "src"),
+                env={"MYPYPATH": str(ROOT / "plugin_sdk" / "src")})
 
 
 @nox.session

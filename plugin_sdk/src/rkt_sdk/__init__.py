@@ -13,8 +13,23 @@ protocol, without importing pluggy) and the data types are loaded on first use, 
 from __future__ import annotations
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what type checkers see: the real names, so ``@hookimpl`` keeps a hook's type
     from typing import Any
+
+    from rkt_sdk.errors import FlavorError as FlavorError
+    from rkt_sdk.errors import RktError as RktError
+    from rkt_sdk.markers import hookimpl as hookimpl
+    from rkt_sdk.markers import hookspec as hookspec
+    from rkt_sdk.poddir import PodDir as PodDir
+    from rkt_sdk.types import Capabilities as Capabilities
+    from rkt_sdk.types import ConfigField as ConfigField
+    from rkt_sdk.types import EnterOptions as EnterOptions
+    from rkt_sdk.types import FlavorInfo as FlavorInfo
+    from rkt_sdk.types import HostCheck as HostCheck
+    from rkt_sdk.types import NetworkAttachment as NetworkAttachment
+    from rkt_sdk.types import Pod as Pod
+    from rkt_sdk.types import PodApp as PodApp
+    from rkt_sdk.types import RunOptions as RunOptions
 
 #: Version of the stage1 interface described by :mod:`rkt_sdk.hookspecs`.
 #: Bumped when a hook is added or gains an argument; a flavor declares the version it

@@ -74,8 +74,13 @@ class PodDir:
 
     @property
     def stage1_data(self) -> Path:
-        """A directory the flavor owns for its own files (created on first use)."""
-        p = self.path / "stage1-data"
+        """The directory the flavor owns for its own files; reading the path makes nothing
+        (``gc`` may ask for it on a pod that never ran): :meth:`make_stage1_data` makes it."""
+        return self.path / "stage1-data"
+
+    def make_stage1_data(self) -> Path:
+        """Make :attr:`stage1_data` if missing, and return it (for a flavor about to write there)."""
+        p = self.stage1_data
         p.mkdir(exist_ok=True)
         return p
 

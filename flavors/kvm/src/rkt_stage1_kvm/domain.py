@@ -278,7 +278,7 @@ def run_pod(pod: Pod, options: RunOptions) -> int:
     emulator = shutil.which(vs.qemu_binary) or vs.qemu_binary
     xml = domain_xml(prep.spec, emulator, sockets)
     pd = PodDir(pod.path)
-    write_atomic(pd.stage1_data / "domain.xml", xml)
+    write_atomic(pd.make_stage1_data() / "domain.xml", xml)
     vm = LibvirtVM(uri, prep.spec.name)
     try:
         vm.create(xml)

@@ -57,7 +57,7 @@ def run_pod(pod: Pod, options: RunOptions) -> int:
     guest = [p[1] for p in pairs]
     fds = ChardevFds(guest[0].fileno(), guest[1].fileno(), guest[2].fileno(), guest[3].fileno())
     argv = qemu_argv(vs.qemu_binary, prep.spec, fds)
-    log_path = pd.stage1_data / "qemu.log"
+    log_path = pd.make_stage1_data() / "qemu.log"
     keep = [g.fileno() for g in guest] + ([pod.lock_fd] if pod.lock_fd >= 0 else [])
     try:
         with open(log_path, "wb") as log:

@@ -150,7 +150,7 @@ def plan_pod(pod: Pod, options: RunOptions) -> GuestPlan:
     from rkt_sdk.linux.creds import resolve
 
     pd = PodDir(pod.path)
-    data = pd.stage1_data
+    data = pd.make_stage1_data()
     xchg = data / "xchg"
     xchg.mkdir(exist_ok=True)
     shares: list[Share] = [Share(XCHG_TAG, xchg)]

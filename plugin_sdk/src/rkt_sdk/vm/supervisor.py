@@ -79,7 +79,7 @@ class Supervisor:
         self.debug = debug
         self.out_fd = out_fd
         self.err_fd = err_fd
-        self.console_log = self.pd.stage1_data / CONSOLE_LOG
+        self.console_log = self.pd.make_stage1_data() / CONSOLE_LOG
         self.ready = False
         self.exited: dict[str, int] = {}
         self.first_failure: int | None = None
