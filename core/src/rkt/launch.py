@@ -152,7 +152,7 @@ def run(req: PodRequest, env: Environment) -> int:
     _check_host(flavor, options.settings)
     pod, _ = prepare(req, env, keep_lock=True, flavor=flavor)
     try:
-        check_capabilities(flavor, _manifest_of(pod.path), options)
+        check_capabilities(flavor, _manifest_of(pod.path), options, pod.path)
     except RktError:
         from rkt.pods.prepare import remove_pod_dir
 
@@ -194,7 +194,7 @@ def run_prepared(uuid: str, req: PodRequest, env: Environment) -> int:
         options = run_options(req, env, flavor, net_mode)
         options = replace(options, hostname=req.hostname)
         _check_host(flavor, options.settings)
-        check_capabilities(flavor, _manifest_of(ref.path), options)
+        check_capabilities(flavor, _manifest_of(ref.path), options, ref.path)
     except BaseException:
         lock.release()
         raise

@@ -26,7 +26,10 @@ class Capabilities(Record):
     """What a flavor supports; stage0 refuses requests outside of it before calling ``run``.
 
     :ivar multi_app: the flavor runs pods of more than one app.
-    :ivar isolators: isolator names honoured (``resource/memory``, ``os/linux/capabilities-retain-set`` ...).
+    :ivar isolators: isolator names enforced (``resource/memory``, ``os/linux/capabilities-retain-set`` ...),
+        each one of :data:`rkt_sdk.isolators.KNOWN` (their JSON shapes and flags are listed there).
+        Default: none. Stage0 refuses a pod whose flags or pod manifest ask for an isolator not
+        listed (exit 254) and warns for one that only its image brought.
     :ivar network_modes: the ``--net`` modes accepted: ``"host"``, ``"none"``, ``"contained"``.
     :ivar network_attachment: how a contained pod reaches its networks: ``"netns"`` (stage0
         makes a network namespace with one interface per network and the flavor joins it) or

@@ -143,8 +143,50 @@ def _write_dns_fallback(pd: PodDir, options: RunOptions) -> None:
         write_atomic(pd.hosts, "\n".join(lines) + "\n")
 
 
-def check_capabilities(flavor: Flavor, manifest: PodManifest, options: RunOptions) -> None:
+def _image_isolators(pod_path: Path | None, app: str) -> list[object]:
+    """The isolators of the app's image manifest, as JSON objects (none when unknown)."""
+    import json
+
+    if pod_path is None:
+        return []
+    try:
+        raw = json.loads(PodDir(pod_path).app_image_manifest_path(app).read_bytes())
+        isos = raw.get("app", {}).get("isolators") or []
+    except (OSError, ValueError, AttributeError):
+        return []
+    return isos if isinstance(isos, list) else []
+
+
+def check_isolators(flavor: Flavor, manifest: PodManifest, pod_path: Path | None = None) -> None:
+    """Refuse an isolator the flavor does not claim; warn instead for one an image brought unchanged.
+
+    See :mod:`rkt_sdk.isolators` for the rule as flavor authors read it.
+    """
+    import sys
+
+    from rkt_sdk.isolators import described
+
+    claimed = flavor.info.capabilities.isolators
+    for iso in manifest.isolators:
+        if iso.name not in claimed:
+            raise RktError(f"pod manifest: the {flavor.name} flavor does not enforce {described(iso.name)}")
+    for app in manifest.apps:
+        from_image = _image_isolators(pod_path, app.name)
+        for iso in app.app.isolators:
+            if iso.name in claimed:
+                continue
+            if iso.to_dict() in from_image:
+                sys.stderr.write(f"rkt: warning: app {app.name!r}: the {flavor.name} flavor does not enforce "
+                                 f"{described(iso.name)} from its image; running without it\n")
+                continue
+            raise RktError(f"{described(iso.name)}: the {flavor.name} flavor does not enforce it "
+                           f"(it enforces: {', '.join(sorted(claimed)) or 'no isolators'})")
+
+
+def check_capabilities(flavor: Flavor, manifest: PodManifest, options: RunOptions,
+                       pod_path: Path | None = None) -> None:
     """Refuse a pod the flavor says it cannot run, before anything is made for it."""
+    check_isolators(flavor, manifest, pod_path)
     caps = flavor.info.capabilities
     if len(manifest.apps) > 1 and not caps.multi_app:
         raise RktError(f"the {flavor.name} flavor runs one app per pod, and {len(manifest.apps)} were given")
