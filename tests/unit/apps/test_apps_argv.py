@@ -11,12 +11,9 @@ from rkt.cli.run import parse
 
 
 def _cut(*argv: str) -> tuple[list[str], list[tuple[str, list[str], list[str] | None]]]:
-    from rkt.cli.parser import make_parser
-    from rkt.cli.run import _app_parser, add_pod_flags
+    from rkt.cli.run import app_parser, pod_parser
 
-    pod = make_parser("rkt run", "")
-    add_pod_flags(pod, "run")
-    cut = split(list(argv), pod, _app_parser("run"))
+    cut = split(list(argv), pod_parser("run"), app_parser("run"))
     return cut.pod, cut.apps
 
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from rkt.cli.parser import make_parser
-from rkt.cli.status import _bare_flags_take_no_uuid, _wait_flag, add_arguments
+from rkt.cli import status
+from rkt.cli.parser import parse_command
+from rkt.cli.status import _wait_flag
 from rkt_sdk.errors import RktError
 
 
 def _parse(*argv: str):  # type: ignore[no-untyped-def]
-    p = make_parser("rkt status", "")
-    add_arguments(p, "status")
-    ns = p.parse_args(list(argv))
-    _bare_flags_take_no_uuid(ns)
-    return ns
+    return parse_command("status", list(argv), status)
 
 
 @pytest.mark.parametrize("argv, uuid, wait", [
@@ -26,6 +23,7 @@ def _parse(*argv: str):  # type: ignore[no-untyped-def]
 def test_wait_and_uuid(argv: tuple[str, ...], uuid: str, wait: str) -> None:
     ns = _parse(*argv)
     assert (ns.uuid, ns.wait) == (uuid, wait)
+    assert vars(status.parse(list(argv))) == vars(ns), "the fast path reads what argparse reads"
 
 
 def test_wait_values() -> None:

@@ -23,7 +23,7 @@ def _takes_value(parser: argparse.ArgumentParser, token: str) -> bool:
     if "=" in token:
         return False
     action = parser._option_string_actions.get(token)
-    return action is not None and action.nargs != 0
+    return action is not None and action.nargs != 0 and getattr(action, "bare", None) is None
 
 
 def _take_flags(argv: list[str], i: int, parser: argparse.ArgumentParser, out: list[str]) -> int:

@@ -117,16 +117,6 @@ def port(value: str) -> PodPort:
     return PodPort(parts[0], hp, parts[1] if len(parts) == 3 else "")
 
 
-def hosts_entry(value: str) -> tuple[str, str]:
-    """``IP=HOSTNAME`` or ``host``."""
-    if value == "host":
-        return ("host", "")
-    ip, eq, name = value.partition("=")
-    if not eq or not ip or not name:
-        raise FlagError(f"--hosts-entry={value}: expected IP=HOSTNAME or host")
-    return (ip, name)
-
-
 def memory(value: str) -> Isolator:
     if not _MEM.match(value):
         raise FlagError(f"--memory={value}: expected a size such as 64M or 1G")

@@ -7,13 +7,13 @@ import json
 import sys
 
 from rkt.cli.context import GlobalOptions
+from rkt.cli.options import Arg, Flag, bool_flag
 
-
-def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
-    p.add_argument("uuid", nargs="?", default="", help="the pod")
-    p.add_argument("--pretty-print", default="true", choices=("true", "false"),
-                   help="apply indent to format the output")
-    p.add_argument("--uuid-file", default="", help="read pod UUID from file instead of argument")
+ARGS = (Arg("uuid", "the pod", nargs="?", default="", metavar="UUID"),)
+FLAGS = (
+    bool_flag("--pretty-print", "apply indent to format the output", default=True),
+    Flag("--uuid-file", "read pod UUID from file instead of argument", metavar="FILE"),
+)
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
@@ -29,5 +29,5 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
         raw = json.loads((ref.path / "pod").read_bytes())
     except FileNotFoundError:
         raise RktError(f'pod "{ref.uuid}" has no manifest yet (state: {ref.state()})') from None
-    sys.stdout.write(json.dumps(raw, indent=2 if args.pretty_print == "true" else None) + "\n")
+    sys.stdout.write(json.dumps(raw, indent=2 if args.pretty_print else None) + "\n")
     return 0

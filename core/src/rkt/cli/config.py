@@ -8,11 +8,9 @@ import os
 import sys
 
 from rkt.cli.context import GlobalOptions
+from rkt.cli.options import bool_flag
 
-
-def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
-    p.add_argument("--pretty-print", nargs="?", const="true", default="true", choices=("true", "false"),
-                   help="indent the output (default true)")
+FLAGS = (bool_flag("--pretty-print", "indent the output", default=True),)
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
@@ -23,6 +21,6 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     explicit_dir = "dir" in gopts.explicit or bool(os.environ.get("RKT_DIR"))
     data = gopts.dir if explicit_dir else (configured_data_dir(gopts.config_dirs) or gopts.dir)
     cfg = effective_config(gopts.config_dirs, DataDir(data).cache, data)
-    indent = 2 if args.pretty_print == "true" else None
+    indent = 2 if args.pretty_print else None
     sys.stdout.write(json.dumps(cfg, indent=indent) + "\n")
     return 0

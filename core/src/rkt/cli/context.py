@@ -7,8 +7,14 @@ from pathlib import Path
 
 from rkt_sdk.record import Record, replace
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 INSECURE_OPTIONS = {"none", "image", "tls", "ondisk", "http", "pubkey", "capabilities", "paths",
                     "seccomp", "run-as-root", "all-fetch", "all-run", "all"}
+#: the global flags that take a value
+VALUE_FLAGS = ("--dir", "--insecure-options", "--local-config", "--system-config", "--user-config")
 _EXPAND = {"all-fetch": {"image", "tls", "http", "pubkey"},
            "all-run": {"capabilities", "paths", "seccomp", "run-as-root"}}
 
@@ -51,30 +57,30 @@ def parse_insecure(value: str) -> frozenset[str]:
     return frozenset(opts)
 
 
-def parse_global(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
+def parse_global(argv: list[str], verbatim: Callable[[str, list[str], int], int] | None = None
+                 ) -> tuple[GlobalOptions, list[str]]:
     """Split leading global options from the command and its arguments.
 
     Global options may also follow the command name (rkt accepted both); they are
-    recognised anywhere before a ``--``. The data directory is ``--dir``, else ``$RKT_DIR``,
-    else what ``paths.d`` sets, else ``/var/lib/rkt``.
+    recognised anywhere before a ``--``, and before the index ``verbatim(command, argv, i)`` gives
+    (``i``: the index after the command name; ``enter``'s command keeps its flags). The data
+    directory is ``--dir``, else ``$RKT_DIR``, else what ``paths.d`` sets, else ``/var/lib/rkt``.
 
     :raises ValueError: a malformed global flag.
     :raises rkt.config.errors.ConfigError: a malformed ``paths.d`` file.
     """
     values: dict[str, object] = {}
     rest: list[str] = []
-    it = iter(range(len(argv)))
     i = 0
-    seen_dashdash = False
-    while i < len(argv):
+    end = len(argv)
+    while i < end:
         a = argv[i]
-        if seen_dashdash or a == "--":
-            seen_dashdash = True
-            rest.append(a)
-            i += 1
-            continue
+        if a == "--":
+            break
+        if verbatim is not None and not rest and not a.startswith("-"):
+            end = verbatim(a, argv, i + 1)
         key, eq, val = a.partition("=")
-        if key in ("--dir", "--insecure-options", "--local-config", "--system-config", "--user-config"):
+        if key in VALUE_FLAGS:
             if not eq:
                 if i + 1 >= len(argv):
                     raise ValueError(f"flag needs an argument: {key}")
@@ -88,7 +94,7 @@ def parse_global(argv: list[str]) -> tuple[GlobalOptions, list[str]]:
         else:
             rest.append(a)
         i += 1
-    del it
+    rest += argv[i:]
     env_dir = os.environ.get("RKT_DIR")
     kw: dict[str, object] = {}
     if "dir" in values or env_dir:

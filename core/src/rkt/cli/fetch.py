@@ -6,27 +6,19 @@ import argparse
 import sys
 
 from rkt.cli.context import GlobalOptions
+from rkt.cli.options import Arg, Flag, bool_flag
 
-
-def bool_flag(p: argparse.ArgumentParser, name: str, help: str, default: bool = False) -> None:
-    """A Go-style boolean flag: ``--name``, ``--name=true`` and ``--name=false`` (never eats the next word)."""
-    dest = name.lstrip("-").replace("-", "_")
-    p.add_argument(name, dest=dest, action="store_true", default=default,
-                   help=f"{help} (default {str(default).lower()}; --{dest.replace('_', '-')}=false to unset)")
-    p.add_argument(f"{name}=true", dest=dest, action="store_true", help=argparse.SUPPRESS)
-    p.add_argument(f"{name}=false", dest=dest, action="store_false", help=argparse.SUPPRESS)
-
-
-def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
-    p.description = ("Fetch image(s) and store them in the local store. IMAGE is an ACI file (path or file:// URL), "
-                     "an image id (sha512-..., unique prefixes accepted), or a name[:version] already in the store. "
-                     "Prints each image's id.")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image to fetch")
-    bool_flag(p, "--full", "print the full image id")
-    p.add_argument("--pull-policy", choices=("new", "update", "never"), default="new",
-                   help="never: use the local store only; new/update: import files (default new)")
-    p.add_argument("--signature", action="append", default=[], metavar="FILE",
-                   help="local signature file (accepted; signatures are not verified yet)")
+DESCRIPTION = ("Fetch image(s) and store them in the local store. IMAGE is an ACI file (path or file:// URL), "
+               "an image id (sha512-..., unique prefixes accepted), or a name[:version] already in the store. "
+               "Prints each image's id.")
+ARGS = (Arg("images", "image to fetch", nargs="+", metavar="IMAGE"),)
+FLAGS = (
+    bool_flag("--full", "print the full image id"),
+    Flag("--pull-policy", "never: use the local store only; new/update: import files (default new)",
+         default="new", choices=("new", "update", "never")),
+    Flag("--signature", "local signature file (accepted; signatures are not verified yet)", kind="list",
+         metavar="FILE"),
+)
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:

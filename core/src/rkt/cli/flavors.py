@@ -8,12 +8,12 @@ import sys
 from typing import Any
 
 from rkt.cli.context import GlobalOptions
+from rkt.cli.options import Flag, bool_flag
 
-
-def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
-    p.add_argument("--format", default="", choices=("", "json", "json-pretty"), help="output format")
-    p.add_argument("--no-legend", action="store_true", help="suppress the table's header and footnote")
-
+FLAGS = (
+    Flag("--format", "output format", choices=("", "json", "json-pretty")),
+    bool_flag("--no-legend", "suppress the table's header and footnote"),
+)
 
 def to_json(report: Any, default: str) -> dict[str, Any]:
     """One flavor as ``rkt flavors --format=json`` prints it."""

@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 
 from rkt.cli.context import GlobalOptions
+from rkt.cli.options import Flag, bool_flag
 from rkt.cli.parser import duration
 
-
-def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
-    p.add_argument("--grace-period", type=duration, default=1800.0,
-                   help="duration to wait before discarding inactive pods from garbage (default 30m0s)")
-    p.add_argument("--expire-prepared", type=duration, default=86400.0,
-                   help="duration to wait before expiring prepared pods (default 24h0m0s)")
-    p.add_argument("--mark-only", action="store_true",
-                   help="move exited/aborted pods to the garbage directories without deleting them")
+FLAGS = (
+    Flag("--grace-period", "duration to wait before discarding inactive pods from garbage (default 30m0s)",
+         default=1800.0, convert=duration, metavar="DURATION"),
+    Flag("--expire-prepared", "duration to wait before expiring prepared pods (default 24h0m0s)",
+         default=86400.0, convert=duration, metavar="DURATION"),
+    bool_flag("--mark-only", "move exited/aborted pods to the garbage directories without deleting them"),
+)
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:

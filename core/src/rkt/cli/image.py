@@ -8,7 +8,8 @@ import sys
 from typing import TYPE_CHECKING
 
 from rkt.cli.context import GlobalOptions
-from rkt.cli.fetch import bool_flag
+from rkt.cli.options import Arg, Flag, add_args, add_flags, bool_flag
+from rkt.cli.parser import duration, usage_line
 
 if TYPE_CHECKING:
     from rkt.store import ImageRecord, Store
@@ -16,66 +17,47 @@ if TYPE_CHECKING:
 #: ``--fields`` names -> column titles, in rkt's default order.
 FIELDS = {"id": "ID", "name": "NAME", "size": "SIZE", "importtime": "IMPORT TIME", "lastused": "LAST USED"}
 DEFAULT_FIELDS = "id,name,size,importtime,lastused"
-SUBCOMMANDS = {
-    "list": "List images in the local store",
-    "rm": "Remove one or more images with the given IDs or image names from the local store",
-    "gc": "Garbage collect local store",
-    "cat-manifest": "Inspect and print the image manifest",
-    "extract": "Extract a stored image to a directory",
-    "render": "Render a stored image to a directory with all its dependencies",
-    "export": "Export a stored image to an ACI file",
+IMAGE = Arg("image", "image id (or unique prefix) or name[:version]", metavar="IMAGE")
+FORMAT = Flag("--format", "output format: json or json-pretty (default: a table)", choices=("", "json", "json-pretty"))
+#: subcommand -> (summary, positional arguments, flags)
+SUBCOMMANDS: dict[str, tuple[str, tuple[Arg, ...], tuple[Flag, ...]]] = {
+    "list": ("List images in the local store", (), (
+        Flag("--fields", f"comma-separated list of fields to display, among {','.join(FIELDS)} "
+             f"(default {DEFAULT_FIELDS})", default=DEFAULT_FIELDS),
+        bool_flag("--full", "use long output format (full ids, absolute times, sizes in bytes)"),
+        bool_flag("--no-legend", "suppress a legend with the list"),
+        FORMAT,
+        Flag("--sort", f"comma-separated fields to sort by, among {','.join(FIELDS)}", default="importtime"),
+        Flag("--order", "sorting order (default asc)", default="asc", choices=("asc", "desc")))),
+    "rm": ("Remove one or more images with the given IDs or image names from the local store",
+           (Arg("images", "image id (or unique prefix) or name[:version]", nargs="+", metavar="IMAGE"),), ()),
+    "gc": ("Garbage collect local store", (), (
+        Flag("--grace-period", "duration to wait since an image was last used before removing it (default 24h0m0s)",
+             default=24 * 3600.0, convert=duration, metavar="DURATION"),)),
+    "cat-manifest": ("Inspect and print the image manifest", (IMAGE,),
+                     (bool_flag("--pretty-print", "apply indent to format the output", default=True),)),
+    "extract": ("Extract a stored image to a directory", (IMAGE, Arg("dest", "directory to create", metavar="DEST")),
+                (bool_flag("--overwrite", "overwrite the output directory"),
+                 bool_flag("--rootfs-only", "extract the rootfs only"))),
+    "render": ("Render a stored image to a directory with all its dependencies",
+               (IMAGE, Arg("dest", "directory to create", metavar="DEST")),
+               (bool_flag("--overwrite", "overwrite the output directory"),
+                bool_flag("--rootfs-only", "extract the rootfs only"))),
+    "export": ("Export a stored image to an ACI file",
+               (IMAGE, Arg("dest", "ACI file to write (uncompressed)", metavar="FILE")),
+               (bool_flag("--overwrite", "overwrite the output ACI"),)),
 }
 
 
 def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
+    """The subcommands, each from its declarations in :data:`SUBCOMMANDS`."""
     p.description = "Operate on image(s) in the local store"
     sub = p.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
-    for name, summary in SUBCOMMANDS.items():
-        sp = sub.add_parser(name, help=summary, description=summary, allow_abbrev=False)
-        globals()["_args_" + name.replace("-", "_")](sp)
-
-
-def _args_list(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--fields", default=DEFAULT_FIELDS,
-                   help=f"comma-separated list of fields to display, among {','.join(FIELDS)} (default %(default)s)")
-    bool_flag(p, "--full", "use long output format (full ids, absolute times, sizes in bytes)")
-    bool_flag(p, "--no-legend", "suppress a legend with the list")
-    p.add_argument("--format", default="", choices=("", "json", "json-pretty"),
-                   help="output format: json or json-pretty (default: a table)")
-    p.add_argument("--sort", default="importtime", help=f"comma-separated fields to sort by, among {','.join(FIELDS)}")
-    p.add_argument("--order", default="asc", choices=("asc", "desc"), help="sorting order (default asc)")
-
-
-def _args_rm(p: argparse.ArgumentParser) -> None:
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image id (or unique prefix) or name[:version]")
-
-
-def _args_gc(p: argparse.ArgumentParser) -> None:
-    from rkt.cli.parser import duration
-
-    p.add_argument("--grace-period", type=duration, default=24 * 3600.0, metavar="DURATION",
-                   help="duration to wait since an image was last used before removing it (default 24h0m0s)")
-
-
-def _args_cat_manifest(p: argparse.ArgumentParser) -> None:
-    p.add_argument("image", metavar="IMAGE", help="image id (or unique prefix) or name[:version]")
-    bool_flag(p, "--pretty-print", "apply indent to format the output", default=True)
-
-
-def _args_extract(p: argparse.ArgumentParser) -> None:
-    p.add_argument("image", metavar="IMAGE", help="image id (or unique prefix) or name[:version]")
-    p.add_argument("dest", metavar="DEST", help="directory to create")
-    bool_flag(p, "--overwrite", "overwrite the output directory")
-    bool_flag(p, "--rootfs-only", "extract the rootfs only")
-
-
-_args_render = _args_extract
-
-
-def _args_export(p: argparse.ArgumentParser) -> None:
-    p.add_argument("image", metavar="IMAGE", help="image id (or unique prefix) or name[:version]")
-    p.add_argument("dest", metavar="FILE", help="ACI file to write (uncompressed)")
-    bool_flag(p, "--overwrite", "overwrite the output ACI")
+    for name, (summary, args, flags) in SUBCOMMANDS.items():
+        sp = sub.add_parser(name, help=summary, description=summary,
+                            usage=usage_line(f"rkt image {name}", flags, args))
+        add_args(sp, args)
+        add_flags(sp, flags)
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:

@@ -1,8 +1,9 @@
 """``rkt list``.
 
 The usual flags are read without building argparse's parser (which costs a few ms of a
-command that must stay fast); anything else (``--help``, a typo, a bad value) goes through
-the parser, so messages and exit codes are argparse's.
+command that must stay fast) by :func:`rkt.cli.options.fast_parse`, from the same declarations;
+anything else (``--help``, a typo, a bad value) goes through the parser, so messages and exit
+codes are argparse's.
 """
 
 from __future__ import annotations
@@ -11,47 +12,27 @@ import argparse
 import sys
 
 from rkt.cli.context import GlobalOptions
+from rkt.cli.options import Flag, bool_flag, fast_parse
 
 #: the arguments are parsed here (see :func:`parse`), not by the dispatcher
 RAW_ARGV = True
 
 FORMATS = ("", "json", "json-pretty")
-
-
-def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
-    p.add_argument("--no-legend", action="store_true", help="suppress a legend with the list")
-    p.add_argument("--full", action="store_true", help="use long output format")
-    p.add_argument("--format", default="", choices=FORMATS, help="output format")
-
-
-def _fast(argv: list[str]) -> argparse.Namespace | None:
-    """The options when ``argv`` holds only well-formed usual flags; None otherwise."""
-    ns = argparse.Namespace(no_legend=False, full=False, format="")
-    it = iter(argv)
-    for a in it:
-        if a == "--no-legend":
-            ns.no_legend = True
-        elif a == "--full":
-            ns.full = True
-        elif a.startswith("--format="):
-            ns.format = a[9:]
-        elif a == "--format":
-            ns.format = next(it, None)
-        else:
-            return None
-        if ns.format not in FORMATS:
-            return None
-    return ns
+FLAGS = (
+    bool_flag("--no-legend", "suppress a legend with the list"),
+    bool_flag("--full", "use long output format"),
+    Flag("--format", "output format", choices=FORMATS),
+)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     """``rkt list``'s options from its arguments (argparse's errors and help for anything unusual)."""
-    ns = _fast(argv)
-    if ns is not None:
-        return ns
+    values = fast_parse(argv, FLAGS)
+    if values is not None:
+        return argparse.Namespace(**values)
     from rkt.cli.parser import parse_command
 
-    return parse_command("list", argv, add_arguments)
+    return parse_command("list", argv, sys.modules[__name__])
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:

@@ -1,9 +1,8 @@
 """Entry point of the ``rkt`` command.
 
 Only the module of the command being run is imported: ``rkt list`` never pays for
-``rkt run``'s imports. Each command module defines
-``add_arguments(parser, command)`` and ``run(args, gopts) -> int``; modules with
-subcommands (``image``) parse their own.
+``rkt run``'s imports. The commands and what each module defines are in
+:mod:`rkt.cli.commands`; their flags are declared as :mod:`rkt.cli.options` describes.
 """
 
 from __future__ import annotations
@@ -11,30 +10,12 @@ from __future__ import annotations
 import os
 import sys
 
+from rkt.cli.commands import COMMANDS
 from rkt.cli.context import GlobalOptions, parse_global
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NoReturn
-
-#: command name -> (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("rkt.cli.run", "Run image(s) in a pod"),
-    "prepare": ("rkt.cli.run", "Prepare to run image(s) in a pod"),
-    "run-prepared": ("rkt.cli.run_prepared", "Run a prepared pod"),
-    "list": ("rkt.cli.list", "List pods"),
-    "status": ("rkt.cli.status", "Check the status of a pod"),
-    "stop": ("rkt.cli.stop", "Stop pods"),
-    "enter": ("rkt.cli.enter", "Enter the namespaces of an app within a rkt pod"),
-    "gc": ("rkt.cli.gc", "Garbage collect pods no longer in use"),
-    "rm": ("rkt.cli.rm", "Remove all files and resources associated with an exited pod"),
-    "cat-manifest": ("rkt.cli.cat_manifest", "Inspect and print the pod manifest"),
-    "fetch": ("rkt.cli.fetch", "Fetch image(s) and store them in the local store"),
-    "image": ("rkt.cli.image", "Operate on image(s) in the local store"),
-    "flavors": ("rkt.cli.flavors", "List installed stage1 flavors and whether this host can run them"),
-    "config": ("rkt.cli.config", "Print configuration for each stage in JSON format"),
-    "version": ("rkt.cli.version", "Print the version and exit"),
-}
 
 USAGE = """\
 NAME:
@@ -67,22 +48,35 @@ def usage() -> str:
     return USAGE.format(commands="\n".join(f"\t{c.ljust(width)}  {h}" for c, (_, h) in COMMANDS.items()))
 
 
+def _verbatim_from(command: str, argv: list[str], start: int) -> int:
+    """Where the words that are no longer global options start: ``enter``'s command keeps its flags."""
+    if command != "enter":
+        return len(argv)
+    from rkt.cli.context import VALUE_FLAGS
+    from rkt.cli.enter import command_start
+
+    return command_start(argv, start, VALUE_FLAGS)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the ``rkt`` command with ``argv`` (default ``sys.argv[1:]``) and exit."""
     args = sys.argv[1:] if argv is None else argv
     from rkt_sdk.errors import RktError
 
     try:
-        gopts, rest = parse_global(args)
+        gopts, rest = parse_global(args, _verbatim_from)
     except (ValueError, RktError) as e:
         sys.stderr.write(f"rkt: {e}\n")
         sys.exit(254)
-    if not rest or rest[0] in ("-h", "--help", "help"):
+    if not rest:
+        sys.stderr.write(usage())
+        sys.exit(2)
+    if rest[0] in ("-h", "--help", "help"):
         if len(rest) > 1 and rest[0] == "help":
             rest = [rest[1], "--help"]
         else:
             sys.stdout.write(usage())
-            sys.exit(0 if rest or argv == [] else 254)
+            sys.exit(0)
     name, cmd_args = rest[0], rest[1:]
     entry = COMMANDS.get(name)
     if entry is None:
@@ -130,7 +124,7 @@ def dispatch(name: str, module: str, cmd_args: list[str], gopts: GlobalOptions) 
 
         ns = argparse.Namespace(argv=cmd_args)
     else:
-        ns = parse_command(name, cmd_args, mod.add_arguments)
+        ns = parse_command(name, cmd_args, mod)
     ns.command = name
     try:
         return int(mod.run(ns, gopts))

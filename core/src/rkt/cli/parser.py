@@ -8,7 +8,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from types import ModuleType
     from typing import Any, NoReturn
 
 
@@ -36,11 +36,17 @@ class HelpFormatter(argparse.HelpFormatter):
     """argparse's formatter, sized to the terminal without importing shutil (and bz2, lzma...).
 
     argparse makes a formatter for every ``add_argument``, and its own asks shutil for the width.
+    A flag with a bare value shows as ``--flag[=VALUE]`` (see :mod:`rkt.cli.options`).
     """
 
     def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
                  width: int | None = None) -> None:
         super().__init__(prog, indent_increment, max_help_position, terminal_width() - 2 if width is None else width)
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if getattr(action, "bare", None) is not None:
+            return f"{action.option_strings[0]}[={action.metavar}]"
+        return super()._format_action_invocation(action)
 
 
 class RawDescriptionHelpFormatter(HelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -50,32 +56,70 @@ class RawDescriptionHelpFormatter(HelpFormatter, argparse.RawDescriptionHelpForm
 class RktArgumentParser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors exit 254 with a one-line message naming the flag.
 
+    Flags with a bare value never take the next word (:func:`rkt.cli.options.expand_bare`).
     Its help (and its subcommands' help) is laid out by :class:`HelpFormatter` unless told otherwise.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        from rkt.cli.options import expand_bare
+
+        argv = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(expand_bare(argv, self._option_string_actions), namespace)
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: {message} (see '{self.prog.removesuffix(' IMAGE')} --help')\n")
         sys.exit(254)
 
 
-def make_parser(prog: str, summary: str, *, raw_description: bool = False) -> RktArgumentParser:
+def make_parser(prog: str, summary: str, *, raw_description: bool = False, usage: str | None = None
+                ) -> RktArgumentParser:
     """A parser for one command; ``raw_description`` keeps the epilog's layout."""
     formatter = RawDescriptionHelpFormatter if raw_description else HelpFormatter
-    return RktArgumentParser(prog=prog, description=summary, allow_abbrev=False, formatter_class=formatter)
+    return RktArgumentParser(prog=prog, description=summary, formatter_class=formatter, usage=usage)
 
 
-def parse_command(name: str, argv: list[str], add_arguments: Callable[[argparse.ArgumentParser, str], None]
-                  ) -> argparse.Namespace:
+def usage_line(prog: str, flags: tuple[Any, ...], args: tuple[Any, ...]) -> str:
+    """``PROG [flags] ARGS...`` from declarations (:class:`rkt.cli.options.Flag`, :class:`~rkt.cli.options.Arg`)."""
+    words = [prog]
+    if flags:
+        words.append("[flags]")
+    for a in args:
+        meta = a.metavar or a.name.upper()
+        words.append({None: meta, "?": f"[{meta}]", "*": f"[{meta}...]", "+": f"{meta}...",
+                      "...": f"[{meta}...]"}.get(a.nargs, meta))
+    return " ".join(words)
+
+
+def usage_of(name: str, module: ModuleType) -> str | None:
+    """``rkt NAME [flags] ARGS...`` from the command's declarations (None: argparse's, for subcommands)."""
+    if hasattr(module, "SUBCOMMANDS"):
+        return None
+    return usage_line(f"rkt {name}", getattr(module, "FLAGS", ()), getattr(module, "ARGS", ()))
+
+
+def command_parser(name: str, module: ModuleType) -> RktArgumentParser:
+    """The full parser of ``rkt NAME`` from its module's ``FLAGS`` and ``ARGS``."""
+    from rkt.cli.commands import COMMANDS
+    from rkt.cli.options import add_args, add_flags
+
+    summary = getattr(module, "DESCRIPTION", COMMANDS[name][1])
+    parser = make_parser(f"rkt {name}", summary, usage=usage_of(name, module))
+    add_args(parser, getattr(module, "ARGS", ()))
+    add_flags(parser, getattr(module, "FLAGS", ()))
+    extra = getattr(module, "add_arguments", None)  # commands with subcommands
+    if extra is not None:
+        extra(parser, name)
+    return parser
+
+
+def parse_command(name: str, argv: list[str], module: ModuleType) -> argparse.Namespace:
     """``rkt NAME``'s options from ``argv`` through a full parser: argparse's help and errors."""
-    from rkt.cli.main import COMMANDS
-
-    parser = make_parser(f"rkt {name}", COMMANDS[name][1])
-    add_arguments(parser, name)
-    return parser.parse_args(argv)
+    return command_parser(name, module).parse_args(argv)
 
 
 def duration(text: str) -> float:

@@ -11,7 +11,6 @@ from rkt.launch import Environment
 from rkt.paths import DataDir
 from rkt_sdk.appc import Isolator
 from rkt_sdk.errors import RktError
-from rkt_sdk.types import DNSConfig
 
 _APP_FIELDS = ("exec", "name", "user", "group", "supplementary_gids", "working_dir", "memory", "cpu",
                "cpu_shares", "caps_retain", "caps_remove", "seccomp", "oom_score_adj", "readonly_rootfs")
@@ -91,43 +90,20 @@ def _app(ns: argparse.Namespace, defaults: argparse.Namespace) -> AppRequest:
                       annotations=annotations)
 
 
-def dns_config(pod: argparse.Namespace) -> DNSConfig:
-    servers = list(pod.dns)
-    if "host" in servers or "none" in servers:
-        if len(servers) > 1 or pod.dns_search or pod.dns_opt or pod.dns_domain:
-            raise RktError(f"--dns={servers[0] if len(servers) == 1 else ','.join(servers)}: "
-                           "'host' and 'none' cannot be combined with other DNS flags")
-        return DNSConfig(mode=servers[0])
-    import ipaddress
+def make_request(pod: argparse.Namespace, apps: list[argparse.Namespace], command: str = "run") -> PodRequest:
+    """The request of ``rkt run`` or ``rkt prepare`` from its parsed flags."""
+    from rkt.cli.podflags import network_fields, refuse_runtime_flags
 
-    for s in servers:
-        try:
-            ipaddress.ip_address(s)
-        except ValueError:
-            raise RktError(f"--dns={s}: not an IP address (or 'host', 'none')") from None
-    if servers or pod.dns_search or pod.dns_opt or pod.dns_domain:
-        return DNSConfig("flags", tuple(servers), tuple(pod.dns_search), tuple(pod.dns_opt), pod.dns_domain)
-    return DNSConfig()
-
-
-def _hosts_entries(values: list[str]) -> tuple[tuple[str, str], ...]:
-    if not values:
-        return ()
-    from rkt.net import hosts_entries_from_flags
-
-    return tuple(hosts_entries_from_flags(values))
-
-
-def make_request(pod: argparse.Namespace, apps: list[argparse.Namespace]) -> PodRequest:
+    if command == "prepare":
+        refuse_runtime_flags(pod)
+        network: dict[str, object] = {}
+    else:
+        network = network_fields(pod)
     set_env_file = tuple(kv for f in pod.set_env_file for kv in F.env_file(f))
-    nets: list[str] = []
-    for v in pod.net:
-        nets.append(v)
     return PodRequest(
         apps=tuple(_app(a, pod) for a in apps), pod_manifest=pod.pod_manifest,
         volumes=tuple(F.volume(v) for v in pod.volume), ports=tuple(F.port(p) for p in pod.port),
         set_env=tuple(F.env_pair("set-env", v) for v in pod.set_env), set_env_file=set_env_file,
-        inherit_env=pod.inherit_env, stage1_name=pod.stage1_name, net=tuple(nets), dns=dns_config(pod),
-        hosts_entries=_hosts_entries(pod.hosts_entry), hostname=pod.hostname,
-        interactive=getattr(pod, "interactive", False), uuid_file_save=pod.uuid_file_save,
-        no_overlay=pod.no_overlay, quiet=getattr(pod, "quiet", False))
+        inherit_env=pod.inherit_env, stage1_name=pod.stage1_name, interactive=getattr(pod, "interactive", False),
+        uuid_file_save=pod.uuid_file_save, no_overlay=pod.no_overlay, quiet=getattr(pod, "quiet", False),
+        **network)  # type: ignore[arg-type]

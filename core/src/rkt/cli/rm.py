@@ -6,12 +6,10 @@ import argparse
 import sys
 
 from rkt.cli.context import GlobalOptions
+from rkt.cli.options import Arg, Flag
 
-
-def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
-    p.add_argument("uuids", nargs="*", help="pods to remove")
-    p.add_argument("--uuid-file", default="", help="read pod UUID from file instead of argument")
-
+ARGS = (Arg("uuids", "pods to remove", nargs="*", metavar="UUID"),)
+FLAGS = (Flag("--uuid-file", "read pod UUID from file instead of argument", metavar="FILE"),)
 
 def _say(message: str) -> None:
     sys.stderr.write(f"rm: {message}\n")

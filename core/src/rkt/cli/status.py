@@ -1,7 +1,9 @@
 """``rkt status UUID``.
 
-``rkt status [--format=F] UUID`` is read without building argparse's parser (a few ms of a
-command run in loops); other arguments go through the parser, with its messages and exit codes.
+The usual arguments are read without building argparse's parser (a few ms of a command run in
+loops) by :func:`rkt.cli.options.fast_parse`, from the same declarations; anything else goes
+through the parser, with its messages and exit codes. A bare ``--wait`` (or ``--wait-ready``)
+means "until it happens" and never takes the next word: ``rkt status --wait UUID``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import sys
 
 from rkt.cli.context import GlobalOptions
-from rkt.cli.parser import duration
+from rkt.cli.options import Arg, Flag, fast_parse
 
 TYPE_CHECKING = False
 
@@ -25,6 +27,8 @@ def _wait_value(text: str) -> float | None:
         return -1.0
     if text == "false":
         return None
+    from rkt.cli.parser import duration
+
     return duration(text)
 
 
@@ -37,59 +41,29 @@ def _wait_flag(flag: str, text: str) -> float | None:
         raise RktError(f"--{flag}={text}: {e}") from None
 
 
-def _is_wait_value(text: str) -> bool:
-    try:
-        _wait_value(text)
-    except argparse.ArgumentTypeError:
-        return False
-    return True
-
-
-def _bare_flags_take_no_uuid(args: argparse.Namespace) -> None:
-    """``--wait UUID``: a bare ``--wait`` means "until exit"; the word after it is the UUID, as in rkt."""
-    for flag in ("wait", "wait_ready"):
-        value = getattr(args, flag)
-        if not args.uuid and not _is_wait_value(value):
-            args.uuid = value
-            setattr(args, flag, "true")
-
-
-def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
-    p.add_argument("uuid", nargs="?", default="", help="the pod's UUID (or a unique prefix)")
-    p.add_argument("--uuid-file", default="", help="read pod UUID from file instead of argument")
-    p.add_argument("--wait", nargs="?", const="true", default="false", type=str,
-                   help="wait for the pod to exit (optionally at most this long, e.g. 10s)")
-    p.add_argument("--wait-ready", nargs="?", const="true", default="false", help="wait until the pod runs")
-    p.add_argument("--format", default="", choices=FORMATS, help="output format")
-
-
 #: the arguments are parsed here (see :func:`parse`), not by the dispatcher
 RAW_ARGV = True
 
 FORMATS = ("", "json", "json-pretty")
-
-
-def _fast(argv: list[str]) -> argparse.Namespace | None:
-    """The options of ``[--format=F] UUID``; None for anything else."""
-    ns = argparse.Namespace(uuid="", uuid_file="", wait="false", wait_ready="false", format="")
-    for a in argv:
-        if a.startswith("--format=") and a[9:] in FORMATS:
-            ns.format = a[9:]
-        elif a and not a.startswith("-") and not ns.uuid:
-            ns.uuid = a
-        else:
-            return None
-    return ns if ns.uuid else None
+ARGS = (Arg("uuid", "the pod's UUID (or a unique prefix)", nargs="?", default="", metavar="UUID"),)
+FLAGS = (
+    Flag("--uuid-file", "read pod UUID from file instead of argument", metavar="FILE"),
+    Flag("--wait", "wait for the pod to exit (true, false, or at most this long, e.g. 10s)", default="false",
+         bare="true", metavar="true|false|DURATION"),
+    Flag("--wait-ready", "wait until the pod runs (true, false, or at most this long)", default="false",
+         bare="true", metavar="true|false|DURATION"),
+    Flag("--format", "output format", choices=FORMATS),
+)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     """``rkt status``'s options from its arguments (argparse's errors and help for anything unusual)."""
-    ns = _fast(argv)
-    if ns is not None:
-        return ns
+    values = fast_parse(argv, FLAGS, "uuid")
+    if values is not None:
+        return argparse.Namespace(**values)
     from rkt.cli.parser import parse_command
 
-    return parse_command("status", argv, add_arguments)
+    return parse_command("status", argv, sys.modules[__name__])
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
@@ -103,7 +77,6 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
 
     if hasattr(args, "argv"):
         args = parse(args.argv)
-    _bare_flags_take_no_uuid(args)
     uuid = read_uuid_file(args.uuid_file) if args.uuid_file else args.uuid
     if not uuid:
         raise RktError("must provide the pod UUID (or --uuid-file)")

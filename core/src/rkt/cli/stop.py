@@ -6,16 +6,18 @@ import argparse
 import sys
 
 from rkt.cli.context import GlobalOptions
+from rkt.cli.options import Arg, Flag, bool_flag
 
 #: states of a pod that has run and stopped
 AFTER_RUN = ("exited", "exited-garbage", "garbage", "deleting")
 
 
-def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
-    p.add_argument("uuids", nargs="*", help="pods to stop")
-    p.add_argument("--force", action="store_true", help="forced stopping (kill at once)")
-    p.add_argument("--uuid-file", default="", help="read pod UUID from file instead of argument")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds between SIGTERM and SIGKILL")
+ARGS = (Arg("uuids", "pods to stop", nargs="*", metavar="UUID"),)
+FLAGS = (
+    bool_flag("--force", "forced stopping (kill at once)"),
+    Flag("--uuid-file", "read pod UUID from file instead of argument", metavar="FILE"),
+    Flag("--timeout", "seconds between SIGTERM and SIGKILL", default=10.0, convert=float, metavar="SECONDS"),
+)
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:

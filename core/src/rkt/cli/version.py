@@ -6,10 +6,9 @@ import argparse
 import sys
 
 from rkt.cli.context import GlobalOptions
+from rkt.cli.options import Flag
 
-
-def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
-    p.add_argument("--format", default="", choices=("", "json"), help="output format")
+FLAGS = (Flag("--format", "output format", choices=("", "json")),)
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
