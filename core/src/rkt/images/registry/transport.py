@@ -1,0 +1,140 @@
+"""HTTP for fetching images: urllib3 pools, proxies from the environment, TLS, redirects.
+
+One :class:`HttpClient` serves a whole fetch and is safe to share between threads (layers
+download in parallel). It follows redirects itself so that a redirect to another host (blob
+storage) never carries the registry's ``Authorization`` header. Proxies come from
+``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` (either case), as curl and
+the standard library read them. Certificates are checked against the system's CAs
+(``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` override them) unless ``verify_tls`` is false.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from urllib.parse import urljoin, urlsplit
+
+import urllib3
+from urllib3.exceptions import (
+    HTTPError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ProxyError,
+    SSLError,
+)
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+from rkt.images.registry.errors import ConnectError, FetchError
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+_MAX_REDIRECTS = 10
+_RETRY = urllib3.Retry(total=3, connect=3, read=2, redirect=False, status=0, other=0, backoff_factor=0.2,
+                       raise_on_status=False, raise_on_redirect=False)
+_TIMEOUT = urllib3.Timeout(connect=30.0, read=120.0)
+USER_AGENT = "rkt/0.1 (python urllib3)"
+
+
+class TLSFailed(ConnectError):
+    """The TLS handshake failed: ``untrusted`` when the certificate was not trusted."""
+
+    def __init__(self, message: str, untrusted: bool = False) -> None:
+        super().__init__(message)
+        self.untrusted = untrusted
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url``, or ``None`` (direct, or in ``NO_PROXY``)."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies_environment()
+    u = urlsplit(url)
+    host = u.netloc.rpartition("@")[2]
+    if not proxies or urllib.request.proxy_bypass_environment(host, proxies):  # type: ignore[attr-defined]
+        return None
+    return proxies.get(u.scheme) or proxies.get("all")
+
+
+def _reason(e: BaseException) -> str:
+    while isinstance(e, MaxRetryError) and e.reason is not None:
+        e = e.reason
+    text = str(e.args[-1] if isinstance(e, NewConnectionError | SSLError) and e.args else e)
+    return text.rpartition("): ")[2] if text.startswith("<") else text
+
+
+def connect_error(host: str, e: BaseException) -> ConnectError:
+    """One line saying why ``host`` could not be reached (``e`` is a urllib3 error)."""
+    inner = e.reason if isinstance(e, MaxRetryError) and e.reason is not None else e
+    why = _reason(inner)
+    if isinstance(inner, SSLError):
+        untrusted = "CERTIFICATE_VERIFY_FAILED" in why or "certificate verify failed" in why
+        if untrusted:
+            return TLSFailed(f"the TLS certificate of {host} is not trusted ({why}); --insecure-options=tls "
+                             "skips certificate checks", True)
+        return TLSFailed(f"TLS with {host} failed ({why})", False)
+    if isinstance(inner, ProxyError):
+        return ConnectError(f"cannot reach {host} through the proxy: {why}")
+    if isinstance(inner, NameResolutionError):
+        return ConnectError(f"cannot resolve the host name of {host}")
+    if isinstance(inner, Urllib3Timeout):
+        return ConnectError(f"{host} did not answer in time")
+    if isinstance(inner, NewConnectionError):
+        return ConnectError(f"cannot connect to {host}: {why}")
+    return ConnectError(f"talking to {host} failed: {why}")
+
+
+class HttpClient:
+    """Connection pools (one per proxy) shared by every request of a fetch."""
+
+    def __init__(self, *, verify_tls: bool = True, pool_size: int = 8) -> None:
+        self.verify_tls = verify_tls
+        self._pool_kw: dict[str, object] = {"maxsize": pool_size, "block": False, "retries": _RETRY,
+                                            "timeout": _TIMEOUT}
+        if not verify_tls:
+            self._pool_kw.update(cert_reqs="CERT_NONE", assert_hostname=False)
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        self._managers: dict[str | None, urllib3.PoolManager] = {}
+        self._lock = threading.Lock()
+
+    def _manager(self, url: str) -> urllib3.PoolManager:
+        proxy = proxy_for(url)
+        with self._lock:
+            m = self._managers.get(proxy)
+            if m is None:
+                if proxy is None:
+                    m = urllib3.PoolManager(num_pools=8, **self._pool_kw)  # type: ignore[arg-type]
+                else:
+                    m = urllib3.ProxyManager(proxy, num_pools=8, **self._pool_kw)  # type: ignore[arg-type]
+                self._managers[proxy] = m
+            return m
+
+    def open(self, url: str, headers: Mapping[str, str] | None = None, *, method: str = "GET",
+             decode: bool = True) -> tuple[urllib3.BaseHTTPResponse, str]:
+        """Send a request, following redirects; ``(response, final URL)``, the body not read yet.
+
+        The caller reads the body (``response.read(n)``) and calls ``release_conn()``.
+        ``Authorization`` is dropped when a redirect leaves the first host.
+        """
+        hdrs = {"User-Agent": USER_AGENT, **(headers or {})}
+        origin = urlsplit(url).netloc
+        for _ in range(_MAX_REDIRECTS + 1):
+            try:
+                r = self._manager(url).urlopen(method, url, headers=hdrs, redirect=False, preload_content=False,
+                                               decode_content=decode)
+            except HTTPError as e:
+                raise connect_error(urlsplit(url).netloc, e) from None
+            location = r.headers.get("Location")
+            if r.status not in _REDIRECTS or not location:
+                return r, url
+            r.drain_conn()
+            r.release_conn()
+            url = urljoin(url, location)
+            if urlsplit(url).netloc != origin:
+                hdrs = {k: v for k, v in hdrs.items() if k.lower() != "authorization"}
+        raise FetchError(f"too many redirects from {origin} (more than {_MAX_REDIRECTS})")
+
+    def close(self) -> None:
+        with self._lock:
+            for m in self._managers.values():
+                m.clear()
+            self._managers.clear()

@@ -1,0 +1,105 @@
+"""Building OCI images with ``umoci`` for registry tests, and a multi-platform index over them.
+
+``layered_image(workdir, layers, tag=...)`` makes an OCI layout with one layer per mapping
+(path -> bytes, or ``None`` for a whiteout) and returns ``oci:LAYOUT:TAG`` for ``skopeo copy``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from tests.support.aci import BUSYBOX
+
+INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
+
+
+def umoci(*args: str) -> None:
+    subprocess.run(["umoci", *args], check=True, capture_output=True, text=True, timeout=120)
+
+
+def new_image(layout: Path, tag: str) -> None:
+    if not (layout / "index.json").exists():
+        umoci("init", "--layout", str(layout))
+    umoci("new", "--image", f"{layout}:{tag}")
+
+
+def add_layer(layout: Path, tag: str, files: Mapping[str, bytes | None], scratch: Path) -> None:
+    """One new layer holding ``files`` (path in the image -> content; ``None`` adds a whiteout)."""
+    src = scratch / "layer"
+    shutil.rmtree(src, ignore_errors=True)
+    src.mkdir(parents=True)
+    for name, data in files.items():
+        if data is None:
+            continue
+        p = src / name.lstrip("/")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+        p.chmod(0o755)
+    if any(d is not None for d in files.values()):
+        umoci("insert", "--no-history", "--image", f"{layout}:{tag}", str(src), "/")
+    for name, data in files.items():
+        if data is None:
+            umoci("insert", "--no-history", "--image", f"{layout}:{tag}", "--whiteout", name)
+
+
+def configure(layout: Path, tag: str, *, entrypoint: Sequence[str] = (), cmd: Sequence[str] = (),
+              env: Sequence[str] = (), workdir: str | None = None, user: str | None = None,
+              arch: str | None = None) -> None:
+    argv = ["config", "--no-history", "--image", f"{layout}:{tag}"]
+    argv += [f"--config.entrypoint={a}" for a in entrypoint] + [f"--config.cmd={a}" for a in cmd]
+    argv += [f"--config.env={e}" for e in env]
+    if workdir:
+        argv.append(f"--config.workingdir={workdir}")
+    if user:
+        argv.append(f"--config.user={user}")
+    if arch:
+        argv.append(f"--architecture={arch}")
+    umoci(*argv)
+
+
+def layered_image(workdir: Path, layers: Sequence[Mapping[str, bytes | None]], *, tag: str = "latest",
+                  layout: Path | None = None, busybox: bool = False, arch: str | None = None,
+                  entrypoint: Sequence[str] = ()) -> str:
+    """An OCI image in ``layout`` (default ``workdir/layout``) from ``layers``; ``oci:LAYOUT:TAG``.
+
+    ``busybox`` puts ``/bin/busybox`` and ``/bin/sh`` in a first layer of their own.
+    """
+    layout = layout or workdir / "layout"
+    new_image(layout, tag)
+    if busybox:
+        add_layer(layout, tag, {"/bin/busybox": BUSYBOX.read_bytes(), "/bin/sh": BUSYBOX.read_bytes()}, workdir)
+    for files in layers:
+        add_layer(layout, tag, files, workdir)
+    if entrypoint or arch:
+        configure(layout, tag, entrypoint=entrypoint, arch=arch)
+    return f"oci:{layout}:{tag}"
+
+
+def _descriptor(layout: Path, tag: str) -> dict[str, object]:
+    index = json.loads((layout / "index.json").read_text())
+    for m in index["manifests"]:
+        if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag:
+            return dict(m)
+    raise KeyError(tag)
+
+
+def platform_index(layout: Path, platforms: Mapping[str, tuple[str, str]], tag: str) -> str:
+    """Add an image index named ``tag`` over images ``{image tag: (os, architecture)}``; ``oci:LAYOUT:TAG``."""
+    manifests = []
+    for image_tag, (os_, arch) in platforms.items():
+        d = _descriptor(layout, image_tag)
+        manifests.append({"mediaType": d["mediaType"], "digest": d["digest"], "size": d["size"],
+                          "platform": {"os": os_, "architecture": arch}})
+    raw = json.dumps({"schemaVersion": 2, "mediaType": INDEX_TYPE, "manifests": manifests}).encode()
+    digest = hashlib.sha256(raw).hexdigest()
+    (layout / "blobs" / "sha256" / digest).write_bytes(raw)
+    index = json.loads((layout / "index.json").read_text())
+    index["manifests"].append({"mediaType": INDEX_TYPE, "digest": f"sha256:{digest}", "size": len(raw),
+                               "annotations": {"org.opencontainers.image.ref.name": tag}})
+    (layout / "index.json").write_text(json.dumps(index))
+    return f"oci:{layout}:{tag}"
