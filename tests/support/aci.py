@@ -127,3 +127,17 @@ def build_aci(dest: Path, name: str = "example.com/busybox", version: str = "1.0
     dest.write_bytes(raw)
     os.chmod(dest, 0o644)
     return dest
+
+
+def tiny_aci(path: Path, name: str = "example.com/app", version: str = "1.0") -> Path:
+    """An ACI with a manifest and one file (enough for the store; nothing here runs it)."""
+    m = {"acKind": "ImageManifest", "acVersion": "0.8.11", "name": name,
+         "labels": [{"name": "version", "value": version}, {"name": "os", "value": "linux"},
+                    {"name": "arch", "value": "amd64"}]}
+    with tarfile.open(path, "w") as tf:
+        for entry, data in (("manifest", json.dumps(m).encode()), ("rootfs/hello", b"hello\n")):
+            ti = tarfile.TarInfo(entry)
+            ti.size = len(data)
+            ti.mtime = 1_600_000_000
+            tf.addfile(ti, io.BytesIO(data))
+    return path

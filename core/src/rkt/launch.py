@@ -92,8 +92,12 @@ def build_manifest(req: PodRequest, env: Environment, store: Any) -> PodManifest
             store.resolve(a.image.id)
         return m
 
+    from rkt.trust.policy import ImagePolicy
+
+    policy = ImagePolicy(env.config_dirs, env.insecure, {a.image: Path(a.signature) for a in req.apps if a.signature})
+
     def resolve(ref: str) -> tuple[str, ImageManifest]:
-        image_id = store.find_id(ref, insecure=env.insecure)
+        image_id = store.find_id(ref, insecure=env.insecure, verifier=policy)
         return image_id, store.manifest(image_id)
 
     return build_pod_manifest(req, resolve)

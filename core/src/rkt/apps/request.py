@@ -23,6 +23,7 @@ class AppRequest(Record):
     isolators: tuple[Isolator, ...] = ()
     readonly_rootfs: bool = False
     annotations: tuple[KV, ...] = ()
+    signature: str = ""
 
 
 class PodRequest(Record):

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fetch": ("rkt.cli.fetch", "Fetch image(s) and store them in the local store"),
     "image": ("rkt.cli.image", "Operate on image(s) in the local store"),
     "flavors": ("rkt.cli.flavors", "List installed stage1 flavors and whether this host can run them"),
+    "trust": ("rkt.cli.trust", "Trust a key for image verification; list or remove trusted keys"),
     "config": ("rkt.cli.config", "Print configuration for each stage in JSON format"),
     "version": ("rkt.cli.version", "Print the version and exit"),
 }

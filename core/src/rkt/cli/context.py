@@ -23,7 +23,8 @@ class GlobalOptions(Record):
     """Options that come before the command name (immutable).
 
     Fields: ``dir`` (data directory), ``debug``, ``insecure_options``, ``local_config``,
-    ``system_config``, ``user_config`` (or None), ``explicit`` (names of the flags given).
+    ``system_config``, ``user_config`` (or None), ``explicit`` (names of the flags given),
+    ``trust_keys_from_https`` (trust keys that discovery finds over HTTPS).
     """
 
     dir: Path = Path("/var/lib/rkt")
@@ -33,6 +34,7 @@ class GlobalOptions(Record):
     system_config: Path = Path("/usr/lib/rkt")
     user_config: Path | None = None
     explicit: frozenset[str] = frozenset()
+    trust_keys_from_https: bool = False
 
     @property
     def config_dirs(self) -> tuple[Path, ...]:
@@ -90,7 +92,7 @@ def parse_global(argv: list[str], verbatim: Callable[[str, list[str], int], int]
         elif key == "--debug":
             values["debug"] = val.lower() not in ("false", "0") if eq else True
         elif key == "--trust-keys-from-https":
-            pass
+            values["trust_keys_from_https"] = val.lower() not in ("false", "0") if eq else True
         else:
             rest.append(a)
         i += 1
@@ -99,8 +101,9 @@ def parse_global(argv: list[str], verbatim: Callable[[str, list[str], int], int]
     kw: dict[str, object] = {}
     if "dir" in values or env_dir:
         kw["dir"] = Path(str(values.get("dir", env_dir))).absolute()
-    if "debug" in values:
-        kw["debug"] = values["debug"]
+    for flag in ("debug", "trust_keys_from_https"):
+        if flag in values:
+            kw[flag] = values[flag]
     if "insecure_options" in values:
         kw["insecure_options"] = parse_insecure(str(values["insecure_options"]))
     for k in ("local_config", "system_config", "user_config"):

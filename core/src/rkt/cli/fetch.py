@@ -16,21 +16,29 @@ FLAGS = (
     bool_flag("--full", "print the full image id"),
     Flag("--pull-policy", "never: use the local store only; new/update: import files (default new)",
          default="new", choices=("new", "update", "never")),
-    Flag("--signature", "local signature file (accepted; signatures are not verified yet)", kind="list",
+    Flag("--signature", "detached signature of the image at the same position (default: IMAGE.asc)", kind="list",
          metavar="FILE"),
 )
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
+    from pathlib import Path
+
     from rkt.paths import DataDir
     from rkt.store import Store, short_id
+    from rkt.trust.policy import ImagePolicy
+    from rkt_sdk.errors import RktError
 
+    if len(args.signature) > len(args.images):
+        raise RktError(f"{len(args.signature)} --signature files for {len(args.images)} images")
+    signatures = {ref: Path(sig) for ref, sig in zip(args.images, args.signature, strict=False)}
+    policy = ImagePolicy(gopts.config_dirs, gopts.insecure_options, signatures)
     with Store(DataDir(gopts.dir).store) as store:
         for ref in args.images:
             if args.pull_policy == "never":
                 rec = store.resolve(ref)
             else:
-                rec = store.fetch(ref, insecure=gopts.insecure_options)
+                rec = store.fetch(ref, insecure=gopts.insecure_options, verifier=policy)
             sys.stdout.write((rec.id if args.full else short_id(rec.id)) + "\n")
             sys.stdout.flush()
     return 0

@@ -46,6 +46,8 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[Arg, ...], tuple[Flag, ...]]] = {
     "export": ("Export a stored image to an ACI file",
                (IMAGE, Arg("dest", "ACI file to write (uncompressed)", metavar="FILE")),
                (bool_flag("--overwrite", "overwrite the output ACI"),)),
+    "verify": ("Check stored images' signatures against the keys trusted today",
+               (Arg("images", "image id (or unique prefix) or name[:version]", nargs="+", metavar="IMAGE"),), ()),
 }
 
 
@@ -58,6 +60,20 @@ def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
                             usage=usage_line(f"rkt image {name}", flags, args))
         add_args(sp, args)
         add_flags(sp, flags)
+
+
+def _run_verify(args: argparse.Namespace, store: Store, gopts: GlobalOptions) -> int:
+    from rkt.trust.errors import SignatureError
+    from rkt.trust.stored import verify_stored
+
+    failed = 0
+    for ref in args.images:
+        try:
+            sys.stdout.write(verify_stored(store, ref, gopts.config_dirs) + "\n")
+        except SignatureError as e:
+            sys.stderr.write(f"image verify: {e}\n")
+            failed += 1
+    return 254 if failed else 0
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:

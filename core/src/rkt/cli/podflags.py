@@ -57,7 +57,7 @@ APP_FLAGS = (
     Flag("--readonly-rootfs", "mount the app's root read-only", kind="bool", bare="true", default=""),
     Flag("--user-annotation", "annotate the app", kind="list", metavar="K=V"),
     Flag("--user-label", "label the app", kind="list", metavar="K=V"),
-    Flag("--signature", "(accepted for compatibility; signatures are not verified)", metavar="FILE"),
+    Flag("--signature", "detached signature of the image (default: IMAGE.asc beside the file)", metavar="FILE"),
 )
 
 POD_FLAGS = (

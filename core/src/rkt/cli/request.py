@@ -87,7 +87,7 @@ def _app(ns: argparse.Namespace, defaults: argparse.Namespace) -> AppRequest:
                       group=str(merged.group or ""), supplementary_gids=_gids(merged.supplementary_gids),
                       working_dir=merged.working_dir or "", environment=env, mounts=mounts,
                       isolators=_isolators(merged), readonly_rootfs=bool(merged.readonly_rootfs),
-                      annotations=annotations)
+                      annotations=annotations, signature=ns.signature or "")
 
 
 def make_request(pod: argparse.Namespace, apps: list[argparse.Namespace], command: str = "run") -> PodRequest:

@@ -29,8 +29,16 @@ from rkt_sdk.record import replace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from rkt.store.extract import Limits
+    from rkt.store.importer import Check
     from rkt_sdk.appc import ImageManifest
+
+    class Verifier(Protocol):
+        """Starts a signature check of an image file (see :class:`rkt.trust.aci.AciVerifier`)."""
+
+        def begin(self, ref: str, path: Path) -> Check | None: ...
 
 __all__ = ["AmbiguousImageId", "ImageError", "ImageNotFound", "ImageRecord", "Store", "StoreError", "short_id"]
 
@@ -91,7 +99,7 @@ class Store:
             return found
         raise ImageNotFound(f'unable to find image "{ref}" in the local store: it is a file or URL; {_FETCH_FIRST}')
 
-    def find_id(self, ref: str, *, insecure: frozenset[str] = frozenset()) -> str:
+    def find_id(self, ref: str, *, insecure: frozenset[str] = frozenset(), verifier: Verifier | None = None) -> str:
         """The full id of the image ``ref`` names, as :meth:`fetch` finds (or imports) it.
 
         An id (full or a unique prefix) is looked up among the blobs, without the index.
@@ -109,7 +117,7 @@ class Store:
                                        "give more digits")
             if found:
                 return found[0]
-        return self.fetch(ref, insecure=insecure).id
+        return self.fetch(ref, insecure=insecure, verifier=verifier).id
 
     def _blob_ids(self, prefix: str) -> list[str]:
         """Ids of the stored blobs starting with ``prefix``."""
@@ -164,12 +172,13 @@ class Store:
         return self._by_id(image_id).id
 
     # -- getting images in -------------------------------------------------------------------
-    def fetch(self, ref: str, *, insecure: frozenset[str] = frozenset()) -> ImageRecord:
+    def fetch(self, ref: str, *, insecure: frozenset[str] = frozenset(),
+              verifier: Verifier | None = None) -> ImageRecord:
         """Make ``ref`` available in the store and return its record.
 
         A file (path or ``file://`` URL) is imported (again, if already there: the result
-        is the same id); an id or a name must already be in the store. Signatures are not
-        verified yet, so ``insecure`` (``--insecure-options``) changes nothing today.
+        is the same id); an id or a name must already be in the store. ``verifier`` checks
+        the signature of a file before anything of it is kept (None: no check).
         """
         from rkt.store.refs import parse_ref
 
@@ -177,7 +186,8 @@ class Store:
         r = parse_ref(ref)
         if r.kind == "file":
             assert r.path is not None
-            return self.import_file(r.path, display=ref)
+            check = verifier.begin(ref, r.path) if verifier is not None else None
+            return self.import_file(r.path, display=ref, check=check)
         if r.kind == "remote":
             raise ImageError(f'image "{ref}": fetching from {ref.partition("://")[0]} URLs is not supported; '
                              "fetch an ACI file")
@@ -191,11 +201,24 @@ class Store:
                                     "name from the network is not supported; fetch its ACI file") from None
             raise
 
-    def import_file(self, path: Path, display: str | None = None) -> ImageRecord:
-        """Import the ACI file at ``path`` (``display``: how to name it in errors)."""
+    def import_file(self, path: Path, display: str | None = None, check: Check | None = None) -> ImageRecord:
+        """Import the ACI file at ``path`` (``display``: how to name it in errors).
+
+        ``check``, a signature check running on ``path``, must pass before anything is kept.
+        """
         from rkt.store.importer import import_archive
 
-        return import_archive(self.layout, self.index, Path(path), display or str(path), self.limits, self.durable)
+        return import_archive(self.layout, self.index, Path(path), display or str(path), self.limits, self.durable,
+                              check)
+
+    def signature(self, image_id: str) -> Path | None:
+        """The signature a stored image was verified with when fetched (None: fetched unverified)."""
+        path = self.layout.signature(self._full(image_id))
+        return path if path.is_file() else None
+
+    def blob_path(self, image_id: str) -> Path:
+        """The stored archive of an image, as it was fetched."""
+        return self.layout.blob(self._full(image_id))
 
     # -- using images --------------------------------------------------------------------------
     def manifest(self, image_id: str) -> ImageManifest:
@@ -273,10 +296,11 @@ class Store:
         full = self._full(image_id)
         with self.layout.lock():
             self.index.delete(full)
-            try:
-                os.unlink(self.layout.blob(full))
-            except FileNotFoundError:
-                pass
+            for path in (self.layout.blob(full), self.layout.signature(full)):
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
 
     def gc_trees(self, in_use: set[str], grace_seconds: float = 0) -> list[str]:
         """Remove rendered trees not in ``in_use`` and not handed to a pod within ``grace_seconds``.

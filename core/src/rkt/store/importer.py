@@ -14,7 +14,7 @@ import io
 import os
 import time
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from rkt.store.compression import HEAD, Readable, decompressing, detect
 from rkt.store.errors import ImageError
@@ -94,9 +94,33 @@ def _place_tree(layout: Layout, work: Path, tree: Path, image_id: str, durable: 
     return final
 
 
+class Check(Protocol):
+    """A signature check started on the file being imported (see :mod:`rkt.trust.aci`)."""
+
+    def finish(self, manifest: ImageManifest) -> bytes:
+        """Decide once the manifest is known; returns the signature to keep, or raises."""
+
+    def cancel(self) -> None:
+        """Drop the check (the import failed first)."""
+
+
 def import_archive(layout: Layout, index: Index, src: Path, display: str, limits: Limits,
-                   durable: bool = True) -> ImageRecord:
-    """Import the ACI file ``src`` (``display`` is how the user named it) and return its record."""
+                   durable: bool = True, check: Check | None = None) -> ImageRecord:
+    """Import the ACI file ``src`` (``display`` is how the user named it) and return its record.
+
+    ``check`` (a signature check already running on ``src``) must pass before anything is kept;
+    the signature it returns is kept beside the blob.
+    """
+    try:
+        return _import(layout, index, src, display, limits, durable, check)
+    except BaseException:
+        if check is not None:
+            check.cancel()
+        raise
+
+
+def _import(layout: Layout, index: Index, src: Path, display: str, limits: Limits, durable: bool,
+            check: Check | None) -> ImageRecord:
     try:
         raw = io.BufferedReader(io.FileIO(src, "rb"), buffer_size=CHUNK)
     except FileNotFoundError:
@@ -120,6 +144,7 @@ def import_archive(layout: Layout, index: Index, src: Path, display: str, limits
                 blob_out.flush()
                 os.fsync(blob_out.fileno())
         image_id = full_id(result.digest)
+        signature = check.finish(manifest) if check is not None else None
         _seal_tree(tree, image_id, durable)
         now = time.time_ns()
         rec = ImageRecord(image_id, manifest.name, {kv.name: kv.value for kv in manifest.labels}, now, now,
@@ -131,8 +156,18 @@ def import_archive(layout: Layout, index: Index, src: Path, display: str, limits
                 os.replace(blob_tmp, blob)
                 if durable:
                     fsync_dir(layout.blobs)
+            if signature is not None:
+                _keep_signature(layout, work, image_id, signature)
             return index.insert(rec, (result.manifest or b"").decode("utf-8", "replace"), kind,
                                 blob.stat().st_size)
+
+
+def _keep_signature(layout: Layout, work: Path, image_id: str, signature: bytes) -> None:
+    """Keep the signature an image was verified with, for ``rkt image verify`` (store lock held)."""
+    tmp = work / "signature"
+    tmp.write_bytes(signature)
+    layout.signatures.mkdir(mode=0o755, exist_ok=True)
+    os.replace(tmp, layout.signature(image_id))
 
 
 def open_blob(layout: Layout, index: Index, image_id: str) -> tuple[BinaryIO, Readable]:

@@ -6,6 +6,7 @@
     <root>/lock                     flock taken to change what is visible
     <root>/blobs/sha512-<hex>       each image's archive, as it was fetched
     <root>/trees/deps-sha512-<hex>/ each rendered image: manifest, rootfs/, rendered
+    <root>/signatures/sha512-<hex>.asc  the signature an image was verified with
     <root>/tmp/<kind>-<random>/     work of one import or render, locked by its process
 
 Anything under ``tmp/`` is invisible to readers. Blobs and trees reach their final name
@@ -33,6 +34,7 @@ class Layout:
         self.blobs = root / "blobs"
         self.trees = root / "trees"
         self.tmp = root / "tmp"
+        self.signatures = root / "signatures"
         self.index = root / "index.db"
         self.lockfile = root / "lock"
 
@@ -44,6 +46,10 @@ class Layout:
 
     def blob(self, image_id: str) -> Path:
         return self.blobs / image_id
+
+    def signature(self, image_id: str) -> Path:
+        """The detached signature an image was verified with when it was fetched."""
+        return self.signatures / f"{image_id}.asc"
 
     def tree(self, tree_id: str) -> Path:
         return self.trees / tree_id

@@ -1,0 +1,114 @@
+"""Checking an ACI against its detached signature and the keys trusted for its name.
+
+The check runs in two steps so it costs almost nothing on top of an import: :meth:`AciVerifier.begin`
+starts ``gpgv`` on the image file (against every trusted key) while the store reads the same
+file; the returned :class:`PendingCheck` is asked, once the store has read the image's
+manifest and before it keeps anything, whether the signer is trusted for that name.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rkt.trust.errors import SignatureError
+from rkt.trust.gpg import Check, Verdict
+from rkt.trust.keystore import Keystore, TrustedKey
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rkt_sdk.appc import ImageManifest
+
+_SKIP = "--insecure-options=image to skip the check"
+
+
+def signer_problem(v: Verdict, name: str, keystore: Keystore) -> tuple[str, list[TrustedKey]]:
+    """Why a signature does not make ``name`` trusted ("" if it does), and the keys it was checked against."""
+    prefix, keys = keystore.keys_for(name)
+    where = f'prefix "{prefix}"' if prefix else "its name"
+    if v.status == "bad":
+        return "the signature does not match the image (the image or its signature was altered)", keys
+    if v.status == "error":
+        return "the signature is not an OpenPGP signature gpgv can read", keys
+    if v.status == "nokey":
+        if not keys:
+            return f"no key is trusted for {where} or as a root key (see \"rkt trust\")", keys
+        return f"signed by a key that is not trusted for {where} or as a root key", keys
+    who = f'key {v.fingerprint} ("{v.uid}")' if v.uid else f"key {v.fingerprint}"
+    if v.status in ("expired", "revoked"):
+        return f"signed by {who}, which is {v.status}", keys
+    if any(k.fingerprint == v.fingerprint for k in keys):
+        return "", keys
+    others = sorted({k.prefix for k in keystore.trusted() if k.fingerprint == v.fingerprint})
+    if others:
+        return f'signed by {who}, which is trusted for prefix "{others[0]}", not for {where}', keys
+    return f"signed by {who}, which is not trusted for {where} or as a root key", keys
+
+
+class PendingCheck:
+    """A started signature check of one image file; :meth:`finish` decides, :meth:`cancel` drops it."""
+
+    def __init__(self, check: Check, keystore: Keystore, display: str, signature: Path, quiet: bool) -> None:
+        self._check = check
+        self._keystore = keystore
+        self._display = display
+        self._signature = signature
+        self._quiet = quiet
+
+    def finish(self, manifest: ImageManifest) -> bytes:
+        """Wait for gpgv; returns the signature's bytes (kept beside the image) or raises :class:`SignatureError`."""
+        name = str(manifest.name)
+        v = self._check.verdict()
+        problem, _ = signer_problem(v, name, self._keystore)
+        if problem:
+            raise SignatureError(f'image "{self._display}" ({name}): {problem}')
+        if not self._quiet:
+            sys.stderr.write(f'image "{name}" verified: signed by {v.uid or v.fingerprint} ({v.fingerprint})\n')
+        try:
+            return self._signature.read_bytes()
+        except OSError as e:
+            raise SignatureError(f'image "{self._display}": cannot read its signature {self._signature}: '
+                                 f"{e.strerror}") from None
+
+    def cancel(self) -> None:
+        self._check.cancel()
+
+
+class AciVerifier:
+    """Starts checks of ACI files against the keystore.
+
+    :param signatures: signature files given on the command line, by image reference.
+    """
+
+    def __init__(self, keystore: Keystore, signatures: dict[str, Path] | None = None, quiet: bool = False) -> None:
+        self.keystore = keystore
+        self.signatures = dict(signatures or {})
+        self.quiet = quiet
+
+    def signature_for(self, ref: str, path: Path) -> Path:
+        """The signature of the image file ``path`` (named ``ref`` by the user): ``--signature`` or ``<file>.asc``."""
+        given = self.signatures.get(ref)
+        if given is not None:
+            if not given.is_file():
+                raise SignatureError(f'image "{ref}": signature file {given} does not exist')
+            return given
+        beside = path.with_name(path.name + ".asc")
+        if not beside.is_file():
+            raise SignatureError(f'image "{ref}": no signature found ({beside.name} beside it, or --signature=FILE); '
+                                 f"use {_SKIP}")
+        return beside
+
+    def begin(self, ref: str, path: Path, signature: Path | None = None) -> PendingCheck:
+        """Start checking the image file ``path``; ``signature`` defaults to :meth:`signature_for`."""
+        sig = signature if signature is not None else self.signature_for(ref, path)
+        keys = [k.path for k in self.keystore.trusted()]
+        return PendingCheck(Check(keys, sig, path), self.keystore, ref, sig, self.quiet)
+
+
+def verify_file(keystore: Keystore, image: Path, signature: Path, name: str, display: str) -> Verdict:
+    """Check a stored image file against its signature now (``rkt image verify``)."""
+    v = Check([k.path for k in keystore.trusted()], signature, image).verdict()
+    problem, _ = signer_problem(v, name, keystore)
+    if problem:
+        raise SignatureError(f'image "{display}" ({name}): {problem}')
+    return v

@@ -1,0 +1,231 @@
+"""OpenPGP through Debian's GnuPG: ``gpg`` to read keys, ``gpgv`` to check signatures.
+
+rkt never reads OpenPGP packets itself. Both programs run as subprocesses with a private,
+throw-away home directory (``--no-autostart``: no agent is ever started) and report through
+their documented machine interfaces: ``--with-colons`` listings for keys and ``--status-fd``
+lines (``VALIDSIG``, ``EXPKEYSIG``, ``REVKEYSIG``, ``BADSIG``, ``ERRSIG``, ``NO_PUBKEY``) for
+signatures. Why subprocesses rather than a Python binding: nothing is imported into rkt
+(a ``run`` of a stored image pays nothing), gpgv is the verifier distributions themselves
+trust for their archives, and a check of a large image runs in its own process, beside the
+import that reads the same file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from rkt.trust.errors import TrustError
+from rkt_sdk.record import Record
+
+_ENV = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+_ARMOR = b"-----BEGIN PGP"
+
+
+class KeyInfo(Record):
+    """One public key as ``gpg`` lists it.
+
+    ``validity`` is gpg's letter: ``r`` revoked, ``e`` expired, anything else usable;
+    ``expires`` is seconds since the epoch (0: never).
+    """
+
+    fingerprint: str
+    uids: tuple[str, ...]
+    created: int
+    expires: int
+    validity: str
+
+    @property
+    def revoked(self) -> bool:
+        return self.validity == "r"
+
+    @property
+    def expired(self) -> bool:
+        return self.validity == "e"
+
+
+class Verdict(Record):
+    """What ``gpgv`` said of a signature.
+
+    ``status``: ``good``, ``bad`` (data or signature altered), ``expired`` / ``revoked`` (made by
+    a key that is expired or revoked now), ``nokey`` (no key of the keyring made it) or
+    ``error`` (unreadable signature). ``fingerprint`` is the primary key's, ``uid`` the
+    signer's user id (both empty when unknown); ``payload`` is the signed content of an
+    inline-signed message.
+    """
+
+    status: str
+    fingerprint: str = ""
+    uid: str = ""
+    payload: bytes = b""
+
+
+def _binary(name: str) -> str:
+    path = shutil.which(name, path=_ENV["PATH"])
+    if path is None:
+        raise TrustError(f"{name} is not installed (Debian package gpg / gpgv); it checks image signatures")
+    return path
+
+
+def _unescape(field: str) -> str:
+    """gpg's colon-listing escapes (``\\x3a``) undone."""
+    if "\\x" not in field:
+        return field
+    return field.encode("latin-1").decode("unicode_escape").encode("latin-1").decode("utf-8", "replace")
+
+
+def parse_colons(text: str) -> list[KeyInfo]:
+    """Keys of a ``gpg --with-colons`` listing (``pub`` records with their ``fpr`` and ``uid``)."""
+    keys: list[KeyInfo] = []
+    cur: dict[str, object] | None = None
+    in_sub = False
+
+    def close() -> None:
+        if cur is not None and cur["fpr"]:
+            keys.append(KeyInfo(str(cur["fpr"]).lower(), tuple(cur["uids"]),  # type: ignore[arg-type]
+                                int(str(cur["created"]) or 0), int(str(cur["expires"]) or 0), str(cur["validity"])))
+
+    for line in text.splitlines():
+        f = line.split(":")
+        if f[0] == "pub":
+            close()
+            cur = {"fpr": "", "uids": [], "created": f[5], "expires": f[6], "validity": f[1]}
+            in_sub = False
+        elif cur is None:
+            continue
+        elif f[0] in ("sub", "ssb"):
+            in_sub = True
+        elif f[0] == "fpr" and not in_sub and not cur["fpr"]:
+            cur["fpr"] = f[9]
+        elif f[0] == "uid" and len(f) > 9:
+            cur["uids"].append(_unescape(f[9]))  # type: ignore[attr-defined]
+    close()
+    return keys
+
+
+class _Home:
+    """A private GnuPG home directory, removed on exit."""
+
+    def __enter__(self) -> Path:
+        self.path = Path(tempfile.mkdtemp(prefix="rkt-gpg-"))
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def inspect_keys(data: bytes) -> list[KeyInfo]:
+    """The public keys in ``data`` (armored or binary), first key first; nothing is imported anywhere.
+
+    :raises TrustError: ``data`` holds no OpenPGP public key.
+    """
+    with _Home() as home:
+        p = subprocess.run([_binary("gpg"), "--homedir", str(home), "--batch", "--no-tty", "--no-autostart",
+                            "--with-colons", "--fixed-list-mode", "--import-options", "show-only", "--import"],
+                           input=data, capture_output=True, env=_ENV, check=False)
+    keys = parse_colons(p.stdout.decode("utf-8", "replace"))
+    if not keys:
+        raise TrustError("not an OpenPGP public key")
+    return keys
+
+
+def write_keyring(key_files: list[Path], dest: Path, home: Path) -> None:
+    """Write the keys of ``key_files`` (armored or binary) as one binary keyring ``dest`` for gpgv."""
+    armored: list[bytes] = []
+    with open(dest, "wb") as out:
+        for f in key_files:
+            try:
+                data = f.read_bytes()
+            except OSError:
+                continue
+            if not data:
+                continue
+            if data.lstrip()[: len(_ARMOR)] == _ARMOR:
+                armored.append(data if data.endswith(b"\n") else data + b"\n")
+            else:
+                out.write(data)
+        if armored:
+            p = subprocess.run([_binary("gpg"), "--homedir", str(home), "--batch", "--no-tty", "--no-autostart",
+                                "--dearmor"], input=b"".join(armored), capture_output=True, env=_ENV, check=False)
+            out.write(p.stdout)
+
+
+def parse_status(text: str) -> Verdict:
+    """The verdict of ``gpgv --status-fd`` output (one signature)."""
+    status = "error"
+    fpr = uid = ""
+    for line in text.splitlines():
+        if not line.startswith("[GNUPG:] "):
+            continue
+        word, _, rest = line[9:].partition(" ")
+        if word == "GOODSIG":
+            status, uid = "good", rest.partition(" ")[2]
+        elif word in ("EXPKEYSIG", "REVKEYSIG"):
+            status, uid = ("expired" if word == "EXPKEYSIG" else "revoked"), rest.partition(" ")[2]
+        elif word == "BADSIG":
+            status, uid = "bad", rest.partition(" ")[2]
+        elif word == "NO_PUBKEY" and status == "error":
+            status = "nokey"
+        elif word == "VALIDSIG":
+            fpr = rest.split(" ")[-1].lower()
+        elif word == "ERRSIG" and status == "error":
+            fields = rest.split(" ")
+            status = "nokey" if len(fields) >= 6 and fields[5] == "9" else "error"
+    if status in ("good", "expired", "revoked") and not fpr:
+        status = "error"
+    return Verdict(status, fpr, uid)
+
+
+class Check:
+    """A ``gpgv`` run checking one signature, started at once; :meth:`verdict` waits for it.
+
+    ``data`` is a file (detached signature) or None (``signature`` is an inline-signed
+    message whose payload is returned). The check reads the files itself, so it runs beside
+    whatever the caller does with the same data.
+    """
+
+    def __init__(self, key_files: list[Path], signature: Path, data: Path | None) -> None:
+        self._home = _Home()
+        home = self._home.__enter__()
+        try:
+            keyring = home / "trusted.gpg"
+            write_keyring(key_files, keyring, home)
+            argv = [_binary("gpgv"), "--homedir", str(home), "--keyring", str(keyring), "--status-fd", "1"]
+            if data is None:
+                argv += ["--output", str(home / "payload")]
+            argv += ["--", str(signature)] + ([str(data)] if data is not None else [])
+            self._inline = data is None
+            self._done = False
+            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL, env=_ENV)
+        except BaseException:
+            self._home.__exit__()
+            raise
+
+    def verdict(self) -> Verdict:
+        """Wait for gpgv and return what it found (once)."""
+        try:
+            self._done = True
+            out, _ = self._proc.communicate()
+            v = parse_status(out.decode("utf-8", "replace"))
+            if self._inline and v.status == "good":
+                try:
+                    v = Verdict(v.status, v.fingerprint, v.uid, (self._home.path / "payload").read_bytes())
+                except OSError:
+                    v = Verdict("error")
+            return v
+        finally:
+            self._home.__exit__()
+
+    def cancel(self) -> None:
+        """Stop the check (the caller failed before it needed the answer); nothing once it answered."""
+        if self._done:
+            return
+        self._done = True
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.communicate()
+        self._home.__exit__()

@@ -1,0 +1,72 @@
+"""What a fetch checks: the signature policy of one command, cheap to make.
+
+:class:`ImagePolicy` is made by every command that may fetch an image (``fetch``, ``run``,
+``prepare``); it imports nothing of OpenPGP until a file is actually checked, so a ``run``
+of a stored image pays nothing for it. ``--insecure-options=image`` turns checks off, with
+a warning on stderr the first time one is skipped.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rkt.trust.aci import PendingCheck
+    from rkt.trust.keystore import Keystore
+
+#: Whether an image without any signature is refused (when no ``--insecure-options=image``).
+REQUIRE_SIGNATURE = False
+
+
+class ImagePolicy:
+    """Signature checks of one command.
+
+    :param config_dirs: rkt's config dirs (the keystore's system and local dirs).
+    :param insecure: ``--insecure-options`` values; ``image`` skips every check.
+    :param signatures: ``--signature`` files by the image reference they belong to.
+    """
+
+    def __init__(self, config_dirs: tuple[Path, ...], insecure: frozenset[str] = frozenset(),
+                 signatures: dict[str, Path] | None = None, *, quiet: bool = False,
+                 trust_keys_from_https: bool = False) -> None:
+        self.config_dirs = config_dirs
+        self.insecure = insecure
+        self.signatures = dict(signatures or {})
+        self.quiet = quiet
+        self.trust_keys_from_https = trust_keys_from_https
+        self._warned = False
+
+    @property
+    def skip(self) -> bool:
+        """Whether signatures are not checked (``--insecure-options=image``)."""
+        return "image" in self.insecure
+
+    def warn_skipped(self) -> None:
+        """Say once on stderr that an image is taken without its signature checked."""
+        if not self._warned:
+            sys.stderr.write("warning: image signature verification is disabled (--insecure-options=image)\n")
+            sys.stderr.flush()
+            self._warned = True
+
+    def keystore(self) -> Keystore:
+        from rkt.trust.keystore import Keystore
+
+        return Keystore.from_config_dirs(self.config_dirs)
+
+    def begin(self, ref: str, path: Path, signature: Path | None = None) -> PendingCheck | None:
+        """Start checking the image file ``path`` (named ``ref``); None when no check is made.
+
+        The signature is ``signature``, the ``--signature`` given for ``ref``, or ``<file>.asc``.
+        """
+        if self.skip:
+            self.warn_skipped()
+            return None
+        from rkt.trust.aci import AciVerifier
+
+        verifier = AciVerifier(self.keystore(), self.signatures, self.quiet)
+        if signature is None and not REQUIRE_SIGNATURE and ref not in self.signatures \
+                and not path.with_name(path.name + ".asc").is_file():
+            return None
+        return verifier.begin(ref, path, signature)
