@@ -153,6 +153,17 @@ def test_volumes_rw_reaches_host_and_ro_refuses(rkt: Rkt, busybox: str, tmp_path
     assert not (ro / "new").exists()
 
 
+def test_image_read_only_mount_point_refuses_writes(rkt: Rkt, image: Any, tmp_path: Path) -> None:
+    img = image(app={"mountPoints": [{"name": "data", "path": "/srv/data", "readOnly": True}]})
+    host = tmp_path / "host"
+    host.mkdir()
+    r = run(rkt, f"--volume=data,kind=host,source={host}",
+            *sh(img, "echo no > /srv/data/new || echo RO-REFUSED"))
+    assert r.code == 0, str(r)
+    assert "RO-REFUSED" in r.out
+    assert not (host / "new").exists()
+
+
 def _with_symlink(src: str, dest: Path, name: str, target: str) -> str:
     dest.write_bytes(Path(src).read_bytes())
     with tarfile.open(dest, "a") as tf:

@@ -167,6 +167,33 @@ def test_empty_volume(rkt: Rkt, busybox: str) -> None:
     assert r.out == "700 1000 1000\nhi\n"
 
 
+@pytest.mark.parametrize("mount", [(), ("--mount=volume=data,target=/elsewhere",)], ids=["implied", "--mount"])
+def test_image_read_only_mount_point_refuses_writes(rkt: Rkt, image: Any, tmp_path: Path,
+                                                    mount: tuple[str, ...]) -> None:
+    """The image declares its mount point read-only: the volume of that name is mounted read-only,
+    where the image puts it or wherever ``--mount`` puts it (the volume sets no ``readOnly``)."""
+    img = image(app={"mountPoints": [{"name": "data", "path": "/srv/data", "readOnly": True}]})
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "in").write_text("x\n")
+    where = "/elsewhere" if mount else "/srv/data"
+    r = rkt("run", FLY, f"--volume=data,kind=host,source={host}", img, *mount,
+            *sh(f"cat {where}/in && echo y > {where}/out"))
+    assert r.code != 0, str(r)
+    assert r.out == "x\n"
+    assert "Read-only file system" in r.err
+    assert not (host / "out").exists()
+
+
+def test_volume_read_only_false_overrides_the_image_mount_point(rkt: Rkt, image: Any, tmp_path: Path) -> None:
+    img = image(app={"mountPoints": [{"name": "data", "path": "/srv/data", "readOnly": True}]})
+    host = tmp_path / "host"
+    host.mkdir()
+    rkt.run_ok("run", FLY, f"--volume=data,kind=host,source={host},readOnly=false", img,
+               *sh("echo y > /srv/data/out"))
+    assert (host / "out").read_text() == "y\n"
+
+
 def test_image_mount_points_get_the_volume_of_their_name(rkt: Rkt, image: Any, tmp_path: Path) -> None:
     img = image(app={"mountPoints": [{"name": "data", "path": "/srv/data"}]})
     host = tmp_path / "host"

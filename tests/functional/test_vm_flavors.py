@@ -163,13 +163,18 @@ def test_several_apps_first_failure_and_volumes(rkt: Rkt, image: Any, vm_config:
     rw.mkdir()
     ro.mkdir()
     (ro / "given").write_text("from-host\n")
-    img = image(env={"FOO": "image"})
+    declared = tmp_path / "declared"
+    declared.mkdir()
+    # the image declares a read-only mount point; its volume sets no readOnly of its own
+    img = image(env={"FOO": "image"}, app={"mountPoints": [{"name": "decl", "path": "/decl", "readOnly": True}]})
     r = rkt(*run_args(vm_config, flavor,
                       f"--volume=rw,kind=host,source={rw}", f"--volume=ro,kind=host,source={ro},readOnly=true",
+                      f"--volume=decl,kind=host,source={declared}",
                       img, "--name=writer", "--mount=volume=rw,target=/data", "--mount=volume=ro,target=/ro",
                       "--exec=/bin/sh", "--", "-c",
                       "echo guest-wrote > /data/out; cat /ro/given; "
-                      "if echo x > /ro/nope 2>/dev/null; then echo ro-broken; fi; exec sleep 600",
+                      "if echo x > /ro/nope 2>/dev/null; then echo ro-broken; fi; "
+                      "if echo x > /decl/nope 2>/dev/null; then echo decl-ro-broken; fi; exec sleep 600",
                       "---", img, "--name=failer", "--user=user", "--group=1000", "--supplementary-gids=44,1234",
                       "--exec=/bin/sh", "--", "-c", 'echo "ids $(id -u) $(id -g) $(id -G)"; sleep 2; exit 7'),
             timeout=180)
@@ -182,6 +187,7 @@ def test_several_apps_first_failure_and_volumes(rkt: Rkt, image: Any, vm_config:
     assert "from-host" in r.out
     assert "ro-broken" not in r.out
     assert not (ro / "nope").exists()
+    assert not (declared / "nope").exists()
     st = status(rkt, uuid_of(rkt))
     assert st["app-failer"] == "7"
     assert st["app-writer"] == "143", "the sibling was stopped with SIGTERM"

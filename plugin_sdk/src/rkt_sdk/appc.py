@@ -292,12 +292,16 @@ class ImageManifest(Record):
 
 
 class Volume(Record):
-    """A pod volume: ``host`` (a host path bind-mounted) or ``empty`` (a fresh directory)."""
+    """A pod volume: ``host`` (a host path bind-mounted) or ``empty`` (a fresh directory).
+
+    ``read_only`` is ``None`` when the pod manifest does not set ``readOnly``: the image's mount
+    point of the volume's name then decides (see :mod:`rkt_sdk.resolved`).
+    """
 
     name: str
     kind: str
     source: str = ""
-    read_only: bool = False
+    read_only: bool | None = None
     recursive: bool = True
     mode: str = "0755"
     uid: int = 0
@@ -313,11 +317,14 @@ class Volume(Record):
         source = _str(d, "source", where)
         if kind == "host" and not source.startswith("/"):
             raise _err(where, f"source of host volume {name!r} must be an absolute path, got {source!r}")
-        return cls(name, kind, source, bool(d.get("readOnly", False)), bool(d.get("recursive", True)),
+        ro = d.get("readOnly")
+        return cls(name, kind, source, None if ro is None else bool(ro), bool(d.get("recursive", True)),
                    str(d.get("mode", "0755")), int(d.get("uid", 0)), int(d.get("gid", 0)))
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"name": self.name, "kind": self.kind, "readOnly": self.read_only}
+        d: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        if self.read_only is not None:
+            d["readOnly"] = self.read_only
         if self.kind == "host":
             d["source"] = self.source
             d["recursive"] = self.recursive

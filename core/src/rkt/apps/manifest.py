@@ -97,8 +97,9 @@ def build_pod_manifest(pod: PodRequest, resolve: ImageResolver) -> PodManifest:
                 raise PodSpecError(f'app "{a.name}" mounts volume "{m.volume}", which no --volume defines')
         for mp in (a.app.mount_points or ()):
             if mp.name not in names and not any(m.path == mp.path for m in a.mounts):
-                # rkt makes an empty volume for a mount point nobody filled
-                volumes.append(Volume(mp.name, "empty", read_only=mp.read_only))
+                # rkt makes an empty volume for a mount point nobody filled; the mount point's
+                # readOnly applies to it (the volume sets none: see rkt_sdk.resolved)
+                volumes.append(Volume(mp.name, "empty"))
                 names.append(mp.name)
                 a_mounts = (*a.mounts, Mount(mp.name, mp.path))
                 apps[apps.index(a)] = a = replace(a, mounts=a_mounts)

@@ -67,7 +67,7 @@ def enter(pod: Pod, options: EnterOptions) -> int:
     settings = options.settings
     record = load_run_record(pod.path)
     insecure = frozenset(record.get("insecureOptions", ()))
-    plan = app_plan(pod, pa.runtime, pa.rootfs, insecure, settings, options.interactive)
+    plan = app_plan(pod, pa, insecure, settings, options.interactive)
     plan = replace(plan, cgroup=app_cgroup(recorded_cgroup(pod.path, pod.uuid, settings), pa.name))
     host_pid = app_host_pid(pod, pa.name, settings)
     cg = detect()

@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-    from rkt_sdk.appc import App, Isolator, PodManifest, RuntimeApp
-    from rkt_sdk.types import Pod
+    from rkt_sdk.appc import App, Isolator
+    from rkt_sdk.resolved import AppMount
+    from rkt_sdk.types import Pod, PodApp
 
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_CGROUP_PARENT = "machine.slice"
 
 #: isolators this flavor honours
@@ -32,15 +32,6 @@ ISOLATORS = frozenset({
     "os/linux/capabilities-retain-set", "os/linux/capabilities-remove-set", "os/linux/no-new-privileges",
     "os/linux/seccomp-retain-set", "os/linux/seccomp-remove-set",
 })
-
-
-class VolumeMount(Record):
-    """A volume as one app sees it: host source, path inside the app, and flags."""
-
-    source: str
-    target: str
-    read_only: bool
-    recursive: bool = True
 
 
 class Limits(Record):
@@ -65,7 +56,7 @@ class AppPlan(Record):
     caps: int
     no_new_privs: bool
     seccomp: bytes | None
-    volumes: tuple[VolumeMount, ...] = ()
+    volumes: tuple[AppMount, ...] = ()
     read_only_rootfs: bool = False
     cgroup: str = ""
     limits: Limits = Limits()
@@ -189,87 +180,48 @@ def seccomp_of(app: App, insecure: frozenset[str], settings: Mapping[str, Any], 
         raise FlavorError(f"{where}: {e}") from None
 
 
-def _volumes(pod_path: Path, manifest: PodManifest, ra: RuntimeApp, where: str) -> tuple[VolumeMount, ...]:
-    out = []
-    for m in ra.mounts:
-        vol = manifest.volume(m.volume)
-        if vol is None:
-            raise FlavorError(f"{where}: mount of unknown volume {m.volume!r}")
-        ro = vol.read_only or any(mp.read_only for mp in ra.app.mount_points
-                                  if mp.path == m.path or mp.name == m.volume)
-        if vol.kind == "host":
-            if not os.path.exists(vol.source):
-                raise FlavorError(f"{where}: volume {vol.name!r}: host path {vol.source} does not exist")
-            out.append(VolumeMount(vol.source, m.path, ro, vol.recursive))
-        else:
-            d = empty_volume_dir(pod_path, vol.name)
-            if not d.exists():
-                d.mkdir(parents=True)
-                try:
-                    os.chmod(d, int(vol.mode, 8))
-                except ValueError:
-                    raise FlavorError(f"{where}: volume {vol.name!r}: bad mode {vol.mode!r}") from None
-                os.chown(d, vol.uid, vol.gid)
-            out.append(VolumeMount(str(d), m.path, ro, True))
-    return tuple(out)
+def _oom_score_adj(app: App, where: str) -> int | None:
+    oom = app.isolator("os/linux/oom-score-adj")
+    if oom is None:
+        return None
+    try:
+        raw = oom.value.get("value") if isinstance(oom.value, dict) else oom.value
+        if not isinstance(raw, (int, str)):
+            raise ValueError(raw)
+        adj = int(raw)
+    except (TypeError, ValueError):
+        raise FlavorError(f"{where}: isolator os/linux/oom-score-adj: {oom.value!r} is not an integer") from None
+    if not -1000 <= adj <= 1000:
+        raise FlavorError(f"{where}: isolator os/linux/oom-score-adj: {adj} is outside -1000..1000")
+    return adj
 
 
-def empty_volume_dir(pod_path: Path, name: str) -> Path:
-    """Where an ``empty`` volume's directory lives (shared by the pod's apps)."""
-    return pod_path / "stage1-data" / "volumes" / name
-
-
-def _env(app: App, name: str, home: str, user: str, interactive: bool) -> dict[str, str]:
-    env = {"PATH": DEFAULT_PATH, "HOME": home or "/", "AC_APP_NAME": name, "container": "rkt"}
-    if user:
-        env["USER"] = env["LOGNAME"] = user
-    if interactive and "TERM" in os.environ:
-        env["TERM"] = os.environ["TERM"]
-    env.update(app.env_dict())
-    return env
-
-
-def app_plan(pod: Pod, ra: RuntimeApp, rootfs: Path, insecure: frozenset[str], settings: Mapping[str, Any],
+def app_plan(pod: Pod, pa: PodApp, insecure: frozenset[str], settings: Mapping[str, Any],
              interactive: bool = False) -> AppPlan:
-    """Compute one app's plan.
+    """Compute one app's plan (the app resolved by :func:`rkt_sdk.resolved.resolve_app`, and
+    what this flavor adds: capabilities, seccomp, cgroup, limits); makes empty volumes' directories.
 
     :raises FlavorError: an input of the app is unusable; the message names it.
     """
-    from rkt_sdk.linux import creds
+    from rkt_sdk.resolved import make_volume_dirs, resolve_app
 
+    ra = resolve_app(pod, pa, terminal=interactive)
     where = f"app {ra.name!r}"
-    app = ra.app
-    if not app.exec:
-        raise FlavorError(f"{where}: no exec given (the image has no app section and no --exec)")
-    try:
-        cred = creds.resolve(rootfs, app.user, app.group, app.supplementary_gids, ra.name)
-    except RktError as e:
-        raise FlavorError(str(e)) from None
-    oom = app.isolator("os/linux/oom-score-adj")
-    oom_adj: int | None = None
-    if oom is not None:
-        try:
-            raw = oom.value.get("value") if isinstance(oom.value, dict) else oom.value
-            if not isinstance(raw, (int, str)):
-                raise ValueError(raw)
-            oom_adj = int(raw)
-        except (TypeError, ValueError):
-            raise FlavorError(f"{where}: isolator os/linux/oom-score-adj: {oom.value!r} is not an integer") from None
-        if not -1000 <= oom_adj <= 1000:
-            raise FlavorError(f"{where}: isolator os/linux/oom-score-adj: {oom_adj} is outside -1000..1000")
+    app = pa.runtime.app
+    oom_adj = _oom_score_adj(app, where)
     nnp = app.isolator("os/linux/no-new-privileges")
+    caps = capabilities_of(app, insecure, where)
+    seccomp = seccomp_of(app, insecure, settings, where)
+    limits = limits_of(app.isolators, where)
+    make_volume_dirs(ra.mounts)
     pd = PodDir(pod.path)
     return AppPlan(
-        name=ra.name, rootfs=os.path.realpath(rootfs), argv=app.exec,
-        env=_env(app, ra.name, cred.home, cred.user_name, interactive),
-        cwd=app.working_directory or "/", uid=cred.uid, gid=cred.gid, groups=cred.groups,
-        caps=capabilities_of(app, insecure, where),
-        no_new_privs=bool(nnp.value) if nnp is not None else False,
-        seccomp=seccomp_of(app, insecure, settings, where),
-        volumes=_volumes(pod.path, pod.manifest, ra, where),
-        read_only_rootfs=ra.read_only_rootfs,
+        name=ra.name, rootfs=os.path.realpath(ra.rootfs), argv=ra.argv, env=ra.env, cwd=ra.cwd,
+        uid=ra.creds.uid, gid=ra.creds.gid, groups=ra.creds.groups, caps=caps,
+        no_new_privs=bool(nnp.value) if nnp is not None else False, seccomp=seccomp,
+        volumes=ra.mounts, read_only_rootfs=ra.read_only_rootfs,
         cgroup=app_cgroup(pod_cgroup(pod.uuid, settings), ra.name),
-        limits=limits_of(app.isolators, where), oom_score_adj=oom_adj,
+        limits=limits, oom_score_adj=oom_adj,
         resolv_conf=str(pd.resolv_conf) if pd.resolv_conf.is_file() else "",
         hosts=str(pd.hosts) if pd.hosts.is_file() else "",
         mask_paths="paths" not in insecure)
@@ -280,7 +232,7 @@ def pod_plan(pod: Pod, insecure: frozenset[str], settings: Mapping[str, Any], ho
     """Compute the plan of every app of the pod, and the pod-wide settings."""
     if interactive and len(pod.apps) != 1:
         raise FlavorError(f"--interactive needs a pod of one app, and this one has {len(pod.apps)}")
-    apps = tuple(app_plan(pod, a.runtime, a.rootfs, insecure, settings, interactive) for a in pod.apps)
+    apps = tuple(app_plan(pod, a, insecure, settings, interactive) for a in pod.apps)
     cg = pod_cgroup(pod.uuid, settings)
     return PodPlan(uuid=pod.uuid, path=pod.path, apps=apps, hostname=hostname or f"rkt-{pod.uuid}", cgroup=cg,
                    limits=limits_of(pod.manifest.isolators, "pod"), stop_timeout=stop_timeout,

@@ -12,23 +12,11 @@ import os
 import sys
 from pathlib import Path
 
-from rkt_sdk.appenv import app_environ
 from rkt_sdk.errors import FlavorError
 from rkt_sdk.linux import mount as M
-from rkt_sdk.linux.creds import Credentials, CredentialsError, resolve
 from rkt_sdk.poddir import PodDir
-from rkt_sdk.record import Record
+from rkt_sdk.resolved import ResolvedApp, environment, make_volume_dirs, resolve_app
 from rkt_sdk.types import EnterOptions, Pod, RunOptions
-
-
-class Plan(Record):
-    """What to exec: the root, the argv, the environment, the credentials and the directory."""
-
-    root: Path
-    argv: list[str]
-    env: dict[str, str]
-    creds: Credentials
-    cwd: str
 
 
 def _ensure(path: Path, is_dir: bool) -> None:
@@ -58,26 +46,14 @@ def _check_executable(root: Path, path: str, app: str) -> None:
         raise FlavorError(f"app {app!r}: {path} in the image is not an executable file")
 
 
-def prepare_app(pod: Pod, options: RunOptions) -> Plan:
-    """Check the app can start, then make its mounts; raise FlavorError before mounting on bad input."""
-    app = pod.apps[0]
+def prepare_app(pod: Pod, options: RunOptions) -> ResolvedApp:
+    """Check the app can start, then make its mounts; raise FlavorError before mounting on bad input.
+
+    The app shares the caller's terminal: it is the process rkt was started as.
+    """
+    app = resolve_app(pod, pod.apps[0], terminal=True)
     root = app.rootfs
-    a = app.runtime.app
-    if not a.exec:
-        raise FlavorError(f"app {app.name!r} has nothing to run")
-    _check_executable(root, a.exec[0], app.name)
-    try:
-        creds = resolve(root, a.user, a.group, a.supplementary_gids, app.name)
-    except CredentialsError as e:
-        raise FlavorError(str(e)) from None
-    cwd = a.working_directory or "/"
-    volumes = {v.name: v for v in pod.manifest.volumes}
-    for m in app.runtime.mounts:
-        v = volumes.get(m.volume)
-        if v is None:
-            raise FlavorError(f"app {app.name!r} mounts unknown volume {m.volume!r}")
-        if v.kind == "host" and not os.path.exists(v.source):
-            raise FlavorError(f"volume {v.name!r}: host path {v.source} does not exist")
+    _check_executable(root, app.argv[0], app.name)
     pd = PodDir(pod.path)
     _private_mount_namespace()
     M.bind("/dev", _target(root, "/dev", True), recursive=True)
@@ -86,25 +62,17 @@ def prepare_app(pod: Pod, options: RunOptions) -> Plan:
     size = str(options.settings.get("tmpfs-size") or "")
     M.mount("tmpfs", _target(root, "/tmp", True), "tmpfs", M.MS_NOSUID | M.MS_NODEV,
             "mode=1777" + (f",size={size}" if size else ""))
-    for m in app.runtime.mounts:
-        v = volumes[m.volume]
-        if v.kind == "host":
-            src = Path(v.source)
-        else:
-            src = pd.stage1_data / "volumes" / v.name
-            if not src.exists():
-                src.mkdir(parents=True)
-                os.chmod(src, int(v.mode, 8))
-                os.chown(src, v.uid, v.gid)
-        M.bind(src, _target(root, m.path, src.is_dir()), read_only=v.read_only, recursive=v.recursive)
+    make_volume_dirs(app.mounts)
+    for m in app.mounts:
+        M.bind(m.source, _target(root, m.target, os.path.isdir(m.source)), read_only=m.read_only,
+               recursive=m.recursive)
     for name, imposed in (("resolv.conf", pd.resolv_conf), ("hosts", pd.hosts)):
         src = imposed if imposed.exists() else Path("/etc") / name
         if src.exists():
             M.bind(src, _target(root, f"/etc/{name}", False), read_only=True, recursive=False)
-    if not M.resolve_in_root(root, cwd).is_dir():
-        raise FlavorError(f"app {app.name!r}: working directory {cwd} is not a directory in the app")
-    argv = list(a.exec)
-    return Plan(root, argv, app_environ(app.runtime, creds), creds, cwd)
+    if not M.resolve_in_root(root, app.cwd).is_dir():
+        raise FlavorError(f"app {app.name!r}: working directory {app.cwd} is not a directory in the app")
+    return app
 
 
 def _private_mount_namespace() -> None:
@@ -118,8 +86,8 @@ def _private_mount_namespace() -> None:
     M.make_private("/", recursive=True)
 
 
-def _become(plan: Plan) -> None:
-    os.chroot(plan.root)
+def _become(plan: ResolvedApp) -> None:
+    os.chroot(plan.rootfs)
     os.chdir(plan.cwd)
     os.setgroups(list(plan.creds.groups))
     os.setgid(plan.creds.gid)
@@ -154,7 +122,7 @@ def _lead_process_group() -> None:
         pass
 
 
-def exec_app(pod: Pod, plan: Plan) -> None:
+def exec_app(pod: Pod, plan: ResolvedApp) -> None:
     """Become the app: record pid and pgid, chroot, drop to its credentials, exec."""
     pd = PodDir(pod.path)
     _lead_process_group()
@@ -177,8 +145,9 @@ def enter_app(pod: Pod, options: EnterOptions) -> None:
     if app is None:
         raise FlavorError(f"pod has no app {options.app!r}")
     root = app.rootfs
-    creds = resolve(root, "0", "0", (), app.name)
-    env = app_environ(app.runtime, creds)
+    from rkt_sdk.linux.creds import resolve
+
+    env = environment(app.name, app.runtime.app, resolve(root, "0", "0", (), app.name), terminal=True)
     _join_mount_namespace(pod)
     exe = M.resolve_in_root(root, options.command[0]) if options.command[0].startswith("/") else None
     if exe is not None and not os.path.exists(exe):

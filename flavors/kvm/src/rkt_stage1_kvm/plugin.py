@@ -9,8 +9,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rkt_sdk import INTERFACE_VERSION, hookimpl
-from rkt_sdk.types import Capabilities, ConfigField, EnterOptions, FlavorInfo, HostCheck, Pod, RunOptions
+from rkt_sdk import hookimpl
+from rkt_sdk.types import ConfigField, FlavorInfo, HostCheck, Pod, RunOptions
+
+# rkt_stage1_enter and rkt_stage1_status: the VM kit's shared hooks, registered as this flavor's own
+from rkt_sdk.vm.hooks import rkt_stage1_enter, rkt_stage1_status, stop_vm, vm_flavor_info  # noqa: F401
 from rkt_stage1_kvm import __version__
 
 NAME = "kvm"
@@ -18,11 +21,7 @@ NAME = "kvm"
 
 @hookimpl
 def rkt_stage1_describe() -> FlavorInfo:
-    return FlavorInfo(NAME, __version__, INTERFACE_VERSION,
-                      "each pod in its own virtual machine, a transient libvirt domain",
-                      Capabilities(multi_app=True, isolators=frozenset({"resource/memory", "resource/cpu"}),
-                                   network_modes=frozenset({"none", "contained"}), network_attachment="tap",
-                                   mutable=False, enter=True, virtualized=True))
+    return vm_flavor_info(NAME, __version__, "each pod in its own virtual machine, a transient libvirt domain")
 
 
 @hookimpl
@@ -47,21 +46,10 @@ def rkt_stage1_run(pod: Pod, options: RunOptions) -> int:
 
 
 @hookimpl
-def rkt_stage1_enter(pod: Pod, options: EnterOptions) -> int:
-    from rkt_sdk.vm.client import enter
-
-    return enter(pod.path, options.app, options.command)
-
-
-@hookimpl
 def rkt_stage1_stop(pod: Pod, force: bool, timeout: float) -> None:
-    from rkt_sdk.vm.client import SupervisorUnreachable, request_stop
     from rkt_stage1_kvm.domain import destroy_domain
 
-    try:
-        request_stop(pod.path, force, timeout)
-    except SupervisorUnreachable:
-        destroy_domain(pod.path, pod.uuid)
+    stop_vm(pod, force, timeout, kill=destroy_domain)
 
 
 @hookimpl
@@ -69,10 +57,3 @@ def rkt_stage1_gc(pod_path: Path, uuid: str, settings: Mapping[str, Any]) -> Non
     from rkt_stage1_kvm.domain import cleanup
 
     cleanup(pod_path, uuid, settings)
-
-
-@hookimpl
-def rkt_stage1_status(pod: Pod) -> dict[str, Any]:
-    from rkt_sdk.vm.record import status_extras
-
-    return status_extras(pod.path)

@@ -10,8 +10,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rkt_sdk import INTERFACE_VERSION, hookimpl
-from rkt_sdk.types import Capabilities, ConfigField, EnterOptions, FlavorInfo, HostCheck, Pod, RunOptions
+from rkt_sdk import hookimpl
+from rkt_sdk.types import ConfigField, FlavorInfo, HostCheck, Pod, RunOptions
+
+# rkt_stage1_enter and rkt_stage1_status: the VM kit's shared hooks, registered as this flavor's own
+from rkt_sdk.vm.hooks import rkt_stage1_enter, rkt_stage1_status, stop_vm, vm_flavor_info  # noqa: F401
 from rkt_stage1_qemu import __version__
 
 NAME = "qemu"
@@ -20,11 +23,7 @@ DEFAULT_MACHINE = "microvm"
 
 @hookimpl
 def rkt_stage1_describe() -> FlavorInfo:
-    return FlavorInfo(NAME, __version__, INTERFACE_VERSION,
-                      "each pod in its own virtual machine, run by QEMU directly (no daemon)",
-                      Capabilities(multi_app=True, isolators=frozenset({"resource/memory", "resource/cpu"}),
-                                   network_modes=frozenset({"none", "contained"}), network_attachment="tap",
-                                   mutable=False, enter=True, virtualized=True))
+    return vm_flavor_info(NAME, __version__, "each pod in its own virtual machine, run by QEMU directly (no daemon)")
 
 
 @hookimpl
@@ -50,21 +49,10 @@ def rkt_stage1_run(pod: Pod, options: RunOptions) -> int:
 
 
 @hookimpl
-def rkt_stage1_enter(pod: Pod, options: EnterOptions) -> int:
-    from rkt_sdk.vm.client import enter
-
-    return enter(pod.path, options.app, options.command)
-
-
-@hookimpl
 def rkt_stage1_stop(pod: Pod, force: bool, timeout: float) -> None:
-    from rkt_sdk.vm.client import SupervisorUnreachable, request_stop
     from rkt_stage1_qemu.process import kill_qemu
 
-    try:
-        request_stop(pod.path, force, timeout)
-    except SupervisorUnreachable:
-        kill_qemu(pod.path, pod.uuid)
+    stop_vm(pod, force, timeout, kill=kill_qemu)
 
 
 @hookimpl
@@ -72,10 +60,3 @@ def rkt_stage1_gc(pod_path: Path, uuid: str, settings: Mapping[str, Any]) -> Non
     from rkt_stage1_qemu.process import cleanup
 
     cleanup(pod_path, uuid)
-
-
-@hookimpl
-def rkt_stage1_status(pod: Pod) -> dict[str, Any]:
-    from rkt_sdk.vm.record import status_extras
-
-    return status_extras(pod.path)

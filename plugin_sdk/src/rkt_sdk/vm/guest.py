@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rkt_sdk.poddir import PodDir, write_atomic
+from rkt_sdk.resolved import ResolvedApp, make_volume_dirs, resolve_app
 from rkt_sdk.types import NetworkAttachment, Pod, RunOptions
 from rkt_sdk.vm.errors import VMError
 
@@ -34,7 +35,6 @@ XCHG_TAG = "rkt.xchg"
 PROBE_MARKER = "RKT-GUEST-UP"
 PROBE_ARG = "rkt.probe"
 MSIZE = 262144
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @dataclass(frozen=True)
@@ -141,67 +141,61 @@ def _networks(nets: tuple[NetworkAttachment, ...]) -> tuple[GuestNetwork, ...]:
     return tuple(out)
 
 
+def _volume_shares(pod: Pod, apps: list[ResolvedApp]) -> tuple[list[Share], list[GuestVolume]]:
+    """One share per volume some app mounts, read-only when every app mounts it read-only."""
+    shares: list[Share] = []
+    volumes: list[GuestVolume] = []
+    for i, v in enumerate(pod.manifest.volumes):
+        mounts = [m for a in apps for m in a.mounts if m.volume.name == v.name]
+        if not mounts:
+            continue
+        if v.kind == "host" and not os.path.isdir(v.source):
+            raise VMError(f"volume {v.name}: host source {v.source} is not a directory "
+                          "(VM flavors share directories only)")
+        ro = all(m.read_only for m in mounts)
+        tag = f"vol{i}"
+        shares.append(Share(tag, Path(mounts[0].source), ro))
+        volumes.append(GuestVolume(v.name, tag, _share_options(ro, "mmap")))
+    return shares, volumes
+
+
+def _guest_app(i: int, a: ResolvedApp, files: dict[str, Path]) -> tuple[GuestApp, Share]:
+    tag = f"app{i}"
+    mounts = tuple(GuestMount(m.volume.name, m.target, m.read_only) for m in a.mounts)
+    gfiles = tuple(GuestFile(src, "/" + src) for src in sorted(files))
+    app = GuestApp(i, a.name, tag, _share_options(a.read_only_rootfs, "mmap"), a.argv,
+                   tuple(f"{k}={v}" for k, v in a.env.items()), a.creds.uid, a.creds.gid, a.cwd, mounts, gfiles,
+                   a.creds.groups)
+    return app, Share(tag, a.rootfs, a.read_only_rootfs)
+
+
 def plan_pod(pod: Pod, options: RunOptions) -> GuestPlan:
     """Decide shares, mounts, credentials and environment of every app of ``pod``.
 
-    Empty volumes get a host directory under the pod's ``stage1-data/volumes``; the exchange
-    directory is ``stage1-data/xchg``.
+    Each app is resolved by :func:`rkt_sdk.resolved.resolve_app` (the guest has no terminal of
+    the caller's); empty volumes get their host directory there too. The exchange directory is
+    ``stage1-data/xchg``.
     """
-    from rkt_sdk.linux.creds import resolve
-
     pd = PodDir(pod.path)
-    data = pd.make_stage1_data()
-    xchg = data / "xchg"
+    xchg = pd.make_stage1_data() / "xchg"
     xchg.mkdir(exist_ok=True)
-    shares: list[Share] = [Share(XCHG_TAG, xchg)]
     files: dict[str, Path] = {}
     for name, src in (("hosts", pd.hosts), ("resolv.conf", pd.resolv_conf)):
         if src.is_file():
             files[f"etc/{name}"] = src
-    volumes: list[GuestVolume] = []
-    used = {m.volume for a in pod.apps for m in a.runtime.mounts}
-    for i, v in enumerate(pod.manifest.volumes):
-        if v.name not in used:
-            continue
-        if v.kind == "host":
-            host = Path(v.source)
-            if not host.is_dir():
-                raise VMError(f"volume {v.name}: host source {v.source} is not a directory "
-                              "(VM flavors share directories only)")
-        else:
-            host = data / "volumes" / v.name
-            host.mkdir(parents=True, exist_ok=True)
-            os.chmod(host, int(v.mode, 8))
-            os.chown(host, v.uid, v.gid)
-        tag = f"vol{i}"
-        shares.append(Share(tag, host, v.read_only))
-        volumes.append(GuestVolume(v.name, tag, _share_options(v.read_only, "mmap")))
+    resolved = [resolve_app(pod, a) for a in pod.apps]
+    vol_shares, volumes = _volume_shares(pod, resolved)
+    for a in resolved:
+        make_volume_dirs(a.mounts)
     apps: list[GuestApp] = []
-    for i, a in enumerate(pod.apps):
-        app = a.runtime.app
-        if not app.exec:
-            raise VMError(f"app {a.name}: no exec to run")
-        creds = resolve(a.rootfs, app.user, app.group, app.supplementary_gids, a.name)
-        env: dict[str, str] = {"PATH": DEFAULT_PATH, "AC_APP_NAME": a.name, "HOME": creds.home,
-                               "container": "rkt"}
-        if creds.user_name:
-            env["USER"] = env["LOGNAME"] = creds.user_name
-        env.update(app.env_dict())
-        ro_points = {mp.name for mp in app.mount_points if mp.read_only}
-        mounts = []
-        for m in a.runtime.mounts:
-            vol = pod.manifest.volume(m.volume)
-            ro = bool(vol and vol.read_only) or m.volume in ro_points
-            mounts.append(GuestMount(m.volume, m.path, ro))
-        tag = f"app{i}"
-        ro_root = a.runtime.read_only_rootfs
-        shares.append(Share(tag, a.rootfs, ro_root))
-        gfiles = tuple(GuestFile(src, "/" + src) for src in sorted(files))
-        apps.append(GuestApp(i, a.name, tag, _share_options(ro_root, "mmap"), app.exec,
-                             tuple(f"{k}={v}" for k, v in env.items()), creds.uid, creds.gid,
-                             app.working_directory or "/", tuple(mounts), gfiles, creds.groups))
+    app_shares: list[Share] = []
+    for i, a in enumerate(resolved):
+        app, share = _guest_app(i, a, files)
+        apps.append(app)
+        app_shares.append(share)
     hostname = options.hostname or f"rkt-{pod.uuid}"
-    return GuestPlan(hostname, tuple(apps), tuple(volumes), _networks(pod.networks), tuple(shares), xchg, files)
+    return GuestPlan(hostname, tuple(apps), tuple(volumes), _networks(pod.networks),
+                     (Share(XCHG_TAG, xchg), *vol_shares, *app_shares), xchg, files)
 
 
 def _environment() -> Any:
