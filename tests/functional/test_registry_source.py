@@ -123,7 +123,7 @@ def test_unknown_tag_or_repository(plain: Registry, repo: str, reason: str) -> N
     ref = plain.ref(repo)
     with pytest.raises(ManifestUnknown) as e:
         docker_source(ref, insecure=HTTP).fetch_manifest()
-    assert str(e.value) == f"{ref}: the registry says: {reason}"
+    assert str(e.value) == f'image "{ref}": the registry says: {reason}'
 
 
 def test_blob_size_differs_from_manifest(plain: Registry) -> None:
@@ -139,7 +139,7 @@ def test_plain_http_needs_the_insecure_option(plain: Registry) -> None:
     with pytest.raises(ConnectError) as e:
         docker_source(ref).fetch_manifest()
     msg = str(e.value)
-    assert msg.startswith(f"{ref}: TLS with {plain.host} failed (")
+    assert msg.startswith(f'image "{ref}": TLS with {plain.host} failed (')
     assert msg.endswith("); a plain-HTTP registry needs --insecure-options=http")
 
 
@@ -179,7 +179,7 @@ def test_tls_untrusted_certificate(tls: Registry) -> None:
         with pytest.raises(ConnectError) as e:
             docker_source(ref, insecure=insecure).fetch_manifest()
         msg = str(e.value)
-        assert msg.startswith(f"{ref}: the TLS certificate of {tls.host} is not trusted (")
+        assert msg.startswith(f'image "{ref}": the TLS certificate of {tls.host} is not trusted (')
         assert "certificate verify failed" in msg
         assert msg.endswith("; --insecure-options=tls skips certificate checks")
     _pull_all(ref, frozenset({"tls"}))
@@ -204,13 +204,13 @@ def test_basic_auth(basic: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyP
     ref = basic.ref("app/private:1")
     with pytest.raises(AuthError) as e:
         docker_source(ref).fetch_manifest()
-    assert str(e.value) == (f"{ref}: the registry needs a user name and password; configure them in a dockerAuth "
-                            "config file, REGISTRY_AUTH_FILE or ~/.docker/config.json")
+    assert str(e.value) == (f'image "{ref}": the registry needs a user name and password; configure them in a '
+                            "dockerAuth config file, REGISTRY_AUTH_FILE or ~/.docker/config.json")
     bad = _auth_file(tmp_path / "bad.json", basic.host, "alice", "wrong")
     monkeypatch.setenv("REGISTRY_AUTH_FILE", str(bad))
     with pytest.raises(AuthError) as e:
         docker_source(ref).fetch_manifest()
-    assert str(e.value) == (f'{ref}: access denied to user "alice" (credentials from {bad}): '
+    assert str(e.value) == (f'image "{ref}": access denied to user "alice" (credentials from {bad}): '
                             "authentication required (UNAUTHORIZED)")
     monkeypatch.setenv("REGISTRY_AUTH_FILE", str(_auth_file(tmp_path / "good.json", basic.host, "alice", "s3cret")))
     assert _pull_all(ref, frozenset())[0] == "application/vnd.oci.image.manifest.v1+json"
@@ -239,7 +239,7 @@ def test_bearer_anonymous(bearer: tuple[Registry, TokenService]) -> None:
     ref = reg.ref("priv/app:1")
     with pytest.raises(AuthError) as e:
         docker_source(ref, insecure=HTTP).fetch_manifest()
-    assert str(e.value).startswith(f"{ref}: access denied (authentication required (UNAUTHORIZED)); "
+    assert str(e.value).startswith(f'image "{ref}": access denied (authentication required (UNAUTHORIZED)); '
                                    "the registry may need credentials")
 
 
@@ -259,5 +259,5 @@ def test_bearer_with_credentials(bearer: tuple[Registry, TokenService], tmp_path
     ref = reg.ref("priv/app:1")
     with pytest.raises(AuthError) as e:
         docker_source(ref, insecure=HTTP, config_dirs=(conf,)).fetch_manifest()
-    assert str(e.value) == (f'{ref}: the registry\'s token service refused the credentials of user "bob" '
+    assert str(e.value) == (f'image "{ref}": the registry\'s token service refused the credentials of user "bob" '
                             f"(from {conf / 'auth.d' / 'reg.json'}): invalid username or password")

@@ -129,7 +129,17 @@ def _import(layout: Layout, index: Index, src: Path, display: str, limits: Limit
         raise ImageError(f'image "{display}": is a directory, not an ACI file') from None
     except OSError as e:
         raise ImageError(f'image "{display}": cannot open it: {e.strerror}') from None
-    with raw, layout.workdir("import") as work:
+    with raw:
+        return import_stream(layout, index, raw, display, limits, durable)
+
+
+def import_stream(layout: Layout, index: Index, raw: io.BufferedReader, display: str, limits: Limits,
+                  durable: bool = True) -> ImageRecord:
+    """Import an ACI read once from ``raw`` (a file, or a download as it arrives); its record.
+
+    The caller closes ``raw``. Nothing becomes visible unless the whole archive was good.
+    """
+    with layout.workdir("import") as work:
         tree = work / "tree"
         tree.mkdir(mode=0o755)
         blob_tmp = work / "blob"

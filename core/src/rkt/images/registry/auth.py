@@ -38,7 +38,7 @@ class Authenticator:
     def __init__(self, client: HttpClient, name: str,
                  credentials: Callable[[], RegistryCredentials | None]) -> None:
         self._client = client
-        self._name = name
+        self._prefix = f'image "{name}": '
         self._lookup = credentials
         self._creds: RegistryCredentials | None = None
         self._looked_up = False
@@ -67,7 +67,7 @@ class Authenticator:
         """A reply was 401 with this challenge: the next :meth:`header` for ``scope`` answers it afresh."""
         found = [c for c in parse_challenges(www_authenticate) if c.scheme in ("bearer", "basic")]
         if not found:
-            raise AuthError(f"{self._name}: the registry asks for authentication this rkt does not speak "
+            raise AuthError(f"{self._prefix}the registry asks for authentication this rkt does not speak "
                             f"({www_authenticate or 'no WWW-Authenticate header'})")
         with self._lock:
             self._challenge = found[0]
@@ -77,23 +77,23 @@ class Authenticator:
         """The error for a request refused even with the credentials (or anonymous token) it carried."""
         c = self.credentials()
         if c is None:
-            return AuthError(f"{self._name}: access denied ({reason}); the registry may need credentials: "
+            return AuthError(f"{self._prefix}access denied ({reason}); the registry may need credentials: "
                              f"{_CONFIG_HINT}")
-        return AuthError(f"{self._name}: access denied to user \"{c.user}\" (credentials from {c.source}): {reason}")
+        return AuthError(f"{self._prefix}access denied to user \"{c.user}\" (credentials from {c.source}): {reason}")
 
     def _authorize(self, scope: str) -> str:
         assert self._challenge is not None
         if self._challenge.scheme == "basic":
             c = self.credentials()
             if c is None:
-                raise AuthError(f"{self._name}: the registry needs a user name and password; {_CONFIG_HINT}")
+                raise AuthError(f"{self._prefix}the registry needs a user name and password; {_CONFIG_HINT}")
             return basic_header(c)
         return "Bearer " + self._token(self._challenge, scope)
 
     def _token(self, ch: Challenge, scope: str) -> str:
         realm = ch.params.get("realm")
         if not realm or urlsplit(realm).scheme not in ("http", "https"):
-            raise AuthError(f"{self._name}: the registry's Bearer challenge has no usable realm ({realm!r})")
+            raise AuthError(f"{self._prefix}the registry's Bearer challenge has no usable realm ({realm!r})")
         query = {k: v for k, v in (("service", ch.params.get("service")), ("scope", scope)) if v}
         url = realm + ("&" if urlsplit(realm).query else "?") + urlencode(query)
         headers = {"Accept": "application/json"}
@@ -107,17 +107,17 @@ class Authenticator:
             r.release_conn()
         if r.status in (401, 403):
             if c is None:
-                raise AuthError(f"{self._name}: the registry's token service refused anonymous access "
+                raise AuthError(f"{self._prefix}the registry's token service refused anonymous access "
                                 f"({registry_reason(r.status, body)}); {_CONFIG_HINT}")
-            raise AuthError(f"{self._name}: the registry's token service refused the credentials of user "
+            raise AuthError(f"{self._prefix}the registry's token service refused the credentials of user "
                             f"\"{c.user}\" (from {c.source}): {registry_reason(r.status, body)}")
         if r.status != 200:
-            raise AuthError(f"{self._name}: the registry's token service failed: {registry_reason(r.status, body)}")
+            raise AuthError(f"{self._prefix}the registry's token service failed: {registry_reason(r.status, body)}")
         try:
             doc = json.loads(body)
             token = doc.get("token") or doc.get("access_token")
         except (ValueError, AttributeError):
             token = None
         if not isinstance(token, str) or not token:
-            raise AuthError(f"{self._name}: the registry's token service sent no token")
+            raise AuthError(f"{self._prefix}the registry's token service sent no token")
         return token

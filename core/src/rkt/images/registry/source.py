@@ -11,7 +11,6 @@ checked against it here, blobs are checked by the caller while they stream.
 from __future__ import annotations
 
 import hashlib
-import io
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +31,7 @@ from rkt.images.registry.errors import (
     RegistryError,
     registry_reason,
 )
-from rkt.images.registry.transport import HttpClient, TLSFailed
+from rkt.images.registry.transport import HttpClient, ResponseStream, TLSFailed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,38 +52,6 @@ _ERROR_MAX = 64 << 10
 def _digest_ok(digest: str, data: bytes) -> bool:
     algo, _, hexd = digest.partition(":")
     return algo in ("sha256", "sha512") and hashlib.new(algo, data).hexdigest() == hexd
-
-
-class _BlobStream(io.RawIOBase):
-    """A blob's body as a readable stream; network failures become :class:`FetchError`."""
-
-    def __init__(self, resp: urllib3.BaseHTTPResponse, name: str, size: int) -> None:
-        self._resp = resp
-        self._name = name
-        self._left = size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
-
-    def read(self, n: int | None = -1, /) -> bytes:
-        try:
-            data = self._resp.read(None if n is None or n < 0 else n)
-        except (HTTPError, OSError) as e:
-            raise FetchError(f"{self._name}: the download broke off: {e}") from None
-        self._left -= len(data)
-        return data
-
-    def close(self) -> None:
-        if not self.closed:
-            if self._left > 0:
-                self._resp.close()  # not read to the end: the connection cannot be reused
-            self._resp.release_conn()
-        super().close()
 
 
 class DockerSource:
@@ -112,9 +79,10 @@ class DockerSource:
         try:
             yield
         except FetchError as e:
-            if str(e).startswith(self.display + ":"):
+            prefix = f'image "{self.display}": '
+            if str(e).startswith(prefix):
                 raise
-            raise type(e)(f"{self.display}: {e}") from None
+            raise type(e)(prefix + str(e)) from None
 
     # -- the /v2/ ping -------------------------------------------------------------------------
     def _ping(self, scheme: str) -> str:
@@ -215,7 +183,7 @@ class DockerSource:
                 r.close()
                 r.release_conn()
                 raise ContentError(f"blob {digest}: the registry sends {length} bytes, the manifest says {size}")
-            return cast(BinaryIO, _BlobStream(r, self.display, size))
+            return cast(BinaryIO, ResponseStream(r, f'image "{self.display}": blob {digest}', size))
 
     def close(self) -> None:
         self._client.close()

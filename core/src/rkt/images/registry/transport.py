@@ -10,6 +10,7 @@ the standard library read them. Certificates are checked against the system's CA
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Mapping
 from urllib.parse import urljoin, urlsplit
@@ -138,3 +139,42 @@ class HttpClient:
             for m in self._managers.values():
                 m.clear()
             self._managers.clear()
+
+
+class ResponseStream(io.RawIOBase):
+    """A response body as a readable stream; network failures become :class:`FetchError`.
+
+    ``size``: how many bytes are expected (-1: unknown). A stream closed before the end
+    drops its connection instead of returning it to the pool.
+    """
+
+    def __init__(self, resp: urllib3.BaseHTTPResponse, name: str, size: int = -1) -> None:
+        self._resp = resp
+        self._name = name
+        self._left = size
+        self._done = size == 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def read(self, n: int | None = -1, /) -> bytes:
+        try:
+            data = self._resp.read(None if n is None or n < 0 else n)
+        except (HTTPError, OSError) as e:
+            raise FetchError(f"{self._name}: the download broke off: {_reason(e)}") from None
+        self._left -= len(data)
+        if not data or self._left == 0 or n is None or n < 0:
+            self._done = True
+        return data
+
+    def close(self) -> None:
+        if not self.closed:
+            if not self._done:
+                self._resp.close()  # not read to the end: the connection cannot be reused
+            self._resp.release_conn()
+        super().close()
