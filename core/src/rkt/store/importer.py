@@ -14,7 +14,7 @@ import io
 import os
 import time
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from rkt.store.compression import HEAD, Readable, decompressing, detect
 from rkt.store.errors import ImageError
@@ -130,14 +130,15 @@ def _import(layout: Layout, index: Index, src: Path, display: str, limits: Limit
     except OSError as e:
         raise ImageError(f'image "{display}": cannot open it: {e.strerror}') from None
     with raw:
-        return import_stream(layout, index, raw, display, limits, durable)
+        return import_stream(layout, index, raw, display, limits, durable, check)
 
 
-def import_stream(layout: Layout, index: Index, raw: io.BufferedReader, display: str, limits: Limits,
-                  durable: bool = True) -> ImageRecord:
+def import_stream(layout: Layout, index: Index, raw: io.BufferedReader[Any], display: str, limits: Limits,
+                  durable: bool = True, check: Check | None = None) -> ImageRecord:
     """Import an ACI read once from ``raw`` (a file, or a download as it arrives); its record.
 
-    The caller closes ``raw``. Nothing becomes visible unless the whole archive was good.
+    The caller closes ``raw`` (and cancels ``check`` if this fails). Nothing becomes visible
+    unless the whole archive was good.
     """
     with layout.workdir("import") as work:
         tree = work / "tree"

@@ -1,0 +1,138 @@
+"""ACIs over HTTP(S): ``rkt fetch https://host/app.aci``, with ETag and Cache-Control as rkt used them.
+
+Each URL fetched is remembered in ``<store>/remote/<sha256 of the URL>.json``: the image it
+gave, its ``ETag``, its ``Cache-Control: max-age`` and when it was downloaded. With pull
+policy ``new`` (the default) a URL already fetched is not asked again; with ``update`` it is
+asked only once its max-age has passed, and then with ``If-None-Match``, so an unchanged
+image (``304 Not Modified``) is not downloaded twice; ``never`` uses the store alone. The body
+streams into the ACI import as it arrives. Plain ``http://`` needs ``--insecure-options=http``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rkt.images.errors import FetchError
+from rkt.store.errors import ImageNotFound
+from rkt_sdk.record import Record
+
+if TYPE_CHECKING:
+    from rkt.store import ImageRecord, Store
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)\"?", re.IGNORECASE)
+_NO_CACHE = re.compile(r"(?:^|,)\s*(no-cache|no-store)\b", re.IGNORECASE)
+
+
+class RemoteRecord(Record):
+    """What a URL gave last time: the image id, its ETag and max-age, and when (seconds since the epoch)."""
+
+    url: str
+    image_id: str
+    etag: str | None = None
+    max_age: int = 0
+    downloaded: float = 0.0
+
+    def fresh(self, now: float) -> bool:
+        """Whether Cache-Control lets it be used without asking the server again."""
+        return self.max_age > 0 and now - self.downloaded < self.max_age
+
+
+def record_path(store: Store, url: str) -> Path:
+    return store.root / "remote" / (hashlib.sha256(url.encode()).hexdigest() + ".json")
+
+
+def read_record(store: Store, url: str) -> RemoteRecord | None:
+    """The record of ``url``, or None (never fetched, or an unreadable record: fetch again)."""
+    try:
+        doc = json.loads(record_path(store, url).read_bytes())
+        if doc.get("url") != url:
+            return None
+        return RemoteRecord(url, str(doc["imageID"]), doc.get("etag"), int(doc.get("maxAge", 0)),
+                            float(doc.get("downloaded", 0)))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def write_record(store: Store, rec: RemoteRecord) -> None:
+    """Write the record atomically (a reader sees the old one or the new one)."""
+    path = record_path(store, rec.url)
+    path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(json.dumps({"url": rec.url, "imageID": rec.image_id, "etag": rec.etag, "maxAge": rec.max_age,
+                               "downloaded": rec.downloaded}))
+    os.replace(tmp, path)
+
+
+def max_age(cache_control: str | None) -> int:
+    """Seconds a response may be reused without asking again (0 for ``no-cache``/``no-store``)."""
+    if not cache_control or _NO_CACHE.search(cache_control):
+        return 0
+    m = _MAX_AGE.search(cache_control)
+    return int(m.group(1)) if m else 0
+
+
+def _stored(store: Store, rec: RemoteRecord | None) -> ImageRecord | None:
+    if rec is None:
+        return None
+    try:
+        return store.resolve(rec.image_id)
+    except ImageNotFound:
+        return None
+
+
+def fetch_url(store: Store, url: str, *, insecure: frozenset[str] = frozenset(),
+              pull_policy: str = "new") -> ImageRecord:
+    """Bring the ACI at ``url`` (``http://`` or ``https://``) into the store; its record."""
+    rec = read_record(store, url)
+    cached = _stored(store, rec)
+    if pull_policy == "never":
+        if cached is None:
+            raise ImageNotFound(f'unable to find image "{url}" in the local store (--pull-policy=never)')
+        return cached
+    if cached is not None and rec is not None and (pull_policy == "new" or rec.fresh(time.time())):
+        return cached
+    if url.startswith("http://") and "http" not in insecure:
+        raise FetchError(f'image "{url}": plain HTTP is not allowed; --insecure-options=http allows it')
+    return _download(store, url, insecure, rec if cached is not None else None)
+
+
+def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecord | None) -> ImageRecord:
+    from rkt.images.registry.errors import registry_reason
+    from rkt.images.registry.transport import HttpClient, ResponseStream
+    from rkt.store.importer import import_stream
+
+    client = HttpClient(verify_tls="tls" not in insecure)
+    headers = {"Accept": "application/vnd.coreos.aci+x-tar, application/octet-stream, */*"}
+    if rec is not None and rec.etag:
+        headers["If-None-Match"] = rec.etag
+    try:
+        try:
+            r, _ = client.open(url, headers)
+        except FetchError as e:
+            raise type(e)(f'image "{url}": {e}') from None
+        now = time.time()
+        if r.status == 304 and rec is not None:
+            r.release_conn()
+            write_record(store, RemoteRecord(url, rec.image_id, r.headers.get("ETag") or rec.etag,
+                                             max_age(r.headers.get("Cache-Control")), now))
+            return store.resolve(rec.image_id)
+        if r.status != 200:
+            body = r.read(64 << 10)
+            r.release_conn()
+            raise FetchError(f'image "{url}": the server answered {registry_reason(r.status, body)}')
+        length = r.headers.get("Content-Length")
+        size = int(length) if length and length.isdigit() else -1
+        with io.BufferedReader(ResponseStream(r, f'image "{url}"', size), buffer_size=1 << 20) as body_stream:
+            image = import_stream(store.layout, store.index, body_stream, url, store.limits, store.durable)
+        write_record(store, RemoteRecord(url, image.id, r.headers.get("ETag"),
+                                         max_age(r.headers.get("Cache-Control")), now))
+        return image
+    finally:
+        client.close()
