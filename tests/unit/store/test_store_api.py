@@ -115,7 +115,7 @@ def test_fetch_file_forms(store: Store, tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(ImageError, match=r'^image "missing.aci": no such file$'):
         store.fetch("missing.aci")
     with pytest.raises(ImageError, match="not supported"):
-        store.fetch("https://example.com/x.aci")
+        store.fetch("ftp://example.com/x.aci")
 
 
 def test_manifest_render_tree_touch(store: Store, tmp_path: Path) -> None:

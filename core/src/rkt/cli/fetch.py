@@ -35,10 +35,10 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     policy = ImagePolicy(gopts.config_dirs, gopts.insecure_options, signatures)
     with Store(DataDir(gopts.dir).store) as store:
         for ref in args.images:
-            if args.pull_policy == "never":
+            if args.pull_policy == "never" and not ref.startswith(("https://", "http://")):
                 rec = store.resolve(ref)
             else:
-                rec = store.fetch(ref, insecure=gopts.insecure_options, verifier=policy)
+                rec = store.fetch(ref, insecure=gopts.insecure_options, verifier=policy, pull_policy=args.pull_policy)
             sys.stdout.write((rec.id if args.full else short_id(rec.id)) + "\n")
             sys.stdout.flush()
     return 0

@@ -173,21 +173,25 @@ class Store:
 
     # -- getting images in -------------------------------------------------------------------
     def fetch(self, ref: str, *, insecure: frozenset[str] = frozenset(),
-              verifier: Verifier | None = None) -> ImageRecord:
+              verifier: Verifier | None = None, pull_policy: str = "new") -> ImageRecord:
         """Make ``ref`` available in the store and return its record.
 
         A file (path or ``file://`` URL) is imported (again, if already there: the result
         is the same id); an id or a name must already be in the store. ``verifier`` checks
-        the signature of a file before anything of it is kept (None: no check).
+        the signature of a file before anything of it is kept (None: no check). An
+        ``http(s)://`` URL is downloaded as ``pull_policy`` says (:mod:`rkt.images.remote_aci`).
         """
         from rkt.store.refs import parse_ref
 
-        del insecure
         r = parse_ref(ref)
         if r.kind == "file":
             assert r.path is not None
             check = verifier.begin(ref, r.path) if verifier is not None else None
             return self.import_file(r.path, display=ref, check=check)
+        if r.kind == "remote" and ref.startswith(("https://", "http://")):
+            from rkt.images.remote_aci import fetch_url
+
+            return fetch_url(self, ref, insecure=insecure, pull_policy=pull_policy)
         if r.kind == "remote":
             raise ImageError(f'image "{ref}": fetching from {ref.partition("://")[0]} URLs is not supported; '
                              "fetch an ACI file")

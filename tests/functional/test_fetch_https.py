@@ -1,0 +1,118 @@
+"""``rkt fetch https://host/app.aci``: ACIs over HTTP(S), with ETag and Cache-Control as rkt used them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.functional.conftest import Rkt
+from tests.support.aci import build_aci
+from tests.support.aci_server import AciServer
+from tests.support.registry_tls import TlsFiles, make_tls
+
+pytestmark = pytest.mark.registry
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def env(tls: TlsFiles) -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    e["SSL_CERT_FILE"] = str(tls.ca)
+    return e
+
+
+@pytest.fixture
+def server(tls: TlsFiles, tmp_path: Path) -> Iterator[AciServer]:
+    s = AciServer(tls)
+    s.files["/app.aci"] = build_aci(tmp_path / "app.aci", name="example.com/https-app", compression="gz").read_bytes()
+    yield s
+    s.stop()
+
+
+def test_fetched_once_then_from_the_store(rkt: Rkt, server: AciServer, env: dict[str, str]) -> None:
+    url = server.base + "/app.aci"
+    first = rkt("fetch", "--full", url, env=env)
+    assert first.code == 0, first
+    image_id = first.out.strip()
+    assert image_id.startswith("sha512-")
+    again = rkt("fetch", "--full", url, env=env)
+    assert (again.code, again.out.strip()) == (0, image_id), again
+    assert server.log == [("/app.aci", 200)]  # pull policy "new": the store has it, nothing asked
+    listed = rkt("image", "list", env=env)
+    assert "example.com/https-app" in listed.out
+
+
+def test_update_asks_with_the_etag(rkt: Rkt, server: AciServer, env: dict[str, str], tmp_path: Path) -> None:
+    url = server.base + "/app.aci"
+    image_id = rkt("fetch", "--full", url, env=env).out.strip()
+    for _ in range(2):
+        r = rkt("fetch", "--full", "--pull-policy=update", url, env=env)
+        assert (r.code, r.out.strip()) == (0, image_id), r
+    assert server.log == [("/app.aci", 200), ("/app.aci", 304), ("/app.aci", 304)]
+    assert server.downloads("/app.aci") == 1
+    server.files["/app.aci"] = build_aci(tmp_path / "v2.aci", name="example.com/https-app", version="2.0").read_bytes()
+    r = rkt("fetch", "--full", "--pull-policy=update", url, env=env)
+    assert r.code == 0 and r.out.strip() != image_id, r
+    assert server.downloads("/app.aci") == 2
+
+
+def test_max_age_spares_the_request(rkt: Rkt, tls: TlsFiles, env: dict[str, str], tmp_path: Path) -> None:
+    server = AciServer(tls, cache_control="public, max-age=3600")
+    try:
+        server.files["/app.aci"] = build_aci(tmp_path / "app.aci").read_bytes()
+        url = server.base + "/app.aci"
+        assert rkt("fetch", url, env=env).code == 0
+        r = rkt("fetch", "--pull-policy=update", url, env=env)
+        assert r.code == 0, r
+        assert server.log == [("/app.aci", 200)]
+    finally:
+        server.stop()
+
+
+def test_errors(rkt: Rkt, server: AciServer, env: dict[str, str]) -> None:
+    missing = server.base + "/missing.aci"
+    r = rkt("fetch", missing, env=env)
+    assert (r.code, r.out) == (254, ""), r
+    assert r.err == f'fetch: image "{missing}": the server answered HTTP 404 Not Found\n'
+    url = server.base + "/app.aci"
+    untrusted = {k: v for k, v in env.items() if k != "SSL_CERT_FILE"}
+    r = rkt("fetch", url, env=untrusted)
+    assert r.code == 254, r
+    assert r.err.startswith(f'fetch: image "{url}": the TLS certificate of 127.0.0.1:')
+    assert r.err.endswith("; --insecure-options=tls skips certificate checks\n")
+    assert rkt("--insecure-options=tls", "fetch", url, env=untrusted).code == 0
+    assert rkt("image", "list", "--no-legend", env=env).out.count("example.com/https-app") == 1
+
+
+def test_plain_http_needs_the_insecure_option(rkt: Rkt, tmp_path: Path, env: dict[str, str]) -> None:
+    server = AciServer()
+    try:
+        server.files["/app.aci"] = build_aci(tmp_path / "app.aci").read_bytes()
+        url = server.base + "/app.aci"
+        r = rkt("fetch", url, env=env)
+        assert (r.code, r.err) == (254, f'fetch: image "{url}": plain HTTP is not allowed; '
+                                        "--insecure-options=http allows it\n"), r
+        assert server.log == []
+        r = rkt("--insecure-options=http", "fetch", url, env=env)
+        assert r.code == 0, r
+    finally:
+        server.stop()
+
+
+def test_a_broken_download_stores_nothing(rkt: Rkt, server: AciServer, env: dict[str, str]) -> None:
+    url = server.base + "/app.aci"
+    server.files["/app.aci"] = server.files["/app.aci"][:-4096]
+    r = rkt("fetch", url, env=env)
+    assert r.code == 254, r
+    assert r.err.startswith(f'fetch: image "{url}": ')
+    assert rkt("image", "list", "--no-legend", env=env).out == ""
+    store = rkt.data / "store"
+    for d in ("blobs", "trees", "remote"):
+        assert not (store / d).exists() or not list((store / d).iterdir()), d
