@@ -261,3 +261,20 @@ def test_bearer_with_credentials(bearer: tuple[Registry, TokenService], tmp_path
         docker_source(ref, insecure=HTTP, config_dirs=(conf,)).fetch_manifest()
     assert str(e.value) == (f'image "{ref}": the registry\'s token service refused the credentials of user "bob" '
                             f"(from {conf / 'auth.d' / 'reg.json'}): invalid username or password")
+
+
+# -- redirects to blob storage -------------------------------------------------------------------------
+def test_redirect_to_another_host_drops_the_credentials(tmp_path: Path, image: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.registry_front import BlobRedirector
+
+    with running_registry(tmp_path / "reg", users={"carol": "pw"}) as reg:
+        reg.push(image, "app/redirected:1")
+        front = BlobRedirector(reg)
+        try:
+            monkeypatch.setenv("REGISTRY_AUTH_FILE", str(_auth_file(tmp_path / "auth.json", front.host, "carol", "pw")))
+            _pull_all(f"docker://{front.host}/app/redirected:1")
+            assert len(front.blob_headers) == 5  # the config and four layers, all through the redirect
+            assert not any(k.lower() == "authorization" for h in front.blob_headers for k in h)
+        finally:
+            front.stop()
