@@ -134,6 +134,7 @@ def tiny_aci(path: Path, name: str = "example.com/app", version: str = "1.0") ->
     m = {"acKind": "ImageManifest", "acVersion": "0.8.11", "name": name,
          "labels": [{"name": "version", "value": version}, {"name": "os", "value": "linux"},
                     {"name": "arch", "value": "amd64"}]}
+    path.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(path, "w") as tf:
         for entry, data in (("manifest", json.dumps(m).encode()), ("rootfs/hello", b"hello\n")):
             ti = tarfile.TarInfo(entry)

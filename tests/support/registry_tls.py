@@ -28,8 +28,11 @@ def _name(cn: str):  # type: ignore[no-untyped-def]
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def make_tls(dest: Path, cn: str = "rkt test CA") -> TlsFiles:
-    """Write ``ca.crt``, ``server.crt`` and ``server.key`` into ``dest`` (made if missing)."""
+def make_tls(dest: Path, cn: str = "rkt test CA", names: tuple[str, ...] = ()) -> TlsFiles:
+    """Write ``ca.crt``, ``server.crt`` and ``server.key`` into ``dest`` (made if missing).
+
+    The server certificate holds localhost, 127.0.0.1 and the DNS ``names`` given.
+    """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
 
@@ -45,7 +48,8 @@ def make_tls(dest: Path, cn: str = "rkt test CA") -> TlsFiles:
                                        key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
           .sign(ca_key, hashes.SHA256()))
     key = new_key()
-    san = x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    san = x509.SubjectAlternativeName([x509.DNSName("localhost"), *(x509.DNSName(n) for n in names),
+                                       x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
     cert = (x509.CertificateBuilder().subject_name(_name("127.0.0.1")).issuer_name(ca.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=2))

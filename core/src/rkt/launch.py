@@ -29,6 +29,7 @@ class Environment(Record):
     config_dirs: tuple[Path, ...]
     insecure: frozenset[str] = frozenset()
     debug: bool = False
+    trust_keys_from_https: bool = False
 
 
 def _store(env: Environment) -> Any:
@@ -94,7 +95,8 @@ def build_manifest(req: PodRequest, env: Environment, store: Any) -> PodManifest
 
     from rkt.trust.policy import ImagePolicy
 
-    policy = ImagePolicy(env.config_dirs, env.insecure, {a.image: Path(a.signature) for a in req.apps if a.signature})
+    policy = ImagePolicy(env.config_dirs, env.insecure, {a.image: Path(a.signature) for a in req.apps if a.signature},
+                         trust_keys_from_https=env.trust_keys_from_https)
 
     def resolve(ref: str) -> tuple[str, ImageManifest]:
         image_id = store.find_id(ref, insecure=env.insecure, verifier=policy)

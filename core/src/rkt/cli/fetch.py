@@ -14,7 +14,8 @@ DESCRIPTION = ("Fetch image(s) and store them in the local store. IMAGE is an AC
 ARGS = (Arg("images", "image to fetch", nargs="+", metavar="IMAGE"),)
 FLAGS = (
     bool_flag("--full", "print the full image id"),
-    Flag("--pull-policy", "never: use the local store only; new/update: import files (default new)",
+    Flag("--pull-policy", "never: the local store only; new: names not in the store are discovered; "
+         "update: names are always discovered (default new)",
          default="new", choices=("new", "update", "never")),
     Flag("--signature", "detached signature of the image at the same position (default: IMAGE.asc)", kind="list",
          metavar="FILE"),
@@ -32,7 +33,8 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     if len(args.signature) > len(args.images):
         raise RktError(f"{len(args.signature)} --signature files for {len(args.images)} images")
     signatures = {ref: Path(sig) for ref, sig in zip(args.images, args.signature, strict=False)}
-    policy = ImagePolicy(gopts.config_dirs, gopts.insecure_options, signatures)
+    policy = ImagePolicy(gopts.config_dirs, gopts.insecure_options, signatures,
+                         trust_keys_from_https=gopts.trust_keys_from_https)
     with Store(DataDir(gopts.dir).store) as store:
         for ref in args.images:
             if args.pull_policy == "never" and not ref.startswith(("https://", "http://")):

@@ -17,7 +17,7 @@ _APP_FIELDS = ("exec", "name", "user", "group", "supplementary_gids", "working_d
 
 
 def environment(g: GlobalOptions) -> Environment:
-    return Environment(DataDir(g.dir), g.config_dirs, g.insecure_options, g.debug)
+    return Environment(DataDir(g.dir), g.config_dirs, g.insecure_options, g.debug, g.trust_keys_from_https)
 
 
 def conflicting(pod: argparse.Namespace, apps: list[argparse.Namespace], command: str) -> None:

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
         def begin(self, ref: str, path: Path) -> Check | None: ...
 
+        def fetch_name(self, store: Store, ref: str, name: str, version: str | None) -> ImageRecord: ...
+
 __all__ = ["AmbiguousImageId", "ImageError", "ImageNotFound", "ImageRecord", "Store", "StoreError", "short_id"]
 
 _FETCH_FIRST = 'fetch it first ("rkt fetch" of its ACI file)'
@@ -177,9 +179,11 @@ class Store:
         """Make ``ref`` available in the store and return its record.
 
         A file (path or ``file://`` URL) is imported (again, if already there: the result
-        is the same id); an id or a name must already be in the store. ``verifier`` checks
-        the signature of a file before anything of it is kept (None: no check). An
-        ``http(s)://`` URL is downloaded as ``pull_policy`` says (:mod:`rkt.images.remote_aci`).
+        is the same id); an id must already be in the store. ``verifier`` checks the
+        signature of a file before anything of it is kept (None: no check), and finds a
+        name that is not in the store (or every name, with ``pull_policy="update"``) by
+        appc discovery. An ``http(s)://`` URL is downloaded as ``pull_policy`` says
+        (:mod:`rkt.images.remote_aci`).
         """
         from rkt.store.refs import parse_ref
 
@@ -195,11 +199,15 @@ class Store:
         if r.kind == "remote":
             raise ImageError(f'image "{ref}": fetching from {ref.partition("://")[0]} URLs is not supported; '
                              "fetch an ACI file")
+        if r.kind == "name" and pull_policy == "update" and verifier is not None:
+            return verifier.fetch_name(self, ref, r.name, r.version)
         try:
             return self.resolve(ref)
         except AmbiguousImageId:
             raise
         except ImageNotFound:
+            if r.kind == "name" and verifier is not None and pull_policy != "never":
+                return verifier.fetch_name(self, ref, r.name, r.version)
             if r.kind == "name":
                 raise ImageNotFound(f'unable to find image "{ref}" in the local store and fetching images by '
                                     "name from the network is not supported; fetch its ACI file") from None

@@ -97,8 +97,8 @@ def _place_tree(layout: Layout, work: Path, tree: Path, image_id: str, durable: 
 class Check(Protocol):
     """A signature check started on the file being imported (see :mod:`rkt.trust.aci`)."""
 
-    def finish(self, manifest: ImageManifest) -> bytes:
-        """Decide once the manifest is known; returns the signature to keep, or raises."""
+    def finish(self, manifest: ImageManifest) -> bytes | None:
+        """Decide once the manifest is known; returns the signature to keep (if any), or raises."""
 
     def cancel(self) -> None:
         """Drop the check (the import failed first)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from rkt.store import ImageRecord, Store
     from rkt.trust.aci import PendingCheck
     from rkt.trust.keystore import Keystore
 
@@ -70,3 +71,9 @@ class ImagePolicy:
                 and not path.with_name(path.name + ".asc").is_file():
             return None
         return verifier.begin(ref, path, signature)
+
+    def fetch_name(self, store: Store, ref: str, name: str, version: str | None) -> ImageRecord:
+        """Find ``name[:version]`` by appc discovery, then download, check and import it."""
+        from rkt.trust.named import fetch_by_name
+
+        return fetch_by_name(self, store, ref, name, version)

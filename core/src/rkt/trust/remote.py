@@ -9,6 +9,7 @@ come from the network. TLS certificates are checked against the system's CA bund
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from rkt.trust.errors import TrustError
 
@@ -64,6 +65,31 @@ def get(url: str, *, allow_http: bool = False, insecure_tls: bool = False, timeo
         if len(body) > MAX_BYTES:
             raise HttpError(f'"{url}": the answer is larger than {MAX_BYTES} bytes')
         return bytes(body)
+    except urllib3.exceptions.HTTPError as e:
+        raise HttpError(f'"{url}": {_reason(e)}') from None
+    finally:
+        r.release_conn()
+
+
+def download(url: str, dest: Path, *, allow_http: bool = False, insecure_tls: bool = False,
+             timeout: float = 60.0) -> None:
+    """Stream the body at ``url`` into the new file ``dest``; :class:`HttpError` naming the URL on failure."""
+    import urllib3
+
+    if url.partition("://")[0].lower() == "http" and not allow_http:
+        raise HttpError(f'"{url}": plain HTTP is not allowed (--insecure-options=http)')
+    pool = _pool(insecure_tls)
+    try:
+        r = pool.request("GET", url, preload_content=False, redirect=True,  # type: ignore[attr-defined]
+                         timeout=urllib3.Timeout(connect=timeout, read=timeout))
+    except urllib3.exceptions.HTTPError as e:
+        raise HttpError(f'"{url}": {_reason(e)}') from None
+    try:
+        if r.status != 200:
+            raise HttpError(f'"{url}": the server answered {r.status} {r.reason or ""}'.rstrip(), r.status)
+        with open(dest, "xb") as out:
+            for chunk in r.stream(1 << 20):
+                out.write(chunk)
     except urllib3.exceptions.HTTPError as e:
         raise HttpError(f'"{url}": {_reason(e)}') from None
     finally:
