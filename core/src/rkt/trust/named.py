@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from rkt.trust.discovery import Discovered, discover, host_labels
+from rkt.trust.discovery import Discovered, DiscoveryError, discover, host_labels
 from rkt.trust.errors import SignatureError, TrustError
 
 TYPE_CHECKING = False
@@ -74,7 +74,11 @@ def fetch_by_name(policy: ImagePolicy, store: Store, ref: str, name: str, versio
     labels = host_labels()
     labels["version"] = version or "latest"
     allow_http, insecure_tls = "http" in policy.insecure, "tls" in policy.insecure
-    found = discover(name, labels, allow_http=allow_http, insecure_tls=insecure_tls)
+    try:
+        found = discover(name, labels, allow_http=allow_http, insecure_tls=insecure_tls)
+    except DiscoveryError as e:
+        raise DiscoveryError(f'unable to find image "{ref}" in the local store, and {e}; fetch its ACI file, '
+                             "or check the name") from None
     if policy.trust_keys_from_https and not policy.skip and found.https:
         _trust_discovered_keys(policy, found, name)
     failures = []

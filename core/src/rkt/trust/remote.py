@@ -55,7 +55,7 @@ def get(url: str, *, allow_http: bool = False, insecure_tls: bool = False, timeo
     try:
         r = pool.request("GET", url, preload_content=False, redirect=True,  # type: ignore[attr-defined]
                          timeout=urllib3.Timeout(connect=timeout, read=timeout), retries=urllib3.Retry(
-                             total=3, connect=2, read=1, redirect=10, status=0, raise_on_redirect=True))
+                             total=2, connect=0, read=1, redirect=10, status=0, raise_on_redirect=True))
     except urllib3.exceptions.HTTPError as e:
         raise HttpError(f'"{url}": {_reason(e)}') from None
     try:
@@ -98,8 +98,14 @@ def download(url: str, dest: Path, *, allow_http: bool = False, insecure_tls: bo
 
 def _reason(e: Exception) -> str:
     """The innermost reason urllib3 gives (a certificate or connection failure), on one line."""
+    import urllib3
+
     inner = getattr(e, "reason", None) or e
     text = str(inner)
     if "CERTIFICATE_VERIFY_FAILED" in text:
         return "TLS certificate verification failed (use --insecure-options=tls to skip it)"
+    if isinstance(inner, urllib3.exceptions.NameResolutionError):
+        return f"cannot resolve host {getattr(inner.conn, 'host', '')}".rstrip()
+    if isinstance(inner, urllib3.exceptions.NewConnectionError):
+        return "cannot connect: " + text.rpartition(": ")[2]
     return text.splitlines()[0] if text else type(e).__name__
