@@ -43,10 +43,18 @@ def test_paths_twice_in_one_layer(tmp_path: Path) -> None:
 
 
 def test_paths_unknown_field(tmp_path: Path) -> None:
-    p = write(tmp_path, "paths.d", "a.json", {**paths_doc("/x"), "stage1-images": "/y"})
+    p = write(tmp_path, "paths.d", "a.json", {**paths_doc("/x"), "stage2-images": "/y"})
     with pytest.raises(ConfigError) as e:
         load_paths((tmp_path,))
-    assert str(e.value).startswith(f'{p}: field "stage1-images": unknown field for kind "paths"')
+    assert str(e.value).startswith(f'{p}: field "stage2-images": unknown field for kind "paths"')
+
+
+def test_paths_stage1_images_is_accepted_with_a_notice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = write(tmp_path, "paths.d", "b.json", {**paths_doc("/x"), "stage1-images": "/y"})
+    assert load_paths((tmp_path,)).data == Path("/x")
+    load_paths((tmp_path,))
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(p) in err and "stage1-images" in err
 
 
 def auth_doc(domains: list[str], type_: str, creds: dict[str, str]) -> dict[str, Any]:

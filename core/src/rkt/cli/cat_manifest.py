@@ -9,6 +9,7 @@ import sys
 from rkt.cli.context import GlobalOptions
 from rkt.cli.options import Arg, Flag, bool_flag
 
+EXAMPLE = "rkt cat-manifest --pretty-print=false UUID"
 ARGS = (Arg("uuid", "the pod", nargs="?", default="", metavar="UUID"),)
 FLAGS = (
     bool_flag("--pretty-print", "apply indent to format the output", default=True),

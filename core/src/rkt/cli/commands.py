@@ -7,6 +7,12 @@ Each module defines ``FLAGS`` (:class:`rkt.cli.options.Flag`), ``ARGS`` (positio
 
 from __future__ import annotations
 
+from rkt_sdk.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rkt.cli.options import Arg, Flag
+
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("rkt.cli.run", "Run image(s) in a pod"),
     "prepare": ("rkt.cli.run", "Prepare to run image(s) in a pod"),
@@ -24,4 +30,28 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "trust": ("rkt.cli.trust", "Trust a key for image verification; list or remove trusted keys"),
     "config": ("rkt.cli.config", "Print configuration for each stage in JSON format"),
     "version": ("rkt.cli.version", "Print the version and exit"),
+    "completion": ("rkt.cli.completion", "Print a shell completion script (bash, zsh, fish)"),
 }
+
+
+class Declared(Record):
+    """What a command declares: its flags, positional arguments, an example, and its subcommands."""
+
+    name: str
+    summary: str
+    flags: tuple[Flag, ...] = ()
+    args: tuple[Arg, ...] = ()
+    example: str = ""
+    subcommands: tuple[Declared, ...] = ()
+
+
+def declared(name: str) -> Declared:
+    """The declarations of command ``name`` (imports its module), for completion and the docs."""
+    import importlib
+
+    module_name, summary = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    flags = module.flags_for(name) if hasattr(module, "flags_for") else getattr(module, "FLAGS", ())
+    example = module.EXAMPLES[name] if hasattr(module, "EXAMPLES") else getattr(module, "EXAMPLE", "")
+    subs = tuple(Declared(f"{name} {sub}", s, f, a) for sub, (s, a, f) in getattr(module, "SUBCOMMANDS", {}).items())
+    return Declared(name, summary, tuple(flags), tuple(getattr(module, "ARGS", ())), example, subs)

@@ -10,6 +10,7 @@ import sys
 from rkt.cli.context import GlobalOptions
 from rkt.cli.options import bool_flag
 
+EXAMPLE = "rkt config --pretty-print=false"
 FLAGS = (bool_flag("--pretty-print", "indent the output", default=True),)
 
 

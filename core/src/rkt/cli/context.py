@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from rkt.cli.options import Flag, bool_flag, boolean
 from rkt_sdk.record import Record, replace
 
 TYPE_CHECKING = False
@@ -13,8 +14,19 @@ if TYPE_CHECKING:
 
 INSECURE_OPTIONS = {"none", "image", "tls", "ondisk", "http", "pubkey", "capabilities", "paths",
                     "seccomp", "run-as-root", "all-fetch", "all-run", "all"}
+#: the options before (or after) the command name, as ``rkt --help`` lists them
+GLOBAL_FLAGS = (
+    bool_flag("--debug", "print out more debug information to stderr"),
+    Flag("--dir", "rkt data directory (default /var/lib/rkt)", metavar="DIR"),
+    Flag("--insecure-options", "comma-separated list of security features to disable (none, image, tls, ondisk, "
+         "http, pubkey, capabilities, paths, seccomp, run-as-root, all-fetch, all-run, all)", metavar="LIST"),
+    Flag("--local-config", "local configuration directory (default /etc/rkt)", metavar="DIR"),
+    Flag("--system-config", "system configuration directory (default /usr/lib/rkt)", metavar="DIR"),
+    Flag("--user-config", "user configuration directory", metavar="DIR"),
+    bool_flag("--trust-keys-from-https", "automatically trust gpg keys fetched from https (ignored)"),
+)
 #: the global flags that take a value
-VALUE_FLAGS = ("--dir", "--insecure-options", "--local-config", "--system-config", "--user-config")
+VALUE_FLAGS = tuple(f.name for f in GLOBAL_FLAGS if f.bare is None)
 _EXPAND = {"all-fetch": {"image", "tls", "http", "pubkey"},
            "all-run": {"capabilities", "paths", "seccomp", "run-as-root"}}
 
@@ -90,7 +102,7 @@ def parse_global(argv: list[str], verbatim: Callable[[str, list[str], int], int]
                 i += 1
             values[key[2:].replace("-", "_")] = val
         elif key == "--debug":
-            values["debug"] = val.lower() not in ("false", "0") if eq else True
+            values["debug"] = boolean("--debug", val) if eq else True
         elif key == "--trust-keys-from-https":
             values["trust_keys_from_https"] = val.lower() not in ("false", "0") if eq else True
         else:

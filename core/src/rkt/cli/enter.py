@@ -16,6 +16,7 @@ from rkt.cli.options import Arg, Flag
 
 #: the arguments are parsed here (see :func:`parse`), not by the dispatcher
 RAW_ARGV = True
+EXAMPLE = "rkt enter --app=hello UUID /bin/ps -ef"
 ARGS = (Arg("uuid", "the running pod", metavar="UUID"),
         Arg("cmd", "command to run and its arguments (default /bin/bash, else /bin/sh)", nargs="...",
             metavar="CMD"))

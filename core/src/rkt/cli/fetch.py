@@ -8,6 +8,7 @@ import sys
 from rkt.cli.context import GlobalOptions
 from rkt.cli.options import Arg, Flag, bool_flag
 
+EXAMPLE = "rkt --insecure-options=image fetch ./hello.aci"
 DESCRIPTION = ("Fetch image(s) and store them in the local store. IMAGE is an ACI file (path or file:// URL), "
                "an image id (sha512-..., unique prefixes accepted), or a name[:version] already in the store. "
                "Prints each image's id.")

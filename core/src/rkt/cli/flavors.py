@@ -10,6 +10,7 @@ from typing import Any
 from rkt.cli.context import GlobalOptions
 from rkt.cli.options import Flag, bool_flag
 
+EXAMPLE = "rkt flavors --format=json-pretty"
 FLAGS = (
     Flag("--format", "output format", choices=("", "json", "json-pretty")),
     bool_flag("--no-legend", "suppress the table's header and footnote"),

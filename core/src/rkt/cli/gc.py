@@ -8,6 +8,7 @@ from rkt.cli.context import GlobalOptions
 from rkt.cli.options import Flag, bool_flag
 from rkt.cli.parser import duration
 
+EXAMPLE = "rkt gc --grace-period=0s --mark-only=false"
 FLAGS = (
     Flag("--grace-period", "duration to wait before discarding inactive pods from garbage (default 30m0s)",
          default=1800.0, convert=duration, metavar="DURATION"),

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 #: ``--fields`` names -> column titles, in rkt's default order.
 FIELDS = {"id": "ID", "name": "NAME", "size": "SIZE", "importtime": "IMPORT TIME", "lastused": "LAST USED"}
 DEFAULT_FIELDS = "id,name,size,importtime,lastused"
+EXAMPLE = "rkt image list --fields=id,name,size"
 IMAGE = Arg("image", "image id (or unique prefix) or name[:version]", metavar="IMAGE")
 FORMAT = Flag("--format", "output format: json or json-pretty (default: a table)", choices=("", "json", "json-pretty"))
 #: subcommand -> (summary, positional arguments, flags)

@@ -18,6 +18,7 @@ from rkt.cli.options import Flag, bool_flag, fast_parse
 RAW_ARGV = True
 
 FORMATS = ("", "json", "json-pretty")
+EXAMPLE = "rkt list --full --no-legend=false"
 FLAGS = (
     bool_flag("--no-legend", "suppress a legend with the list"),
     bool_flag("--full", "use long output format"),

@@ -28,15 +28,7 @@ COMMANDS:
 {commands}
 
 GLOBAL OPTIONS:
-\t--debug                      print out more debug information to stderr
-\t--dir=DIR                    rkt data directory (default /var/lib/rkt)
-\t--insecure-options=LIST      comma-separated list of security features to disable
-\t                             (none, image, tls, ondisk, http, pubkey, capabilities, paths,
-\t                             seccomp, all-fetch, all-run, all)
-\t--local-config=DIR           local configuration directory (default /etc/rkt)
-\t--system-config=DIR          system configuration directory (default /usr/lib/rkt)
-\t--user-config=DIR            user configuration directory
-\t--trust-keys-from-https      automatically trust gpg keys fetched from https (ignored)
+{options}
 \t-h, --help                   show this help
 
 Run 'rkt <command> --help' for more information on a command.
@@ -44,8 +36,23 @@ Run 'rkt <command> --help' for more information on a command.
 
 
 def usage() -> str:
+    """``rkt --help``: the commands and the global options, from their declarations."""
+    import textwrap
+
+    from rkt.cli.context import GLOBAL_FLAGS
+
     width = max(len(c) for c in COMMANDS)
-    return USAGE.format(commands="\n".join(f"\t{c.ljust(width)}  {h}" for c, (_, h) in COMMANDS.items()))
+    options = []
+    for f in GLOBAL_FLAGS:
+        left = f"{f.name}[=true|false]" if f.kind == "bool" else f"{f.name}={f.metavar}"
+        lines = textwrap.wrap(f.help, 70)
+        if len(left) > 28:
+            options.append(f"\t{left}")
+            left = ""
+        options.append(f"\t{left.ljust(28)} {lines[0]}")
+        options += [f"\t{'':28} {line}" for line in lines[1:]]
+    return USAGE.format(commands="\n".join(f"\t{c.ljust(width)}  {h}" for c, (_, h) in COMMANDS.items()),
+                        options="\n".join(options))
 
 
 def _verbatim_from(command: str, argv: list[str], start: int) -> int:

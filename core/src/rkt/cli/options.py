@@ -71,6 +71,7 @@ class Arg(Record):
     nargs: str | None = None
     default: Any = None
     metavar: str = ""
+    choices: tuple[str, ...] = ()
 
 
 def boolean(flag: str, text: str) -> bool:
@@ -147,6 +148,8 @@ def add_args(parser: argparse.ArgumentParser, args: Iterable[Arg]) -> None:
             kw["default"] = a.default
         if a.metavar:
             kw["metavar"] = a.metavar
+        if a.choices:
+            kw["choices"] = a.choices
         parser.add_argument(a.name, **kw)
 
 

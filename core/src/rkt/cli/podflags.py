@@ -68,11 +68,15 @@ POD_FLAGS = (
     Flag("--set-env", "an environment variable for every app", kind="list", metavar="NAME=VALUE"),
     Flag("--set-env-file", "a file of NAME=VALUE lines for every app", kind="list", metavar="FILE"),
     bool_flag("--inherit-env", "pass rkt's own environment to the apps"),
-    Flag("--stage1-name", "the stage1 flavor to run the pod with (see 'rkt flavors')", metavar="NAME"),
-    Flag("--stage1-path", "a stage1 image file (not supported: choose a flavor with --stage1-name)", hidden=True),
-    Flag("--stage1-url", "a stage1 image URL (not supported)", hidden=True),
+    Flag("--stage1-name", "the stage1 flavor to run the pod with (see 'rkt flavors'); rkt's image names "
+         "coreos.com/rkt/stage1-{fly,coreos,kvm}[:VERSION] name those flavors", metavar="NAME"),
+    Flag("--stage1-path", "rkt's stage1 image file (stage1-fly.aci, stage1-coreos.aci, stage1-kvm.aci): "
+         "the flavor of that name", metavar="PATH"),
+    Flag("--stage1-url", "a URL of rkt's stage1 image file: the flavor of that name (nothing is fetched)",
+         metavar="URL"),
+    Flag("--stage1-from-dir", "rkt's stage1 image file name in its stage1 images directory: the flavor of "
+         "that name", metavar="FILE"),
     Flag("--stage1-hash", "a stage1 image hash (not supported)", hidden=True),
-    Flag("--stage1-from-dir", "a stage1 image in the stage1 images directory (not supported)", hidden=True),
     Flag("--uuid-file-save", "write the pod's UUID to this file", metavar="FILE"),
     bool_flag("--no-overlay", "copy each app's root instead of using overlayfs"),
     Flag("--pull-policy", "when to fetch images (only local images are supported)", default="new",

@@ -32,13 +32,37 @@ def conflicting(pod: argparse.Namespace, apps: list[argparse.Namespace], command
         raise RktError("interactive option only supports one image")
     if not apps and not pod.pod_manifest:
         raise RktError("must provide at least one image or specify the pod manifest")
-    for f in ("stage1_path", "stage1_url", "stage1_hash", "stage1_from_dir"):
-        if getattr(pod, f):
-            flag = "--" + f.replace("_", "-")
-            raise RktError(f"{flag}: stage1 flavors are Python distributions here; choose one with "
-                           "--stage1-name (see 'rkt flavors')")
     if pod.private_users:
         raise RktError("--private-users is not supported by this rkt")
+
+
+_STAGE1_FLAGS = ("stage1_name", "stage1_path", "stage1_url", "stage1_from_dir", "stage1_hash")
+
+
+def stage1_name(pod: argparse.Namespace) -> str:
+    """The flavor the ``--stage1-*`` flags choose ("" for the configured default).
+
+    rkt's stage1 image names and files (``coreos.com/rkt/stage1-fly:1.30.0``, ``stage1-kvm.aci``)
+    name the flavor of the same kind (:mod:`rkt.stage1.imagenames`).
+
+    :raises RktError: several of the flags, or an image that is not one of rkt's stage1 images.
+    """
+    given = [(f, getattr(pod, f)) for f in _STAGE1_FLAGS if getattr(pod, f)]
+    if not given:
+        return ""
+    flags = ["--" + f.replace("_", "-") for f, _ in given]
+    if len(given) > 1:
+        raise RktError(f"{' and '.join(flags)}: give only one of --stage1-{{name,path,url,from-dir,hash}}")
+    from rkt.stage1.imagenames import flavor_of_location, flavor_of_name
+
+    (field, value), flag = given[0], flags[0]
+    if field == "stage1_name":
+        return flavor_of_name(value)
+    flavor = flavor_of_location(value) if field != "stage1_hash" else None
+    if flavor is None:
+        raise RktError(f"{flag}={value}: stage1 flavors are Python distributions here; choose one with "
+                       "--stage1-name (see 'rkt flavors'), or name one of rkt's stage1-{fly,coreos,kvm}.aci")
+    return flavor
 
 
 def _isolators(ns: argparse.Namespace) -> tuple[Isolator, ...]:
@@ -104,6 +128,6 @@ def make_request(pod: argparse.Namespace, apps: list[argparse.Namespace], comman
         apps=tuple(_app(a, pod) for a in apps), pod_manifest=pod.pod_manifest,
         volumes=tuple(F.volume(v) for v in pod.volume), ports=tuple(F.port(p) for p in pod.port),
         set_env=tuple(F.env_pair("set-env", v) for v in pod.set_env), set_env_file=set_env_file,
-        inherit_env=pod.inherit_env, stage1_name=pod.stage1_name, interactive=getattr(pod, "interactive", False),
+        inherit_env=pod.inherit_env, stage1_name=stage1_name(pod), interactive=getattr(pod, "interactive", False),
         uuid_file_save=pod.uuid_file_save, no_overlay=pod.no_overlay, quiet=getattr(pod, "quiet", False),
         **network)  # type: ignore[arg-type]

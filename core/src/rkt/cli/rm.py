@@ -8,6 +8,7 @@ import sys
 from rkt.cli.context import GlobalOptions
 from rkt.cli.options import Arg, Flag
 
+EXAMPLE = "rkt rm UUID"
 ARGS = (Arg("uuids", "pods to remove", nargs="*", metavar="UUID"),)
 FLAGS = (Flag("--uuid-file", "read pod UUID from file instead of argument", metavar="FILE"),)
 

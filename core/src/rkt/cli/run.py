@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from rkt.cli.context import GlobalOptions
-from rkt.cli.options import add_flags
+from rkt.cli.options import Arg, Flag, add_flags
 from rkt.cli.parser import make_parser
 from rkt.cli.podflags import APP_FLAGS, pod_flags
 
@@ -27,7 +27,16 @@ usage: rkt run [flags] IMAGE [app flags] [-- ARGS... ---] [IMAGE ...]"""
 
 #: the dispatcher hands this module the raw arguments: images and app flags interleave
 RAW_ARGV = True
+ARGS = (Arg("images", "images, each followed by its app flags and arguments (see the app flags)", nargs="+",
+            metavar="IMAGE [app flags] [-- ARGS... ---]"),)
+EXAMPLES = {"run": "rkt run --stage1-name=fly --net=host example.com/hello:1.0 --exec=/bin/echo -- hi ---",
+            "prepare": "rkt prepare --quiet --no-overlay=true example.com/hello:1.0"}
 SUMMARY = {"run": "Run image(s) in a pod", "prepare": "Prepare to run image(s) in a pod"}
+
+
+def flags_for(command: str) -> tuple[Flag, ...]:
+    """Every flag ``run`` or ``prepare`` takes: the pod's, then the app flags."""
+    return pod_flags(command) + APP_FLAGS
 
 
 def pod_parser(command: str) -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ from rkt.cli.context import GlobalOptions
 from rkt.cli.options import Arg, bool_flag
 from rkt.cli.podflags import INTERACTIVE, NETWORK_FLAGS
 
+EXAMPLE = "rkt run-prepared --net=host --hosts-entry=10.0.0.5=db UUID"
 ARGS = (Arg("uuid", "UUID of a pod made by 'rkt prepare'", metavar="UUID"),)
 FLAGS = (INTERACTIVE, *NETWORK_FLAGS, bool_flag("--mds-register", "register with the metadata service", hidden=True))
 

@@ -45,6 +45,7 @@ def _wait_flag(flag: str, text: str) -> float | None:
 RAW_ARGV = True
 
 FORMATS = ("", "json", "json-pretty")
+EXAMPLE = "rkt status --wait=30s UUID"
 ARGS = (Arg("uuid", "the pod's UUID (or a unique prefix)", nargs="?", default="", metavar="UUID"),)
 FLAGS = (
     Flag("--uuid-file", "read pod UUID from file instead of argument", metavar="FILE"),

@@ -12,6 +12,7 @@ from rkt.cli.options import Arg, Flag, bool_flag
 AFTER_RUN = ("exited", "exited-garbage", "garbage", "deleting")
 
 
+EXAMPLE = "rkt stop --force=true UUID"
 ARGS = (Arg("uuids", "pods to stop", nargs="*", metavar="UUID"),)
 FLAGS = (
     bool_flag("--force", "forced stopping (kill at once)"),

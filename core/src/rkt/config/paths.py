@@ -1,6 +1,8 @@
 """``rktKind: paths``: where rkt keeps its data (``paths.d/*.json``).
 
-Fields (``rktVersion: v1``): ``data``, an absolute path, default ``/var/lib/rkt``. A later
+Fields (``rktVersion: v1``): ``data``, an absolute path, default ``/var/lib/rkt``; rkt's
+``stage1-images`` is accepted with a one-line notice that it has no effect (flavors are Python
+distributions). A later
 layer overrides an earlier one field by field; two files of the same layer setting the
 same field are an error. ``--dir`` (and ``RKT_DIR``) override the config.
 """
@@ -16,7 +18,8 @@ from rkt_sdk.record import Record
 SUBDIR = "paths.d"
 KIND = "paths"
 DEFAULT_DATA = Path("/var/lib/rkt")
-_FIELDS = {"data"}
+_FIELDS = {"data", "stage1-images"}
+_noticed: set[Path] = set()
 
 
 class PathsConfig(Record):
@@ -36,6 +39,12 @@ def load_paths(config_dirs: tuple[Path, ...]) -> PathsConfig:
     set_by: dict[tuple[int, str], Path] = {}
     for doc in files.load(config_dirs, SUBDIR, (KIND,)):
         files.check_fields(doc, _FIELDS)
+        if "stage1-images" in doc.data and doc.path not in _noticed:
+            import sys
+
+            _noticed.add(doc.path)
+            sys.stderr.write(f'rkt: {doc.path}: "stage1-images" has no effect here (stage1 flavors are Python '
+                             "distributions; see 'rkt flavors')\n")
         data = files.string_field(doc, "data")
         if data is None:
             continue

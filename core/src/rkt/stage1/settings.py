@@ -10,8 +10,10 @@ user); a file of ``rktKind: stage1`` may set the default flavor (``name``, optio
 Later files win: ``name`` and ``version`` go together (a file naming a flavor drops an
 earlier file's ``version``), settings merge field by field. Each flavor declares the
 settings it accepts through ``rkt_stage1_config_schema``; anything else is rejected with an
-error naming the file and the field. ``location`` is accepted for compatibility with rkt's
-files and ignored (flavors are Python distributions).
+error naming the file and the field. rkt's own files name a stage1 image (``name``
+``coreos.com/rkt/stage1-fly`` with rkt's ``version``, or a ``location`` such as
+``/usr/lib/rkt/stage1-images/stage1-kvm.aci``): they choose the flavor of that kind
+(:mod:`rkt.stage1.imagenames`) and rkt's version is not a pin.
 """
 
 from __future__ import annotations
@@ -90,10 +92,17 @@ def load_stage1_docs(config_dirs: tuple[Path, ...]) -> list[tuple[Path, dict[str
 
 def configured_stage1(config_dirs: tuple[Path, ...]) -> Stage1Choice:
     """The default flavor (and pinned version) the config files choose."""
+    from rkt.stage1.imagenames import flavor_of_location, flavor_of_name, is_image_name
+
     choice = Stage1Choice()
     for doc in stage1_documents(config_dirs):
         name = doc.data.get("name")
         version = doc.data.get("version")
+        if name is None and doc.data.get("location"):
+            name = flavor_of_location(doc.data["location"])
+            version = None
+        elif name is not None and is_image_name(name):  # rkt's image name: its version is rkt's
+            name, version = flavor_of_name(name), None
         if name is not None:
             choice = Stage1Choice(name, version, doc.path)
         elif version is not None:
