@@ -25,6 +25,7 @@ RAW_ARGV = True
 DESCRIPTION = ("Trust a key for image verification. KEY is a file, a file:// or https:// URL; with --prefix and "
                "no KEY the keys are found by appc discovery. 'rkt trust list' lists trusted keys, "
                "'rkt trust rm FINGERPRINT' removes one.")
+EXAMPLE = "rkt trust --prefix=example.com/hello --skip-fingerprint-review ./pubkey.gpg"
 ARGS = (Arg("keys", "public key file or URL", nargs="*", metavar="KEY"),)
 FLAGS = (
     Flag("--prefix", "image name prefix the key is trusted for", default=""),

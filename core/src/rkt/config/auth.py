@@ -110,8 +110,7 @@ def load_auth(config_dirs: tuple[Path, ...]) -> AuthConfig:
             type_ = files.string_field(doc, "type", required=True)
             assert type_ is not None
             if type_ not in _CREDENTIAL_KEYS:
-                raise doc.field_error("type", f"auth type {type_!r} is not supported by this rkt "
-                                              '(supported: "basic", "oauth")')
+                raise doc.field_error("type", f'must be "basic" or "oauth", got {type_!r}')
             _merge(hosts, host_layer, doc, "domains", domains, _credentials(doc, type_))
         else:
             files.check_fields(doc, _DOCKER_FIELDS)
