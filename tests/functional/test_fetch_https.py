@@ -113,6 +113,10 @@ def test_a_broken_download_stores_nothing(rkt: Rkt, server: AciServer, env: dict
     assert r.code == 254, r
     assert r.err.startswith(f'fetch: image "{url}": ')
     assert rkt("image", "list", "--no-legend", env=env).out == ""
-    store = rkt.data / "store"
+    store = rkt.data / "cas"
     for d in ("blobs", "trees", "remote"):
         assert not (store / d).exists() or not list((store / d).iterdir()), d
+    server.files["/app.aci"] = build_aci(store.parent / "good.aci").read_bytes()
+    rkt.run_ok("fetch", url, env=env)
+    for d in ("blobs", "trees", "remote"):
+        assert len(list((store / d).iterdir())) == 1, d

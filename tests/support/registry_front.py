@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,20 +31,33 @@ class _Quiet(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
-    def reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
+    def reply(self, status: int, headers: dict[str, str], body: bytes, rate: int = 0) -> None:
+        """Send ``body``; at most ``rate`` bytes a second when ``rate`` is set."""
         self.send_response(status)
         for k, v in headers.items():
             if k.lower() not in ("transfer-encoding", "connection", "content-length", "date", "server"):
                 self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not rate:
+            self.wfile.write(body)
+            return
+        chunk = 64 << 10
+        try:
+            for i in range(0, len(body), chunk):
+                self.wfile.write(body[i:i + chunk])
+                time.sleep(chunk / rate)
+        except OSError:
+            pass  # the client went away
 
 
 class BlobRedirector:
-    """``host`` is the front's ``127.0.0.1:PORT``; ``blob_headers`` what each blob request carried."""
+    """``host`` is the front's ``127.0.0.1:PORT``; ``blob_headers`` what each blob request carried.
 
-    def __init__(self, registry: Registry) -> None:
+    ``rate`` (bytes a second) slows blob downloads, so a test can interrupt one.
+    """
+
+    def __init__(self, registry: Registry, rate: int = 0) -> None:
         self.blob_headers: list[dict[str, str]] = []
         front = self
 
@@ -52,7 +66,7 @@ class BlobRedirector:
                 front.blob_headers.append(dict(self.headers.items()))
                 digest = self.path.rpartition("/")[2]
                 self.reply(200, {"Content-Type": "application/octet-stream"},
-                           registry.blob_path(digest).read_bytes())
+                           registry.blob_path(digest).read_bytes(), rate)
 
         class Front(_Quiet):
             def do_GET(self) -> None:
