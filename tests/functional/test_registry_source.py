@@ -173,6 +173,18 @@ def test_tls_with_a_trusted_ca(tls: Registry, monkeypatch: pytest.MonkeyPatch) -
     assert _pull_all(tls.ref("app/tls:1"), frozenset())[0] == "application/vnd.oci.image.manifest.v1+json"
 
 
+def test_tls_through_a_proxy(tls: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert tls.tls is not None
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.tls.ca))
+    proxy = ForwardProxy()
+    try:
+        monkeypatch.setenv("https_proxy", proxy.url)
+        _pull_all(tls.ref("app/tls:1"), frozenset())
+        assert proxy.seen and set(proxy.seen) == {f"CONNECT {tls.host}"}  # tunnels only: TLS end to end
+    finally:
+        proxy.stop()
+
+
 def test_tls_untrusted_certificate(tls: Registry) -> None:
     ref = tls.ref("app/tls:1")
     for insecure in (frozenset(), HTTP):

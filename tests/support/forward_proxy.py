@@ -1,10 +1,14 @@
-"""A small forward HTTP proxy (plain HTTP, absolute-URI requests) that records what passes through.
+"""A small forward HTTP proxy that records what passes through.
 
-Tests point ``HTTP_PROXY`` at it to check that rkt honours the proxy variables.
+Plain-HTTP requests (absolute URIs) are forwarded; ``CONNECT host:port`` opens a tunnel (what
+clients do for HTTPS through a proxy). Tests point ``HTTP_PROXY`` / ``HTTPS_PROXY`` at it to
+check that rkt honours the proxy variables.
 """
 
 from __future__ import annotations
 
+import select
+import socket
 import threading
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +43,19 @@ class ForwardProxy:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_CONNECT(self) -> None:
+                proxy.seen.append("CONNECT " + self.path)
+                host, _, port = self.path.rpartition(":")
+                try:
+                    upstream = socket.create_connection((host, int(port)), timeout=30)
+                except OSError:
+                    self.send_error(502)
+                    return
+                self.send_response(200, "Connection established")
+                self.end_headers()
+                _pipe(self.connection, upstream)
+                self.close_connection = True
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -54,3 +71,17 @@ class ForwardProxy:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any) -> None:
         return None
+
+
+def _pipe(a: socket.socket, b: socket.socket) -> None:
+    """Copy bytes both ways until either side closes."""
+    with b:
+        while True:
+            ready, _, _ = select.select([a, b], [], [], 60)
+            if not ready:
+                return
+            for s in ready:
+                data = s.recv(1 << 16)
+                if not data:
+                    return
+                (b if s is a else a).sendall(data)
