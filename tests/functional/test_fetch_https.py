@@ -44,7 +44,7 @@ def test_fetched_once_then_from_the_store(rkt: Rkt, server: AciServer, env: dict
     assert image_id.startswith("sha512-")
     again = rkt("fetch", "--full", url, env=env)
     assert (again.code, again.out.strip()) == (0, image_id), again
-    assert server.log == [("/app.aci", 200)]  # pull policy "new": the store has it, nothing asked
+    assert server.of("/app.aci") == [200]  # pull policy "new": the store has it, nothing asked
     listed = rkt("image", "list", env=env)
     assert "example.com/https-app" in listed.out
 
@@ -55,7 +55,7 @@ def test_update_asks_with_the_etag(rkt: Rkt, server: AciServer, env: dict[str, s
     for _ in range(2):
         r = rkt("fetch", "--full", "--pull-policy=update", url, env=env)
         assert (r.code, r.out.strip()) == (0, image_id), r
-    assert server.log == [("/app.aci", 200), ("/app.aci", 304), ("/app.aci", 304)]
+    assert server.of("/app.aci") == [200, 304, 304]
     assert server.downloads("/app.aci") == 1
     server.files["/app.aci"] = build_aci(tmp_path / "v2.aci", name="example.com/https-app", version="2.0").read_bytes()
     r = rkt("fetch", "--full", "--pull-policy=update", url, env=env)
@@ -71,7 +71,7 @@ def test_max_age_spares_the_request(rkt: Rkt, tls: TlsFiles, env: dict[str, str]
         assert rkt("fetch", url, env=env).code == 0
         r = rkt("fetch", "--pull-policy=update", url, env=env)
         assert r.code == 0, r
-        assert server.log == [("/app.aci", 200)]
+        assert server.of("/app.aci") == [200]
     finally:
         server.stop()
 
@@ -120,3 +120,31 @@ def test_a_broken_download_stores_nothing(rkt: Rkt, server: AciServer, env: dict
     rkt.run_ok("fetch", url, env=env)
     for d in ("blobs", "trees", "remote"):
         assert len(list((store / d).iterdir())) == 1, d
+
+
+def test_signature_beside_the_url(rkt: Rkt, server: AciServer, env: dict[str, str], tmp_path: Path) -> None:
+    from tests.support.gpg import GpgHome
+
+    home = GpgHome(tmp_path / "gnupg")
+    try:
+        signer, stranger = home.new_key("Signer <s@example.com>"), home.new_key("Stranger <x@example.org>")
+        aci = tmp_path / "signed.aci"
+        aci.write_bytes(server.files["/app.aci"])
+        server.files["/app.aci.asc"] = stranger.sign(aci, tmp_path / "stranger.asc").read_bytes()
+        conf = ("--local-config", str(tmp_path / "etc"))
+        r = rkt(*conf, "trust", "--prefix=example.com/https-app", "--skip-fingerprint-review", str(signer.public),
+                env=env)
+        assert r.code == 0, r
+        url = server.base + "/app.aci"
+        r = rkt(*conf, "fetch", url, env=env)
+        assert r.code == 254 and len(r.err.splitlines()) == 1, r
+        assert f'image "{url}" (example.com/https-app): signed by a key that is not trusted' in r.err
+        assert rkt("image", "list", "--no-legend", env=env).out == ""
+        server.files["/app.aci.asc"] = signer.sign(aci).read_bytes()
+        r = rkt(*conf, "fetch", url, env=env)
+        assert r.code == 0 and "verified: signed by Signer" in r.err, r
+        assert ("/app.aci.asc", 200) in server.log
+        r = rkt(*conf, "--insecure-options=image", "fetch", "--pull-policy=update", url, env=env)
+        assert r.code == 0 and "signature verification is disabled" in r.err, r
+    finally:
+        home.close()

@@ -41,6 +41,10 @@ class AciServer:
         self.base = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
+    def of(self, path: str) -> list[int]:
+        """The statuses of the requests for ``path``, in order."""
+        return [status for p, status in self.log if p == path]
+
     def downloads(self, path: str) -> int:
         """How many times ``path`` was sent in full."""
         return sum(1 for p, status in self.log if p == path and status == 200)

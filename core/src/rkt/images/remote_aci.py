@@ -6,6 +6,10 @@ policy ``new`` (the default) a URL already fetched is not asked again; with ``up
 asked only once its max-age has passed, and then with ``If-None-Match``, so an unchanged
 image (``304 Not Modified``) is not downloaded twice; ``never`` uses the store alone. The body
 streams into the ACI import as it arrives. Plain ``http://`` needs ``--insecure-options=http``.
+
+Signatures are looked for where rkt looked, at ``<url>.asc``. When the server has one, the
+image is downloaded into the store's work area beside it and imported as a signed file
+(the signature policy decides, as for files); otherwise the image streams straight in.
 """
 
 from __future__ import annotations
@@ -17,14 +21,21 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from rkt.images.errors import FetchError
 from rkt.store.errors import ImageNotFound
 from rkt_sdk.record import Record
 
 if TYPE_CHECKING:
+    import urllib3
+
+    from rkt.images.registry.transport import HttpClient
     from rkt.store import ImageRecord, Store
+    from rkt.store.importer import Check
+
+    class Verifier(Protocol):
+        def begin(self, ref: str, path: Path) -> Check | None: ...
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)\"?", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(no-cache|no-store)\b", re.IGNORECASE)
@@ -87,9 +98,12 @@ def _stored(store: Store, rec: RemoteRecord | None) -> ImageRecord | None:
         return None
 
 
-def fetch_url(store: Store, url: str, *, insecure: frozenset[str] = frozenset(),
-              pull_policy: str = "new") -> ImageRecord:
-    """Bring the ACI at ``url`` (``http://`` or ``https://``) into the store; its record."""
+def fetch_url(store: Store, url: str, *, insecure: frozenset[str] = frozenset(), pull_policy: str = "new",
+              verifier: Verifier | None = None) -> ImageRecord:
+    """Bring the ACI at ``url`` (``http://`` or ``https://``) into the store; its record.
+
+    ``verifier`` checks a signature the server has at ``<url>.asc`` (None: none is looked for).
+    """
     rec = read_record(store, url)
     cached = _stored(store, rec)
     if pull_policy == "never":
@@ -100,10 +114,45 @@ def fetch_url(store: Store, url: str, *, insecure: frozenset[str] = frozenset(),
         return cached
     if url.startswith("http://") and "http" not in insecure:
         raise FetchError(f'image "{url}": plain HTTP is not allowed; --insecure-options=http allows it')
-    return _download(store, url, insecure, rec if cached is not None else None)
+    return _download(store, url, insecure, rec if cached is not None else None, verifier)
 
 
-def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecord | None) -> ImageRecord:
+def _checks(verifier: Verifier | None) -> bool:
+    """Whether signatures are checked (``--insecure-options=image`` turns them off, with a warning)."""
+    if verifier is None:
+        return False
+    if getattr(verifier, "skip", False):
+        getattr(verifier, "warn_skipped", lambda: None)()
+        return False
+    return True
+
+
+def _signature(client: HttpClient, url: str) -> bytes | None:
+    """The detached signature the server has at ``<url>.asc``, or None when it has none."""
+    r, _ = client.open(url + ".asc")
+    try:
+        body = r.read(1 << 20)
+    finally:
+        r.release_conn()
+    return body if r.status == 200 else None
+
+
+def _import_signed(store: Store, url: str, body: urllib3.BaseHTTPResponse, size: int, signature: bytes,
+                   verifier: Verifier) -> ImageRecord:
+    """Download the image beside its signature in the work area, then import it as a signed file."""
+    from rkt.images.registry.transport import ResponseStream
+
+    with store.layout.workdir("download") as work:
+        aci = work / "image.aci"
+        with ResponseStream(body, f'image "{url}"', size) as stream, open(aci, "xb") as out:
+            while chunk := stream.read(1 << 20):
+                out.write(chunk)
+        (work / "image.aci.asc").write_bytes(signature)
+        return store.import_file(aci, display=url, check=verifier.begin(url, aci))
+
+
+def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecord | None,
+              verifier: Verifier | None) -> ImageRecord:
     from rkt.images.registry.errors import registry_reason
     from rkt.images.registry.transport import HttpClient, ResponseStream
     from rkt.store.importer import import_stream
@@ -114,6 +163,7 @@ def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecor
         headers["If-None-Match"] = rec.etag
     try:
         try:
+            signature = _signature(client, url) if _checks(verifier) else None
             r, _ = client.open(url, headers)
         except FetchError as e:
             raise type(e)(f'image "{url}": {e}') from None
@@ -129,8 +179,11 @@ def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecor
             raise FetchError(f'image "{url}": the server answered {registry_reason(r.status, body)}')
         length = r.headers.get("Content-Length")
         size = int(length) if length and length.isdigit() else -1
-        with io.BufferedReader(ResponseStream(r, f'image "{url}"', size), buffer_size=1 << 20) as body_stream:
-            image = import_stream(store.layout, store.index, body_stream, url, store.limits, store.durable)
+        if signature is not None and verifier is not None:
+            image = _import_signed(store, url, r, size, signature, verifier)
+        else:
+            with io.BufferedReader(ResponseStream(r, f'image "{url}"', size), buffer_size=1 << 20) as stream:
+                image = import_stream(store.layout, store.index, stream, url, store.limits, store.durable)
         write_record(store, RemoteRecord(url, image.id, r.headers.get("ETag"),
                                          max_age(r.headers.get("Cache-Control")), now))
         return image

@@ -195,7 +195,7 @@ class Store:
         if r.kind == "remote" and ref.startswith(("https://", "http://")):
             from rkt.images.remote_aci import fetch_url
 
-            return fetch_url(self, ref, insecure=insecure, pull_policy=pull_policy)
+            return fetch_url(self, ref, insecure=insecure, pull_policy=pull_policy, verifier=verifier)
         if r.kind == "remote":
             raise ImageError(f'image "{ref}": fetching from {ref.partition("://")[0]} URLs is not supported; '
                              "fetch an ACI file")
