@@ -10,14 +10,17 @@ from rkt.cli.options import Arg, Flag, bool_flag
 
 EXAMPLE = "rkt --insecure-options=image fetch ./hello.aci"
 DESCRIPTION = ("Fetch image(s) and store them in the local store. IMAGE is an ACI file (path or file:// URL), "
-               "an image id (sha512-..., unique prefixes accepted), or a name[:version] already in the store. "
-               "Prints each image's id.")
+               "a docker://[REGISTRY/]REPO[:TAG|@DIGEST] reference, oci:DIR[:TAG], oci-archive:FILE[:TAG], "
+               "docker-archive:FILE, an image id (sha512-..., unique prefixes accepted), or a name[:version] "
+               "already in the store. Prints each image's id.")
 ARGS = (Arg("images", "image to fetch", nargs="+", metavar="IMAGE"),)
 FLAGS = (
     bool_flag("--full", "print the full image id"),
     Flag("--pull-policy", "never: the local store only; new: names not in the store are discovered; "
          "update: names are always discovered (default new)",
          default="new", choices=("new", "update", "never")),
+    bool_flag("--store-only", "use the local store only (as --pull-policy=never)"),
+    bool_flag("--no-store", "always fetch, ignoring the local store (as --pull-policy=update)"),
     Flag("--signature", "detached signature of the image at the same position (default: IMAGE.asc)", kind="list",
          metavar="FILE"),
 )
@@ -33,15 +36,16 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
 
     if len(args.signature) > len(args.images):
         raise RktError(f"{len(args.signature)} --signature files for {len(args.images)} images")
+    if args.store_only and args.no_store:
+        raise RktError("both --store-only and --no-store specified")
+    pull_policy = "never" if args.store_only else "update" if args.no_store else args.pull_policy
     signatures = {ref: Path(sig) for ref, sig in zip(args.images, args.signature, strict=False)}
     policy = ImagePolicy(gopts.config_dirs, gopts.insecure_options, signatures,
                          trust_keys_from_https=gopts.trust_keys_from_https)
     with Store(DataDir(gopts.dir).store) as store:
         for ref in args.images:
-            if args.pull_policy == "never" and not ref.startswith(("https://", "http://")):
-                rec = store.resolve(ref)
-            else:
-                rec = store.fetch(ref, insecure=gopts.insecure_options, verifier=policy, pull_policy=args.pull_policy)
+            rec = store.fetch(ref, insecure=gopts.insecure_options, verifier=policy, pull_policy=pull_policy,
+                              config_dirs=gopts.config_dirs)
             sys.stdout.write((rec.id if args.full else short_id(rec.id)) + "\n")
             sys.stdout.flush()
     return 0

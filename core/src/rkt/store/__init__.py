@@ -101,7 +101,8 @@ class Store:
             return found
         raise ImageNotFound(f'unable to find image "{ref}" in the local store: it is a file or URL; {_FETCH_FIRST}')
 
-    def find_id(self, ref: str, *, insecure: frozenset[str] = frozenset(), verifier: Verifier | None = None) -> str:
+    def find_id(self, ref: str, *, insecure: frozenset[str] = frozenset(), verifier: Verifier | None = None,
+                pull_policy: str = "new", config_dirs: tuple[Path, ...] = ()) -> str:
         """The full id of the image ``ref`` names, as :meth:`fetch` finds (or imports) it.
 
         An id (full or a unique prefix) is looked up among the blobs, without the index.
@@ -119,7 +120,8 @@ class Store:
                                        "give more digits")
             if found:
                 return found[0]
-        return self.fetch(ref, insecure=insecure, verifier=verifier).id
+        return self.fetch(ref, insecure=insecure, verifier=verifier, pull_policy=pull_policy,
+                          config_dirs=config_dirs).id
 
     def _blob_ids(self, prefix: str) -> list[str]:
         """Ids of the stored blobs starting with ``prefix``."""
@@ -154,6 +156,10 @@ class Store:
             rows = exact if exact or version != "latest" else rows
         return max(rows, key=lambda r: (r.import_time, r.id)) if rows else None
 
+    def find_name(self, name: str, version: str | None) -> ImageRecord | None:
+        """The newest stored image called ``name`` (with label ``version`` if given), or None."""
+        return self._by_name(name, version)
+
     def images(self) -> list[ImageRecord]:
         """Every stored image, oldest import first."""
         return [self._with_use(r) for r in self.index.all()]
@@ -174,8 +180,8 @@ class Store:
         return self._by_id(image_id).id
 
     # -- getting images in -------------------------------------------------------------------
-    def fetch(self, ref: str, *, insecure: frozenset[str] = frozenset(),
-              verifier: Verifier | None = None, pull_policy: str = "new") -> ImageRecord:
+    def fetch(self, ref: str, *, insecure: frozenset[str] = frozenset(), verifier: Verifier | None = None,
+              pull_policy: str = "new", config_dirs: tuple[Path, ...] = ()) -> ImageRecord:
         """Make ``ref`` available in the store and return its record.
 
         A file (path or ``file://`` URL) is imported (again, if already there: the result
@@ -183,35 +189,14 @@ class Store:
         signature of a file before anything of it is kept (None: no check), and finds a
         name that is not in the store (or every name, with ``pull_policy="update"``) by
         appc discovery. An ``http(s)://`` URL is downloaded as ``pull_policy`` says
-        (:mod:`rkt.images.remote_aci`).
+        (:mod:`rkt.images.remote_aci`). A source (``docker://``, ``oci:``, ``oci-archive:``,
+        ``docker-archive:``) is pulled as ``pull_policy`` says (:func:`rkt.images.pull.fetch_source`,
+        whose :func:`~rkt.images.pull.check_image` decides before it is stored).
         """
-        from rkt.store.refs import parse_ref
+        from rkt.store.fetching import fetch
 
-        r = parse_ref(ref)
-        if r.kind == "file":
-            assert r.path is not None
-            check = verifier.begin(ref, r.path) if verifier is not None else None
-            return self.import_file(r.path, display=ref, check=check)
-        if r.kind == "remote" and ref.startswith(("https://", "http://")):
-            from rkt.images.remote_aci import fetch_url
-
-            return fetch_url(self, ref, insecure=insecure, pull_policy=pull_policy, verifier=verifier)
-        if r.kind == "remote":
-            raise ImageError(f'image "{ref}": fetching from {ref.partition("://")[0]} URLs is not supported; '
-                             "fetch an ACI file")
-        if r.kind == "name" and pull_policy == "update" and verifier is not None:
-            return verifier.fetch_name(self, ref, r.name, r.version)
-        try:
-            return self.resolve(ref)
-        except AmbiguousImageId:
-            raise
-        except ImageNotFound:
-            if r.kind == "name" and verifier is not None and pull_policy != "never":
-                return verifier.fetch_name(self, ref, r.name, r.version)
-            if r.kind == "name":
-                raise ImageNotFound(f'unable to find image "{ref}" in the local store and fetching images by '
-                                    "name from the network is not supported; fetch its ACI file") from None
-            raise
+        return fetch(self, ref, insecure=insecure, verifier=verifier, pull_policy=pull_policy,
+                     config_dirs=config_dirs)
 
     def import_file(self, path: Path, display: str | None = None, check: Check | None = None) -> ImageRecord:
         """Import the ACI file at ``path`` (``display``: how to name it in errors).
@@ -265,21 +250,53 @@ class Store:
         return _tree_id(image_id if is_full_id(image_id) else self._full(image_id))
 
     def render(self, image_id: str) -> Path:
-        """The image's rendered tree directory (``<returned>/rootfs`` is the root filesystem).
+        """The image's rendered tree directory (for an ACI, ``<returned>/rootfs`` is the root filesystem).
 
-        Renders it again from the blob if ``image gc`` removed it. Pods must treat it as
-        read-only (overlay lower layer).
+        Renders it again from the blobs if ``image gc`` removed it (for an OCI image, its
+        layers' trees too). Pods must treat it as read-only; see :meth:`rootfs_layers`.
         """
         full = self._full(image_id)
         tree = self.layout.tree(_tree_id(full))
         marker = tree / RENDERED
-        if not marker.is_file():
+        if (tree / "layers").is_file() or (not marker.is_file() and self.index.blob_format(full) == "oci"):
+            from rkt.store.oci_images import image_tree
+
+            tree = image_tree(self, full)
+        elif not marker.is_file():
             from rkt.store.importer import render_blob
 
             tree = render_blob(self.layout, self.index, full, self.limits, durable=self.durable,
                                verify=self.verify)
         self._mark_used(tree)
         return tree
+
+    def rootfs_layers(self, image_id: str) -> tuple[Path, ...]:
+        """The image's read-only root filesystem directories, topmost first (overlayfs ``lowerdir`` order).
+
+        An ACI has one (``render(id) / "rootfs"``); an OCI image one per layer. Renders on demand.
+        """
+        from rkt.store.oci_images import rootfs_layers
+
+        return rootfs_layers(self, self.render(image_id))
+
+    def tree_ids(self, image_id: str) -> tuple[str, ...]:
+        """The ids of the trees :meth:`rootfs_layers` lie in (what a pod records for gc)."""
+        from rkt.store.oci_images import tree_ids
+
+        return tree_ids(self, image_id if is_full_id(image_id) else self._full(image_id))
+
+    def flatten(self, image_id: str, dest: Path) -> None:
+        """Copy the image's merged root filesystem into ``dest`` (which must not exist)."""
+        layers = self.rootfs_layers(image_id)
+        if len(layers) == 1:
+            import shutil
+
+            shutil.copytree(layers[0], dest, symlinks=True)
+            return
+        from rkt.store.flatten import flatten_layers
+
+        self.layout.ensure()
+        flatten_layers(layers, Path(dest), self.layout.tmp)
 
     @staticmethod
     def _mark_used(tree: Path) -> None:
@@ -344,15 +361,19 @@ class Store:
         return removed
 
     def _remove_orphan_blobs(self) -> None:
+        from rkt.store.oci_images import is_fresh, referenced_blobs
+
         try:
             names = os.listdir(self.layout.blobs)
         except FileNotFoundError:
             return
         with self.layout.lock():
+            keep = referenced_blobs(self)
             for name in names:
-                if self.index.get(name) is None:
+                path = self.layout.blobs / name
+                if name not in keep and not (name.startswith("sha256-") and is_fresh(path)):
                     try:
-                        os.unlink(self.layout.blob(name))
+                        os.unlink(path)
                     except OSError:
                         pass
 

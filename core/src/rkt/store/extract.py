@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import stat
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,7 @@ _MAX_META = 1 << 20
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-_KIND_NAMES = {"d": "directory", "f": "regular file", "l": "symlink", "p": "fifo"}
+_KIND_NAMES = {"d": "directory", "f": "regular file", "l": "symlink", "p": "fifo", "w": "whiteout"}
 # tarfile's header errors are not in its public API (nor in its type stubs).
 _EOFHeader: type[Exception] = getattr(tarfile, "EOFHeaderError")  # noqa: B009
 _EmptyHeader: type[Exception] = getattr(tarfile, "EmptyHeaderError")  # noqa: B009
@@ -300,16 +300,13 @@ class TreeWriter:
         self.close()
 
 
-def extract_aci(data: HashingReader, dest: Path, limits: Limits,
-                on_manifest: Callable[[bytes], None] | None = None) -> Extracted:
-    """Extract the ACI tar read from ``data`` into the empty directory ``dest``.
+def tar_entries(data: HashingReader, limits: Limits) -> Iterator[tuple[tarfile.TarInfo, tuple[str, ...]]]:
+    """Each entry of the tar read from ``data`` with its cleaned name components, checked against ``limits``.
 
-    Raises :class:`UnsafeEntry` for a refused entry, :class:`~rkt.store.stream.StreamError`
-    for a truncated, corrupt or oversized stream, ``OSError`` if the disk refuses, and
-    whatever ``on_manifest`` raises (it is called as soon as the manifest has been read).
+    File data is left for the caller to read from ``data`` before asking for the next entry.
+    Raises :class:`UnsafeEntry` and :class:`~rkt.store.stream.StreamError` as :func:`extract_aci` does;
+    at the end the rest of the stream is drained (so its hash covers it all).
     """
-    writer = TreeWriter(dest)
-    manifest: bytes | None = None
     entries = 0
     current = ""
     try:
@@ -339,8 +336,32 @@ def extract_aci(data: HashingReader, dest: Path, limits: Limits,
             if data.tell() != ti.offset_data:
                 data.seek(ti.offset_data)
             parts = clean_parts(ti.name)
-            if not parts:
-                continue
+            if parts:
+                yield ti, parts
+        current = ""
+        data.drain()
+    except SizeLimitExceeded as e:
+        msg = str(e)
+        if "entry" not in msg and current:
+            msg = (f'entry "{show(current)}" takes the image over the size limit of {limits.max_size} bytes '
+                   "(RKT_MAX_IMAGE_SIZE)")
+        raise SizeLimitExceeded(msg) from None
+
+
+def extract_aci(data: HashingReader, dest: Path, limits: Limits,
+                on_manifest: Callable[[bytes], None] | None = None) -> Extracted:
+    """Extract the ACI tar read from ``data`` into the empty directory ``dest``.
+
+    Raises :class:`UnsafeEntry` for a refused entry, :class:`~rkt.store.stream.StreamError`
+    for a truncated, corrupt or oversized stream, ``OSError`` if the disk refuses, and
+    whatever ``on_manifest`` raises (it is called as soon as the manifest has been read).
+    """
+    writer = TreeWriter(dest)
+    manifest: bytes | None = None
+    entries = 0
+    try:
+        for ti, parts in tar_entries(data, limits):
+            entries += 1
             if parts[0] == "manifest" and len(parts) == 1:
                 if not ti.isreg():
                     raise UnsafeEntry('entry "manifest" is not a regular file')
@@ -361,18 +382,9 @@ def extract_aci(data: HashingReader, dest: Path, limits: Limits,
                     writer.add(ti, parts, data)
                 except OSError as e:
                     raise EntryError(f'entry "{show(ti.name)}" cannot be extracted: {e.strerror}') from None
-        current = ""
-        data.drain()
         writer.finish()
-    except SizeLimitExceeded as e:
-        msg = str(e)
-        if "entry" not in msg and current:
-            msg = (f'entry "{show(current)}" takes the image over the size limit of {limits.max_size} bytes '
-                   "(RKT_MAX_IMAGE_SIZE)")
-        raise SizeLimitExceeded(msg) from None
     finally:
         writer.close()
     if not (dest / "rootfs").is_dir():
         os.mkdir(dest / "rootfs", 0o755)
     return Extracted(data.hexdigest(), data.total, manifest, entries)
-

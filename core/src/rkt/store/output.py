@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from rkt.store.errors import ImageError, StoreError
 from rkt.store.ids import short_id
@@ -45,7 +45,10 @@ def export_aci(store: Store, image_id: str, dest: Path, *, overwrite: bool) -> N
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as out:
-            copy_blob_tar(store.layout, store.index, image_id, out, verify=store.verify)
+            if _is_oci(store, image_id):
+                _write_oci_aci(store, image_id, out, dest.parent)
+            else:
+                copy_blob_tar(store.layout, store.index, image_id, out, verify=store.verify)
         os.chmod(tmp, 0o644)
         _replace(Path(tmp), dest)
     except BaseException:
@@ -65,6 +68,10 @@ def extract_to(store: Store, image_id: str, dest: Path, *, rootfs_only: bool, ov
     _check_dest(dest, overwrite, "directory")
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
+        if _is_oci(store, image_id):
+            tree = _oci_tree(store, image_id, work)
+            _replace(tree / "rootfs" if rootfs_only else tree, dest)
+            return
         tree = work / "tree"
         tree.mkdir(mode=0o755)
         raw, stream = open_blob(store.layout, store.index, image_id)
@@ -76,5 +83,34 @@ def extract_to(store: Store, image_id: str, dest: Path, *, rootfs_only: bool, ov
         if store.verify:
             check_digest(image_id, result.digest)
         _replace(tree / "rootfs" if rootfs_only else tree, dest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _is_oci(store: Store, image_id: str) -> bool:
+    from rkt.store.oci_images import is_oci
+
+    return is_oci(store, image_id)
+
+
+def _oci_tree(store: Store, image_id: str, work: Path) -> Path:
+    """An ACI-shaped tree of an OCI image in ``work``: its appc manifest and its flattened rootfs."""
+    tree = work / "tree"
+    tree.mkdir(mode=0o755)
+    (tree / "manifest").write_text(store.manifest_json(image_id))
+    store.flatten(image_id, tree / "rootfs")
+    return tree
+
+
+def _write_oci_aci(store: Store, image_id: str, out: BinaryIO, scratch: Path) -> None:
+    """Write an OCI image as an uncompressed ACI (appc manifest and flattened rootfs) to ``out``."""
+    import tarfile
+
+    work = Path(tempfile.mkdtemp(prefix=".export-", dir=scratch))
+    try:
+        tree = _oci_tree(store, image_id, work)
+        with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tf:
+            tf.add(tree / "manifest", arcname="manifest")
+            tf.add(tree / "rootfs", arcname="rootfs")
     finally:
         shutil.rmtree(work, ignore_errors=True)

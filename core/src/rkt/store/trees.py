@@ -1,8 +1,9 @@
 """The rendered-tree store: which trees pods use, and removing the others.
 
 A pod uses tree ``X`` when a file ``<data>/pods/<state>/<uuid>/appsinfo/<app>/treeStoreID``
-holds ``X``. A tree's ``rendered`` marker's modification time is refreshed each time the
-tree is handed to a pod, so a grace period can spare trees used recently.
+holds ``X`` on one of its lines (an OCI image's app uses its image tree and one tree per
+layer). A tree's ``rendered`` marker's modification time is refreshed each time the tree is
+handed to a pod, so a grace period can spare trees used recently.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def trees_in_use(pods_dir: Path) -> set[str]:
     used: set[str] = set()
     for f in pods_dir.glob("*/*/appsinfo/*/treeStoreID"):
         try:
-            used.add(f.read_text().strip())
+            used.update(f.read_text().split())
         except OSError:
             continue
     return used

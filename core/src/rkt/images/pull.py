@@ -1,0 +1,219 @@
+"""The pull engine: from an :class:`~rkt.images.source.ImageSource` into the store.
+
+A pull reads the manifest (picking this host's image from an index), checks every document
+against the digest that names it, reads the config, then copies the layers not yet stored,
+:data:`PARALLEL` at a time: each one streams through its digest check and is rendered on the
+way (:func:`rkt.store.layer_ingest.ingest_layer`), and is committed on its own once complete.
+The image itself becomes visible last (:func:`rkt.store.oci_images.commit_image`), right after
+:func:`check_image` accepted it; a pull that fails or is killed leaves no image behind, and a
+repeat reuses the layers it completed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any
+
+from rkt.images.errors import DigestMismatch, FetchError, UnsignedImage
+from rkt.images.oci_spec import Descriptor, Manifest, kind_of, load_json, parse_index, parse_manifest, pick_platform
+from rkt.store.errors import ImageNotFound
+from rkt.store.oci import check_digest_syntax
+
+if TYPE_CHECKING:
+    from rkt.images.reference import SourceRef
+    from rkt.images.source import ImageSource, SourceOptions
+    from rkt.store import ImageRecord, Store
+
+#: Layers copied at once.
+PARALLEL = 3
+
+
+class Pulled:
+    """What a pull fetched before it commits: the documents, checked against their digests."""
+
+    def __init__(self, source: ImageSource, ref: SourceRef, manifest_raw: bytes, manifest: Manifest,
+                 config_raw: bytes, config: dict[str, Any]) -> None:
+        self.source = source
+        self.ref = ref
+        self.manifest_raw = manifest_raw
+        self.manifest = manifest
+        self.config_raw = config_raw
+        self.config = config
+
+    @property
+    def manifest_digest(self) -> str:
+        return "sha256:" + hashlib.sha256(self.manifest_raw).hexdigest()
+
+
+def check_image(pulled: Pulled, options: SourceOptions) -> None:
+    """Decide whether a fetched image may be stored; called once, just before it is committed.
+
+    This is where signatures are to be verified. Registry images carry no appc signature,
+    so (as rkt) they need ``--insecure-options=image``; local sources are the user's own files,
+    like ACI files.
+    """
+    if pulled.ref.transport == "docker" and "image" not in options.insecure:
+        raise UnsignedImage(f'image "{pulled.source.display}": registry images carry no signature rkt can '
+                            "verify yet; fetch it with --insecure-options=image")
+
+
+def _check(raw: bytes, digest: str, what: str, display: str) -> None:
+    got = "sha256:" + hashlib.sha256(raw).hexdigest()
+    if got != digest:
+        raise DigestMismatch(f'image "{display}": the {what} does not match its digest {digest} (got {got}); '
+                             "nothing was stored")
+
+
+def _read_manifest(source: ImageSource, ref: SourceRef) -> bytes:
+    """The image manifest for this host (through an index if the source names one), digest-checked."""
+    display = source.display
+    media, raw = source.fetch_manifest()
+    pinned = ref.docker.digest if ref.docker is not None else None
+    if pinned:
+        _check(raw, pinned, "manifest", display)
+    for _ in range(2):
+        doc = load_json(raw, "manifest", display)
+        if kind_of(media, doc) != "index":
+            return raw
+        desc = pick_platform(parse_index(raw, display), display)
+        check_digest_syntax(desc.digest, display)
+        media, raw = source.fetch_manifest(desc.digest)
+        _check(raw, desc.digest, "manifest", display)
+    raise FetchError(f'image "{display}": an index names another index; not supported')
+
+
+def _read_small(source: ImageSource, desc: Descriptor, what: str) -> bytes:
+    check_digest_syntax(desc.digest, source.display)
+    if desc.size > 4 << 20:
+        raise FetchError(f'image "{source.display}": its {what} is {desc.size} bytes, over the limit of 4 MiB')
+    stream = source.open_blob(desc.digest, desc.size)
+    try:
+        raw = stream.read(desc.size + 1)
+    finally:
+        stream.close()
+    _check(raw, desc.digest, what, source.display)
+    return raw
+
+
+def fetch_documents(source: ImageSource, ref: SourceRef) -> Pulled:
+    """Read and check the manifest and config of the image ``source`` names."""
+    raw = _read_manifest(source, ref)
+    manifest = parse_manifest(raw, source.display)
+    config_raw = _read_small(source, manifest.config, "config")
+    config = load_json(config_raw, "config", source.display)
+    for layer in manifest.layers:
+        check_digest_syntax(layer.digest, source.display)
+    return Pulled(source, ref, raw, manifest, config_raw, config)
+
+
+def _copy_layer(store: Store, source: ImageSource, desc: Descriptor, progress: Any, cancel: threading.Event) -> None:
+    from rkt.store.layer_ingest import ingest_layer
+
+    def on_bytes(n: int) -> None:
+        if cancel.is_set():
+            raise FetchError("pull cancelled")
+        progress.advance(desc.digest, n)
+
+    progress.started(desc.digest, desc.size)
+    stream = source.open_blob(desc.digest, desc.size)
+    try:
+        ingest_layer(store.layout, stream, desc.digest, desc.size, store.limits, source.display,
+                     durable=store.durable, on_bytes=on_bytes)
+    finally:
+        stream.close()
+    progress.finished(desc.digest)
+
+
+def fetch_layers(store: Store, pulled: Pulled, *, quiet: bool = False) -> int:
+    """Copy the layers the store lacks, :data:`PARALLEL` at a time; returns the bytes copied."""
+    from rkt.images.progress import Progress
+    from rkt.store.oci import has_layer
+
+    todo: dict[str, Descriptor] = {}
+    for d in pulled.manifest.layers:
+        if not has_layer(store.layout, d.digest):
+            todo.setdefault(d.digest, d)
+    if not todo:
+        return 0
+    cancel = threading.Event()
+    with Progress(pulled.source.display, quiet=quiet) as progress, \
+            ThreadPoolExecutor(max_workers=min(PARALLEL, len(todo)), thread_name_prefix="pull") as pool:
+        futures = [pool.submit(_copy_layer, store, pulled.source, d, progress, cancel) for d in todo.values()]
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for f in futures:
+                if f.done() and f.exception() is not None:
+                    raise f.exception()  # type: ignore[misc]
+        finally:
+            cancel.set()
+            for f in futures:
+                f.cancel()
+    return sum(d.size for d in todo.values())
+
+
+def commit(store: Store, pulled: Pulled, options: SourceOptions) -> ImageRecord:
+    """Check the pulled image (:func:`check_image`) and make it visible in the store."""
+    from rkt.images.naming import image_names
+    from rkt.store.oci_images import OciImage, commit_image
+
+    check_image(pulled, options)
+    name, labels, annotations = image_names(pulled)
+    appc = _appc_json(store, pulled, name, labels, annotations)
+    size = pulled.manifest.config.size + sum(d.size for d in pulled.manifest.layers)
+    return commit_image(store, OciImage(pulled.manifest_raw, pulled.config_raw, pulled.manifest.config.digest,
+                                        [d.digest for d in pulled.manifest.layers], appc, name, labels, size))
+
+
+def _appc_json(store: Store, pulled: Pulled, name: str, labels: dict[str, str], annotations: dict[str, str]) -> str:
+    import json
+
+    from rkt.images.app_config import appc_manifest
+    from rkt.images.layer_files import LayerFiles
+    from rkt.store.oci import layer_tree_id
+    from rkt_sdk.appc import ImageManifest
+    from rkt_sdk.errors import ManifestError
+
+    roots = [store.layout.tree(layer_tree_id(d.digest)) / "rootfs" for d in reversed(pulled.manifest.layers)]
+    files = LayerFiles(roots)
+    doc = appc_manifest(pulled.config, name, labels, annotations, files.read, files.exists)
+    text = json.dumps(doc, indent=None, separators=(",", ":"))
+    try:
+        ImageManifest.from_json(text)
+    except ManifestError as e:
+        raise FetchError(f'image "{pulled.source.display}": its config cannot be run as an app: {e}') from None
+    return text
+
+
+def pull(store: Store, source: ImageSource, ref: SourceRef, options: SourceOptions) -> ImageRecord:
+    """Bring the image ``source`` names into the store (its stored record if it is there already)."""
+    from rkt.store.oci_images import image_id_of
+
+    pulled = fetch_documents(source, ref)
+    image_id = image_id_of(pulled.manifest_raw)
+    try:
+        return store.resolve(image_id)
+    except ImageNotFound:
+        pass
+    fetch_layers(store, pulled)
+    return commit(store, pulled, options)
+
+
+def fetch_source(store: Store, ref: SourceRef, options: SourceOptions, policy: str = "new") -> ImageRecord:
+    """The record of the image ``ref`` names, pulled or not as ``policy`` (never, new, update) says."""
+    from rkt.images.naming import stored_name
+    from rkt.images.source import open_source
+
+    if policy != "update":
+        found = stored_name(store, ref, local=policy == "never")
+        if found is not None:
+            return found
+        if policy == "never":
+            raise ImageNotFound(f'unable to find image "{ref.display}" in the local store '
+                                "(--pull-policy=never)")
+    source = open_source(ref, options)
+    try:
+        return pull(store, source, ref, options)
+    finally:
+        source.close()

@@ -1,0 +1,119 @@
+"""Bringing one OCI layer into the store: stream, verify, render, commit.
+
+The layer's bytes are read once: they are written to the blob being ingested and hashed
+(sha256, checked against the digest that names the layer), and at the same time
+decompressed (gzip, zstd or none, told by magic bytes) and rendered into the layer's tree
+(:func:`rkt.store.layers.extract_layer`). Only when the digest matched are blob and tree
+renamed into place, under the store lock. A layer whose blob is stored but whose tree was
+removed (``image gc``) is rendered again from the blob, without fetching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from rkt.store.compression import HEAD, decompressing, detect
+from rkt.store.errors import ImageError
+from rkt.store.extract import EntryError, Limits
+from rkt.store.layers import extract_layer
+from rkt.store.layout import Layout
+from rkt.store.oci import (
+    DigestingWriter,
+    DigestMismatch,
+    TeeReader,
+    blob_name,
+    blob_path,
+    layer_tree_id,
+    place_blob,
+    place_tree,
+    seal_tree,
+)
+from rkt.store.stream import HashingReader, StreamError
+
+
+class _Prefixed:
+    """``head`` followed by the rest of ``src`` (the bytes read to tell the compression)."""
+
+    def __init__(self, head: bytes, src: TeeReader | BinaryIO) -> None:
+        self._head = head
+        self._src = src
+
+    def read(self, n: int = -1, /) -> bytes:
+        if self._head:
+            out = self._head if n < 0 or n >= len(self._head) else self._head[:n]
+            self._head = self._head[len(out):]
+            return out
+        return self._src.read(n)
+
+
+def _read_head(src: TeeReader | BinaryIO) -> bytes:
+    head = b""
+    while len(head) < HEAD and (more := src.read(HEAD - len(head))):
+        head += more
+    return head
+
+
+def _render(src: TeeReader | BinaryIO, tree: Path, limits: Limits, what: str) -> None:
+    head = _read_head(src)
+    try:
+        reader = HashingReader(decompressing(_Prefixed(head, src), detect(head)), limits.max_size)
+        extract_layer(reader, tree, limits)
+    except (EntryError, StreamError) as e:
+        raise ImageError(f"{what}: {e}") from None
+    except OSError as e:
+        raise ImageError(f"{what}: cannot extract it: {e.strerror or e}") from None
+
+
+def ingest_layer(layout: Layout, stream: BinaryIO, digest: str, size: int, limits: Limits, display: str, *,
+                 durable: bool = True, on_bytes: Callable[[int], None] | None = None) -> None:
+    """Read a layer blob from ``stream`` (the caller closes it), verify it, render it, commit both.
+
+    :raises DigestMismatch: the bytes are not the blob's (nothing is stored).
+    :raises ImageError: the layer is malformed or hostile (nothing is stored).
+    """
+    what = f'image "{display}": layer {digest}'
+    with layout.workdir("layer") as work:
+        tree = work / "tree"
+        tree.mkdir(mode=0o755)
+        writer = DigestingWriter(work / "blob", digest, size, display)
+        try:
+            tee = TeeReader(stream, writer, on_bytes)
+            try:
+                _render(tee, tree, limits, what)
+                tee.drain()
+            except ImageError:
+                # a blob that is not what its digest names is reported as such, not as a bad tar
+                tee.drain()
+                writer.verify(durable=False)
+                raise
+            writer.verify(durable)
+        except DigestMismatch:
+            raise
+        except OSError as e:
+            raise ImageError(f"{what}: cannot read it: {e.strerror or e}") from None
+        finally:
+            writer.close()
+        seal_tree(tree, digest, durable)
+        with layout.lock():
+            place_tree(layout, work, tree, layer_tree_id(digest), durable)
+            place_blob(layout, work / "blob", blob_name(digest), durable)
+
+
+def render_stored_layer(layout: Layout, digest: str, limits: Limits, display: str, *,
+                        durable: bool = True) -> Path:
+    """Render a stored layer blob's tree again (after ``image gc`` removed it); returns the tree."""
+    what = f'image "{display}": layer {digest}'
+    try:
+        raw = open(blob_path(layout, digest), "rb")  # noqa: SIM115 (closed below)
+    except FileNotFoundError:
+        raise ImageError(f"{what}: its blob is missing from the store; remove the image and fetch it "
+                         "again") from None
+    with raw, layout.workdir("render") as work:
+        tree = work / "tree"
+        tree.mkdir(mode=0o755)
+        _render(raw, tree, limits, what)
+        seal_tree(tree, digest, durable)
+        with layout.lock():
+            return place_tree(layout, work, tree, layer_tree_id(digest), durable)
