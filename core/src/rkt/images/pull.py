@@ -3,10 +3,10 @@
 A pull reads the manifest (picking this host's image from an index), checks every document
 against the digest that names it, reads the config, then copies the layers not yet stored,
 :data:`PARALLEL` at a time: each one streams through its digest check and is rendered on the
-way (:func:`rkt.store.layer_ingest.ingest_layer`), and is committed on its own once complete.
-The image itself becomes visible last (:func:`rkt.store.oci_images.commit_image`), right after
-:func:`check_image` accepted it; a pull that fails or is killed leaves no image behind, and a
-repeat reuses the layers it completed.
+way (:func:`rkt.store.layer_ingest.stage_layer`) into the pull's work directory. The image
+and its new layers become visible in one step under the store lock
+(:func:`rkt.store.oci_images.commit_image`), right after :func:`check_image` accepted it: a pull
+that fails or is killed leaves the store as it was.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from rkt.store.errors import ImageNotFound
 from rkt.store.oci import check_digest_syntax
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rkt.images.reference import SourceRef
     from rkt.images.source import ImageSource, SourceOptions
     from rkt.store import ImageRecord, Store
@@ -108,8 +110,9 @@ def fetch_documents(source: ImageSource, ref: SourceRef) -> Pulled:
     return Pulled(source, ref, raw, manifest, config_raw, config)
 
 
-def _copy_layer(store: Store, source: ImageSource, desc: Descriptor, progress: Any, cancel: threading.Event) -> None:
-    from rkt.store.layer_ingest import ingest_layer
+def _copy_layer(store: Store, source: ImageSource, desc: Descriptor, work: Path, progress: Any,
+                cancel: threading.Event) -> None:
+    from rkt.store.layer_ingest import stage_layer
 
     def on_bytes(n: int) -> None:
         if cancel.is_set():
@@ -119,28 +122,34 @@ def _copy_layer(store: Store, source: ImageSource, desc: Descriptor, progress: A
     progress.started(desc.digest, desc.size)
     stream = source.open_blob(desc.digest, desc.size)
     try:
-        ingest_layer(store.layout, stream, desc.digest, desc.size, store.limits, source.display,
-                     durable=store.durable, on_bytes=on_bytes)
+        stage_layer(work, stream, desc.digest, desc.size, store.limits, source.display, durable=store.durable,
+                    on_bytes=on_bytes)
     finally:
         stream.close()
     progress.finished(desc.digest)
 
 
-def fetch_layers(store: Store, pulled: Pulled, *, quiet: bool = False) -> int:
-    """Copy the layers the store lacks, :data:`PARALLEL` at a time; returns the bytes copied."""
+def fetch_layers(store: Store, pulled: Pulled, work: Path, *, quiet: bool = False) -> list[str]:
+    """Copy the layers the store lacks into ``work``, :data:`PARALLEL` at a time; returns their digests.
+
+    A layer whose blob is stored but whose tree is not (``image gc``) is rendered from the blob.
+    """
     from rkt.images.progress import Progress
-    from rkt.store.oci import has_layer
+    from rkt.store.layer_ingest import render_stored_layer
+    from rkt.store.oci import has_layer, layer_rendered
 
     todo: dict[str, Descriptor] = {}
     for d in pulled.manifest.layers:
         if not has_layer(store.layout, d.digest):
             todo.setdefault(d.digest, d)
+        elif not layer_rendered(store.layout, d.digest):
+            render_stored_layer(store.layout, d.digest, store.limits, pulled.source.display, durable=store.durable)
     if not todo:
-        return 0
+        return []
     cancel = threading.Event()
     with Progress(pulled.source.display, quiet=quiet) as progress, \
             ThreadPoolExecutor(max_workers=min(PARALLEL, len(todo)), thread_name_prefix="pull") as pool:
-        futures = [pool.submit(_copy_layer, store, pulled.source, d, progress, cancel) for d in todo.values()]
+        futures = [pool.submit(_copy_layer, store, pulled.source, d, work, progress, cancel) for d in todo.values()]
         try:
             wait(futures, return_when=FIRST_EXCEPTION)
             for f in futures:
@@ -150,32 +159,35 @@ def fetch_layers(store: Store, pulled: Pulled, *, quiet: bool = False) -> int:
             cancel.set()
             for f in futures:
                 f.cancel()
-    return sum(d.size for d in todo.values())
+    return list(todo)
 
 
-def commit(store: Store, pulled: Pulled, options: SourceOptions) -> ImageRecord:
+def commit(store: Store, pulled: Pulled, options: SourceOptions, work: Path, staged: list[str]) -> ImageRecord:
     """Check the pulled image (:func:`check_image`) and make it visible in the store."""
     from rkt.images.naming import image_names
     from rkt.store.oci_images import OciImage, commit_image
 
     check_image(pulled, options)
     name, labels, annotations = image_names(pulled)
-    appc = _appc_json(store, pulled, name, labels, annotations)
+    appc = _appc_json(store, pulled, name, labels, annotations, work, staged)
     size = pulled.manifest.config.size + sum(d.size for d in pulled.manifest.layers)
-    return commit_image(store, OciImage(pulled.manifest_raw, pulled.config_raw, pulled.manifest.config.digest,
-                                        [d.digest for d in pulled.manifest.layers], appc, name, labels, size))
+    image = OciImage(pulled.manifest_raw, pulled.config_raw, pulled.manifest.config.digest,
+                     [d.digest for d in pulled.manifest.layers], appc, name, labels, size)
+    return commit_image(store, image, work, staged)
 
 
-def _appc_json(store: Store, pulled: Pulled, name: str, labels: dict[str, str], annotations: dict[str, str]) -> str:
+def _appc_json(store: Store, pulled: Pulled, name: str, labels: dict[str, str], annotations: dict[str, str],
+               work: Path, staged: list[str]) -> str:
     import json
 
     from rkt.images.app_config import appc_manifest
     from rkt.images.layer_files import LayerFiles
-    from rkt.store.oci import layer_tree_id
+    from rkt.store.oci import blob_name, layer_tree_id
     from rkt_sdk.appc import ImageManifest
     from rkt_sdk.errors import ManifestError
 
-    roots = [store.layout.tree(layer_tree_id(d.digest)) / "rootfs" for d in reversed(pulled.manifest.layers)]
+    roots = [(work / blob_name(d.digest) / "tree" if d.digest in staged else store.layout.tree(layer_tree_id(d.digest)))
+             / "rootfs" for d in reversed(pulled.manifest.layers)]
     files = LayerFiles(roots)
     doc = appc_manifest(pulled.config, name, labels, annotations, files.read, files.exists)
     text = json.dumps(doc, indent=None, separators=(",", ":"))
@@ -196,8 +208,9 @@ def pull(store: Store, source: ImageSource, ref: SourceRef, options: SourceOptio
         return store.resolve(image_id)
     except ImageNotFound:
         pass
-    fetch_layers(store, pulled)
-    return commit(store, pulled, options)
+    with store.layout.workdir("pull") as work:
+        staged = fetch_layers(store, pulled, work)
+        return commit(store, pulled, options, work, staged)
 
 
 def fetch_source(store: Store, ref: SourceRef, options: SourceOptions, policy: str = "new") -> ImageRecord:

@@ -361,7 +361,7 @@ class Store:
         return removed
 
     def _remove_orphan_blobs(self) -> None:
-        from rkt.store.oci_images import is_fresh, referenced_blobs
+        from rkt.store.oci_images import referenced_blobs
 
         try:
             names = os.listdir(self.layout.blobs)
@@ -371,7 +371,7 @@ class Store:
             keep = referenced_blobs(self)
             for name in names:
                 path = self.layout.blobs / name
-                if name not in keep and not (name.startswith("sha256-") and is_fresh(path)):
+                if name not in keep:
                     try:
                         os.unlink(path)
                     except OSError:

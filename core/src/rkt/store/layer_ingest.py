@@ -3,9 +3,11 @@
 The layer's bytes are read once: they are written to the blob being ingested and hashed
 (sha256, checked against the digest that names the layer), and at the same time
 decompressed (gzip, zstd or none, told by magic bytes) and rendered into the layer's tree
-(:func:`rkt.store.layers.extract_layer`). Only when the digest matched are blob and tree
-renamed into place, under the store lock. A layer whose blob is stored but whose tree was
-removed (``image gc``) is rendered again from the blob, without fetching.
+(:func:`rkt.store.layers.extract_layer`), in the pull's work directory. Blob and tree are
+renamed into place with the image they belong to, under the store lock, once every layer of
+the image matched its digest (:func:`rkt.store.oci_images.commit_image`). A layer whose blob
+is stored but whose tree was removed (``image gc``) is rendered again from the blob, without
+fetching.
 """
 
 from __future__ import annotations
@@ -66,39 +68,47 @@ def _render(src: TeeReader | BinaryIO, tree: Path, limits: Limits, what: str) ->
         raise ImageError(f"{what}: cannot extract it: {e.strerror or e}") from None
 
 
-def ingest_layer(layout: Layout, stream: BinaryIO, digest: str, size: int, limits: Limits, display: str, *,
-                 durable: bool = True, on_bytes: Callable[[int], None] | None = None) -> None:
-    """Read a layer blob from ``stream`` (the caller closes it), verify it, render it, commit both.
+def stage_layer(work: Path, stream: BinaryIO, digest: str, size: int, limits: Limits, display: str, *,
+                durable: bool = True, on_bytes: Callable[[int], None] | None = None) -> None:
+    """Read a layer blob from ``stream`` (the caller closes it), verify it and render it in ``work``.
 
-    :raises DigestMismatch: the bytes are not the blob's (nothing is stored).
-    :raises ImageError: the layer is malformed or hostile (nothing is stored).
+    ``work`` is the pull's work directory (under the store's ``tmp/``); the layer lands in
+    ``work/<blob name>/`` (``blob`` and ``tree``) for :func:`commit_layer`.
+
+    :raises DigestMismatch: the bytes are not the blob's.
+    :raises ImageError: the layer is malformed or hostile.
     """
     what = f'image "{display}": layer {digest}'
-    with layout.workdir("layer") as work:
-        tree = work / "tree"
-        tree.mkdir(mode=0o755)
-        writer = DigestingWriter(work / "blob", digest, size, display)
+    stage = work / blob_name(digest)
+    stage.mkdir()
+    tree = stage / "tree"
+    tree.mkdir(mode=0o755)
+    writer = DigestingWriter(stage / "blob", digest, size, display)
+    try:
+        tee = TeeReader(stream, writer, on_bytes)
         try:
-            tee = TeeReader(stream, writer, on_bytes)
-            try:
-                _render(tee, tree, limits, what)
-                tee.drain()
-            except ImageError:
-                # a blob that is not what its digest names is reported as such, not as a bad tar
-                tee.drain()
-                writer.verify(durable=False)
-                raise
-            writer.verify(durable)
-        except DigestMismatch:
+            _render(tee, tree, limits, what)
+            tee.drain()
+        except ImageError:
+            # a blob that is not what its digest names is reported as such, not as a bad tar
+            tee.drain()
+            writer.verify(durable=False)
             raise
-        except OSError as e:
-            raise ImageError(f"{what}: cannot read it: {e.strerror or e}") from None
-        finally:
-            writer.close()
-        seal_tree(tree, digest, durable)
-        with layout.lock():
-            place_tree(layout, work, tree, layer_tree_id(digest), durable)
-            place_blob(layout, work / "blob", blob_name(digest), durable)
+        writer.verify(durable)
+    except DigestMismatch:
+        raise
+    except OSError as e:
+        raise ImageError(f"{what}: cannot read it: {e.strerror or e}") from None
+    finally:
+        writer.close()
+    seal_tree(tree, digest, durable)
+
+
+def commit_layer(layout: Layout, work: Path, digest: str, durable: bool) -> None:
+    """Move a layer staged by :func:`stage_layer` into place (store lock held)."""
+    stage = work / blob_name(digest)
+    place_tree(layout, stage, stage / "tree", layer_tree_id(digest), durable)
+    place_blob(layout, stage / "blob", blob_name(digest), durable)
 
 
 def render_stored_layer(layout: Layout, digest: str, limits: Limits, display: str, *,

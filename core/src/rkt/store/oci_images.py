@@ -7,7 +7,6 @@ the appc manifest rkt runs and the list of its layers. See :mod:`rkt.store.oci`.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,27 +53,36 @@ def image_id_of(manifest: bytes) -> str:
     return "sha512-" + hashlib.sha512(manifest).hexdigest()
 
 
-def commit_image(store: Store, image: OciImage) -> ImageRecord:
-    """Make an image whose layers are stored visible: config and manifest blobs, tree, index row."""
+def commit_image(store: Store, image: OciImage, work: Path, staged: list[str]) -> ImageRecord:
+    """Make an image visible, with the layers staged in ``work`` (:func:`~rkt.store.layer_ingest.stage_layer`).
+
+    One step under the store lock: the staged layers' blobs and trees, the config and manifest
+    blobs, the image's tree, and last its index row. Every other layer must be stored already.
+    """
+    from rkt.store.layer_ingest import commit_layer
+
     layout, durable = store.layout, store.durable
     image_id = image_id_of(image.manifest)
-    with layout.workdir("image") as work:
-        (work / "config").write_bytes(image.config)
-        (work / "manifest").write_bytes(image.manifest)
-        write_image_tree(work / "tree", image.appc_manifest, image.layers, image_id, durable)
-        now = time.time_ns()
-        rec = ImageRecord(image_id, image.name, image.labels, now, now, image.size)
-        with layout.lock():
-            missing = [d for d in image.layers if not (layout.blobs / blob_name(d)).is_file()]
-            if missing:  # removed by a concurrent gc: the caller fetches again
-                from rkt.store.errors import ImageError
+    (work / "config").write_bytes(image.config)
+    (work / "manifest").write_bytes(image.manifest)
+    write_image_tree(work / "tree", image.appc_manifest, image.layers, image_id, durable)
+    now = time.time_ns()
+    rec = ImageRecord(image_id, image.name, image.labels, now, now, image.size)
+    with layout.lock():
+        for digest in staged:
+            commit_layer(layout, work, digest, durable)
+        missing = [d for d in image.layers if not (layout.blobs / blob_name(d)).is_file()]
+        if missing:  # removed by a concurrent gc: the caller fetches again
+            from rkt.store.errors import ImageError
 
-                raise ImageError(f"layer {missing[0]} vanished from the store while the image was stored; "
-                                 "fetch it again")
-            place_blob(layout, work / "config", blob_name(image.config_digest), durable)
-            place_tree(layout, work, work / "tree", tree_id(image_id), durable)
-            place_blob(layout, work / "manifest", image_id, durable)
-            return store.index.insert(rec, image.appc_manifest, OCI_FORMAT, len(image.manifest))
+            raise ImageError(f"layer {missing[0]} vanished from the store while the image was stored; "
+                             "fetch it again")
+        place_blob(layout, work / "config", blob_name(image.config_digest), durable)
+        place_tree(layout, work, work / "tree", tree_id(image_id), durable)
+        place_blob(layout, work / "manifest", image_id, durable)
+        return store.index.insert(rec, image.appc_manifest, OCI_FORMAT, len(image.manifest))
+
+
 
 
 def image_tree(store: Store, full: str) -> Path:
@@ -141,13 +149,3 @@ def referenced_blobs(store: Store) -> set[str]:
             keep.update(blob_name(d) for d in (config, *layers))
     return keep
 
-
-#: Blobs younger than this are kept by gc even when no image names them yet (a pull in progress).
-INGEST_GRACE = 3600.0
-
-
-def is_fresh(path: Path) -> bool:
-    try:
-        return time.time() - os.stat(path).st_mtime < INGEST_GRACE
-    except OSError:
-        return False
