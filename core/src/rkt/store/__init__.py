@@ -361,21 +361,9 @@ class Store:
         return removed
 
     def _remove_orphan_blobs(self) -> None:
-        from rkt.store.oci_images import referenced_blobs
+        from rkt.store.oci_images import remove_orphan_blobs
 
-        try:
-            names = os.listdir(self.layout.blobs)
-        except FileNotFoundError:
-            return
-        with self.layout.lock():
-            keep = referenced_blobs(self)
-            for name in names:
-                path = self.layout.blobs / name
-                if name not in keep:
-                    try:
-                        os.unlink(path)
-                    except OSError:
-                        pass
+        remove_orphan_blobs(self)
 
     # -- copying images out ----------------------------------------------------------------------
     def export(self, image_id: str, dest: Path, *, overwrite: bool = False) -> None:

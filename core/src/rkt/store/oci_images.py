@@ -149,3 +149,21 @@ def referenced_blobs(store: Store) -> set[str]:
             keep.update(blob_name(d) for d in (config, *layers))
     return keep
 
+
+
+def remove_orphan_blobs(store: Store) -> None:
+    """Remove the blobs no stored image needs (see :func:`referenced_blobs`)."""
+    import os
+
+    try:
+        names = os.listdir(store.layout.blobs)
+    except FileNotFoundError:
+        return
+    with store.layout.lock():
+        keep = referenced_blobs(store)
+        for name in names:
+            if name not in keep:
+                try:
+                    os.unlink(store.layout.blobs / name)
+                except OSError:
+                    pass
