@@ -2,7 +2,10 @@
 
 ``rkt(*args, input=..., timeout=...)`` runs the installed ``rkt`` console script (the one
 beside ``sys.executable``) with ``--dir=<tmp>`` and returns its exit code and output;
-``rkt.popen(...)`` starts one in the background (killed at teardown). ``image(...)``
+``rkt.popen(...)`` starts one in the background (killed at teardown). The test images are
+unsigned, so ``--insecure-options=image`` is added to every command (``rkt.insecure_image =
+False`` for tests of signature checks) and rkt's warning about it is dropped from the
+result. ``image(...)``
 builds a busybox ACI (see :mod:`tests.support.aci`). After each test every pod left is
 garbage-collected through ``rkt gc``, and the test fails if a mount is still left under
 its data directory or a pod directory survived.
@@ -25,6 +28,9 @@ import pytest
 from tests.support.aci import build_aci
 
 RKT = Path(sys.executable).parent / "rkt"
+#: What rkt says when ``--insecure-options=image`` skips a signature check; :class:`Rkt` adds that
+#: option for the (unsigned) test images and drops this line from what the test sees.
+SKIPPED_WARNING = "warning: image signature verification is disabled (--insecure-options=image)\n"
 FLY = "--stage1-name=fly"
 
 
@@ -46,15 +52,19 @@ class Rkt:
 
     data: Path
     procs: list[subprocess.Popen[str]] = field(default_factory=list)
+    #: Add ``image`` to ``--insecure-options``: the test images are unsigned. Tests of signature
+    #: checks set it False (see :func:`insecure_image`).
+    insecure_image: bool = True
 
     def argv(self, args: tuple[str, ...]) -> list[str]:
-        return [str(RKT), f"--dir={self.data}", *args]
+        return [str(RKT), f"--dir={self.data}", *(insecure_image(args) if self.insecure_image else args)]
 
     def __call__(self, *args: str, input: str | None = None, timeout: float = 30,
                  env: dict[str, str] | None = None) -> Result:
         p = subprocess.run(self.argv(args), input=input, capture_output=True, text=True, timeout=timeout,
                            stdin=subprocess.DEVNULL if input is None else None, env=env)
-        return Result(p.returncode, p.stdout, p.stderr)
+        err = p.stderr.replace(SKIPPED_WARNING, "") if self.insecure_image else p.stderr
+        return Result(p.returncode, p.stdout, err)
 
     def popen(self, *args: str, **kw: Any) -> subprocess.Popen[str]:
         """Start ``rkt`` in the background in its own session (so teardown can kill its whole group)."""
@@ -82,6 +92,21 @@ class Rkt:
         r = self(*args, **kw)
         assert r.code == 0, str(r)
         return r
+
+
+def insecure_image(args: tuple[str, ...]) -> list[str]:
+    """``args`` with ``image`` added to ``--insecure-options`` (merged into one given before ``--``)."""
+    out = list(args)
+    end = out.index("--") if "--" in out else len(out)
+    for i, a in enumerate(out[:end]):
+        if a.startswith("--insecure-options="):
+            values = a.partition("=")[2].split(",")
+            out[i] = a if "image" in values or "all" in values else f"{a},image"
+            return out
+        if a == "--insecure-options" and i + 1 < end:
+            out[i + 1] = out[i + 1] if "image" in out[i + 1].split(",") else f"{out[i + 1]},image"
+            return out
+    return ["--insecure-options=image", *out]
 
 
 def mounts_under(path: Path) -> list[str]:

@@ -43,6 +43,7 @@ class InNs:
     """``rkt`` with this test's config dirs, run inside the discovery namespace."""
 
     def __init__(self, rkt: Rkt, host: DiscoveryHost, conf: Path) -> None:
+        rkt.insecure_image = False
         self.rkt, self.host, self.conf = rkt, host, conf
 
     def __call__(self, *args: str, ca: bool = True) -> Result:
@@ -122,3 +123,20 @@ def test_no_discovery_page(ns: InNs) -> None:
     r = ns("fetch", "example.com/nothing:1")
     assert r.code == 254 and 'discovery of "example.com/nothing" failed' in r.err, r
     assert len(r.err.splitlines()) == 1
+
+
+def test_https_aci_verified_against_url_asc(ns: InNs, key: Key) -> None:
+    url = "https://example.com/images/example.com/app-v1.0-linux-amd64.aci"
+    good = ns.host.root / "images/example.com/app-v1.0-linux-amd64.aci"
+    ns.host.put("bad/app.aci", good.read_bytes() + b"\0" * 1024)
+    ns.host.put("bad/app.aci.asc", (good.parent / (good.name + ".asc")).read_bytes())
+    assert ns("trust", "--prefix=example.com/app", "--skip-fingerprint-review", str(key.public)).code == 0
+    r = ns("fetch", "https://example.com/bad/app.aci")
+    assert r.code == 254 and len(r.err.splitlines()) == 1, r
+    assert 'image "https://example.com/bad/app.aci" (example.com/app): the signature does not match' in r.err
+    assert _images(ns) == ""
+    r = ns("fetch", "--full", url)
+    assert r.code == 0 and "verified: signed by App Publisher" in r.err, r
+    assert any("GET /images/example.com/app-v1.0-linux-amd64.aci.asc" in line for line in ns.host.requests())
+    r = ns("image", "verify", r.out.strip())
+    assert r.code == 0 and "verified, signed by App Publisher" in r.out, r

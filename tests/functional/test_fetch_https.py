@@ -125,6 +125,7 @@ def test_a_broken_download_stores_nothing(rkt: Rkt, server: AciServer, env: dict
 def test_signature_beside_the_url(rkt: Rkt, server: AciServer, env: dict[str, str], tmp_path: Path) -> None:
     from tests.support.gpg import GpgHome
 
+    rkt.insecure_image = False  # this test checks signatures
     home = GpgHome(tmp_path / "gnupg")
     try:
         signer, stranger = home.new_key("Signer <s@example.com>"), home.new_key("Stranger <x@example.org>")

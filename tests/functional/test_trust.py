@@ -28,6 +28,7 @@ class Trusting:
     """``rkt`` with this test's own config dirs (the keystore lives there)."""
 
     def __init__(self, rkt: Rkt, root: Path) -> None:
+        rkt.insecure_image = False
         self.rkt = rkt
         self.local = root / "local"
         self.system = root / "system"

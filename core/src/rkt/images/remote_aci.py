@@ -7,9 +7,10 @@ asked only once its max-age has passed, and then with ``If-None-Match``, so an u
 image (``304 Not Modified``) is not downloaded twice; ``never`` uses the store alone. The body
 streams into the ACI import as it arrives. Plain ``http://`` needs ``--insecure-options=http``.
 
-Signatures are looked for where rkt looked, at ``<url>.asc``. When the server has one, the
-image is downloaded into the store's work area beside it and imported as a signed file
-(the signature policy decides, as for files); otherwise the image streams straight in.
+Signatures are looked for where rkt looked, at ``<url>.asc`` (or ``--signature``); the
+signature policy (:meth:`rkt.trust.policy.ImagePolicy.begin_url`) decides what a missing one
+means, and ``gpgv`` is fed the image's bytes as the import reads them, so nothing is kept
+unless it verified.
 """
 
 from __future__ import annotations
@@ -28,14 +29,16 @@ from rkt.store.errors import ImageNotFound
 from rkt_sdk.record import Record
 
 if TYPE_CHECKING:
-    import urllib3
+    from collections.abc import Callable
 
     from rkt.images.registry.transport import HttpClient
     from rkt.store import ImageRecord, Store
     from rkt.store.importer import Check
 
     class Verifier(Protocol):
-        def begin(self, ref: str, path: Path) -> Check | None: ...
+        """Starts the signature check of a download (:meth:`rkt.trust.policy.ImagePolicy.begin_url`)."""
+
+        def begin_url(self, url: str, fetch_signature: Callable[[], bytes | None]) -> Check | None: ...
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)\"?", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(no-cache|no-store)\b", re.IGNORECASE)
@@ -102,7 +105,7 @@ def fetch_url(store: Store, url: str, *, insecure: frozenset[str] = frozenset(),
               verifier: Verifier | None = None) -> ImageRecord:
     """Bring the ACI at ``url`` (``http://`` or ``https://``) into the store; its record.
 
-    ``verifier`` checks a signature the server has at ``<url>.asc`` (None: none is looked for).
+    ``verifier`` checks the image against ``<url>.asc`` before anything of it is kept (None: no check).
     """
     rec = read_record(store, url)
     cached = _stored(store, rec)
@@ -117,16 +120,6 @@ def fetch_url(store: Store, url: str, *, insecure: frozenset[str] = frozenset(),
     return _download(store, url, insecure, rec if cached is not None else None, verifier)
 
 
-def _checks(verifier: Verifier | None) -> bool:
-    """Whether signatures are checked (``--insecure-options=image`` turns them off, with a warning)."""
-    if verifier is None:
-        return False
-    if getattr(verifier, "skip", False):
-        getattr(verifier, "warn_skipped", lambda: None)()
-        return False
-    return True
-
-
 def _signature(client: HttpClient, url: str) -> bytes | None:
     """The detached signature the server has at ``<url>.asc``, or None when it has none."""
     r, _ = client.open(url + ".asc")
@@ -135,20 +128,6 @@ def _signature(client: HttpClient, url: str) -> bytes | None:
     finally:
         r.release_conn()
     return body if r.status == 200 else None
-
-
-def _import_signed(store: Store, url: str, body: urllib3.BaseHTTPResponse, size: int, signature: bytes,
-                   verifier: Verifier) -> ImageRecord:
-    """Download the image beside its signature in the work area, then import it as a signed file."""
-    from rkt.images.registry.transport import ResponseStream
-
-    with store.layout.workdir("download") as work:
-        aci = work / "image.aci"
-        with ResponseStream(body, f'image "{url}"', size) as stream, open(aci, "xb") as out:
-            while chunk := stream.read(1 << 20):
-                out.write(chunk)
-        (work / "image.aci.asc").write_bytes(signature)
-        return store.import_file(aci, display=url, check=verifier.begin(url, aci))
 
 
 def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecord | None,
@@ -161,9 +140,9 @@ def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecor
     headers = {"Accept": "application/vnd.coreos.aci+x-tar, application/octet-stream, */*"}
     if rec is not None and rec.etag:
         headers["If-None-Match"] = rec.etag
+    check = None
     try:
         try:
-            signature = _signature(client, url) if _checks(verifier) else None
             r, _ = client.open(url, headers)
         except FetchError as e:
             raise type(e)(f'image "{url}": {e}') from None
@@ -179,13 +158,15 @@ def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecor
             raise FetchError(f'image "{url}": the server answered {registry_reason(r.status, body)}')
         length = r.headers.get("Content-Length")
         size = int(length) if length and length.isdigit() else -1
-        if signature is not None and verifier is not None:
-            image = _import_signed(store, url, r, size, signature, verifier)
-        else:
-            with io.BufferedReader(ResponseStream(r, f'image "{url}"', size), buffer_size=1 << 20) as stream:
-                image = import_stream(store.layout, store.index, stream, url, store.limits, store.durable)
+        with io.BufferedReader(ResponseStream(r, f'image "{url}"', size), buffer_size=1 << 20) as stream:
+            if verifier is not None:
+                check = verifier.begin_url(url, lambda: _signature(client, url))
+            image = import_stream(store.layout, store.index, stream, url, store.limits, store.durable, check)
+        check = None
         write_record(store, RemoteRecord(url, image.id, r.headers.get("ETag"),
                                          max_age(r.headers.get("Cache-Control")), now))
         return image
     finally:
+        if check is not None:
+            check.cancel()
         client.close()

@@ -29,6 +29,7 @@ from rkt_sdk.record import replace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Protocol
 
     from rkt.store.extract import Limits
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
         def begin(self, ref: str, path: Path) -> Check | None: ...
 
         def fetch_name(self, store: Store, ref: str, name: str, version: str | None) -> ImageRecord: ...
+
+        def begin_url(self, url: str, fetch_signature: Callable[[], bytes | None]) -> Check | None: ...
 
 __all__ = ["AmbiguousImageId", "ImageError", "ImageNotFound", "ImageRecord", "Store", "StoreError", "short_id"]
 

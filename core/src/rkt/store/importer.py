@@ -14,7 +14,7 @@ import io
 import os
 import time
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from rkt.store.compression import HEAD, Readable, decompressing, detect
 from rkt.store.errors import ImageError
@@ -27,24 +27,30 @@ from rkt.store.stream import CHUNK, HashingReader, StreamError
 from rkt_sdk.appc import ImageManifest
 from rkt_sdk.errors import ManifestError
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 
 class _Tee:
     """Reads ``src`` and writes every byte read to ``out`` (the blob being stored)."""
 
-    def __init__(self, src: BinaryIO, out: BinaryIO) -> None:
+    def __init__(self, src: BinaryIO, out: BinaryIO, feed: Callable[[bytes], None] | None = None) -> None:
         self._src = src
         self._out = out
+        self._feed = feed
 
     def read(self, n: int = -1, /) -> bytes:
         data = self._src.read(n)
         if data:
             self._out.write(data)
+            if self._feed is not None:
+                self._feed(data)
         return data
 
     def drain(self) -> None:
         """Copy what the decompressor left unread (trailing bytes) so the blob is the whole input."""
-        while data := self._src.read(CHUNK):
-            self._out.write(data)
+        while self.read(CHUNK):
+            pass
 
 
 def parse_manifest(raw: bytes, display: str) -> ImageManifest:
@@ -103,6 +109,11 @@ class Check(Protocol):
     def cancel(self) -> None:
         """Drop the check (the import failed first)."""
 
+    @property
+    def feed(self) -> Callable[[bytes], None] | None:
+        """Where the image's raw bytes go as they are read, for a check that reads them from the
+        import (a download); None for a check that reads the file itself."""
+
 
 def import_archive(layout: Layout, index: Index, src: Path, display: str, limits: Limits,
                    durable: bool = True, check: Check | None = None) -> ImageRecord:
@@ -147,7 +158,7 @@ def import_stream(layout: Layout, index: Index, raw: io.BufferedReader[Any], dis
         head = raw.peek(HEAD)[:HEAD]
         kind = detect(head)
         with open(blob_tmp, "wb", buffering=CHUNK) as blob_out:
-            tee = _Tee(raw, blob_out)
+            tee = _Tee(raw, blob_out, check.feed if check is not None else None)
             reader = HashingReader(decompressing(tee, kind), limits.max_size)
             result, manifest = _extract(reader, tree, limits, display)
             tee.drain()

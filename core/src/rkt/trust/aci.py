@@ -17,6 +17,8 @@ from rkt.trust.keystore import Keystore, TrustedKey
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rkt_sdk.appc import ImageManifest
 
 _SKIP = "--insecure-options=image to skip the check"
@@ -48,30 +50,46 @@ def signer_problem(v: Verdict, name: str, keystore: Keystore) -> tuple[str, list
 class PendingCheck:
     """A started signature check of one image file; :meth:`finish` decides, :meth:`cancel` drops it."""
 
-    def __init__(self, check: Check, keystore: Keystore, display: str, signature: Path, quiet: bool) -> None:
+    def __init__(self, check: Check, keystore: Keystore, display: str, signature: Path, quiet: bool,
+                 *, streamed: bool = False, owned: bool = False) -> None:
         self._check = check
         self._keystore = keystore
         self._display = display
         self._signature = signature
         self._quiet = quiet
+        self._streamed = streamed
+        self._owned = owned  # the signature is a temporary file of ours
+
+    @property
+    def feed(self) -> Callable[[bytes], None] | None:
+        """Where a download's bytes go (a streamed check), else None: gpgv reads the file itself."""
+        return self._check.feed if self._streamed else None
+
+    def _drop_signature(self) -> None:
+        if self._owned:
+            self._signature.unlink(missing_ok=True)
 
     def finish(self, manifest: ImageManifest) -> bytes:
         """Wait for gpgv; returns the signature's bytes (kept beside the image) or raises :class:`SignatureError`."""
         name = str(manifest.name)
-        v = self._check.verdict()
-        problem, _ = signer_problem(v, name, self._keystore)
-        if problem:
-            raise SignatureError(f'image "{self._display}" ({name}): {problem}')
-        if not self._quiet:
-            sys.stderr.write(f'image "{name}" verified: signed by {v.uid or v.fingerprint} ({v.fingerprint})\n')
         try:
-            return self._signature.read_bytes()
-        except OSError as e:
-            raise SignatureError(f'image "{self._display}": cannot read its signature {self._signature}: '
-                                 f"{e.strerror}") from None
+            v = self._check.verdict()
+            problem, _ = signer_problem(v, name, self._keystore)
+            if problem:
+                raise SignatureError(f'image "{self._display}" ({name}): {problem}')
+            if not self._quiet:
+                sys.stderr.write(f'image "{name}" verified: signed by {v.uid or v.fingerprint} ({v.fingerprint})\n')
+            try:
+                return self._signature.read_bytes()
+            except OSError as e:
+                raise SignatureError(f'image "{self._display}": cannot read its signature {self._signature}: '
+                                     f"{e.strerror}") from None
+        finally:
+            self._drop_signature()
 
     def cancel(self) -> None:
         self._check.cancel()
+        self._drop_signature()
 
 
 class AciVerifier:
@@ -103,6 +121,21 @@ class AciVerifier:
         sig = signature if signature is not None else self.signature_for(ref, path)
         keys = [k.path for k in self.keystore.trusted()]
         return PendingCheck(Check(keys, sig, path), self.keystore, ref, sig, self.quiet)
+
+    def begin_stream(self, display: str, signature: bytes) -> PendingCheck:
+        """Start checking an image that will be fed to the check as it downloads (``signature``: its bytes)."""
+        import tempfile
+
+        fd, name = tempfile.mkstemp(prefix="rkt-sig-")
+        with open(fd, "wb") as f:
+            f.write(signature)
+        sig = Path(name)
+        try:
+            check = Check([k.path for k in self.keystore.trusted()], sig, None, streamed=True)
+        except BaseException:
+            sig.unlink()
+            raise
+        return PendingCheck(check, self.keystore, display, sig, self.quiet, streamed=True, owned=True)
 
 
 def verify_file(keystore: Keystore, image: Path, signature: Path, name: str, display: str) -> Verdict:

@@ -184,10 +184,11 @@ class Check:
 
     ``data`` is a file (detached signature) or None (``signature`` is an inline-signed
     message whose payload is returned). The check reads the files itself, so it runs beside
-    whatever the caller does with the same data.
+    whatever the caller does with the same data. With ``streamed``, the signed data is not a
+    file but is given to :meth:`feed` as it arrives (a download).
     """
 
-    def __init__(self, key_files: list[Path], signature: Path, data: Path | None) -> None:
+    def __init__(self, key_files: list[Path], signature: Path, data: Path | None, *, streamed: bool = False) -> None:
         self._home = _Home()
         home = self._home.__enter__()
         try:
@@ -196,20 +197,36 @@ class Check:
             argv = [_binary("gpgv"), "--homedir", str(home), "--keyring", str(keyring), "--status-fd", "1"]
             if data is None:
                 argv += ["--output", str(home / "payload")]
-            argv += ["--", str(signature)] + ([str(data)] if data is not None else [])
-            self._inline = data is None
+            argv += ["--", str(signature)] + (["-"] if streamed else [str(data)] if data is not None else [])
+            self._inline = data is None and not streamed
             self._done = False
-            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                          stderr=subprocess.DEVNULL, env=_ENV)
+            self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE if streamed else subprocess.DEVNULL,
+                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_ENV)
         except BaseException:
             self._home.__exit__()
             raise
+
+    def feed(self, data: bytes) -> None:
+        """Give gpgv the next bytes of the signed data (a streamed check)."""
+        stdin = self._proc.stdin
+        if stdin is None or stdin.closed:
+            return
+        try:
+            stdin.write(data)
+        except BrokenPipeError:  # gpgv gave up (an unreadable signature): its verdict says why
+            stdin.close()
 
     def verdict(self) -> Verdict:
         """Wait for gpgv and return what it found (once)."""
         try:
             self._done = True
-            out, _ = self._proc.communicate()
+            if self._proc.stdin is not None and not self._proc.stdin.closed:
+                try:
+                    self._proc.stdin.close()
+                except BrokenPipeError:
+                    pass
+            out = self._proc.stdout.read() if self._proc.stdout is not None else b""
+            self._proc.wait()
             v = parse_status(out.decode("utf-8", "replace"))
             if self._inline and v.status == "good":
                 try:
@@ -227,5 +244,11 @@ class Check:
         self._done = True
         if self._proc.poll() is None:
             self._proc.kill()
-        self._proc.communicate()
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except BrokenPipeError:
+                    pass
+        self._proc.wait()
         self._home.__exit__()

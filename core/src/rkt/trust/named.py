@@ -18,6 +18,8 @@ from rkt.trust.errors import SignatureError, TrustError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rkt.store import ImageRecord, Store
     from rkt.trust.aci import PendingCheck
     from rkt.trust.policy import ImagePolicy
@@ -46,6 +48,10 @@ class NameCheck:
     def cancel(self) -> None:
         if self.inner is not None:
             self.inner.cancel()
+
+    @property
+    def feed(self) -> Callable[[bytes], None] | None:
+        return self.inner.feed if self.inner is not None else None
 
 
 def _trust_discovered_keys(policy: ImagePolicy, found: Discovered, name: str) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rkt.store import ImageRecord, Store
     from rkt.trust.aci import PendingCheck
     from rkt.trust.keystore import Keystore
@@ -71,6 +73,31 @@ class ImagePolicy:
                 and not path.with_name(path.name + ".asc").is_file():
             return None
         return verifier.begin(ref, path, signature)
+
+    def begin_url(self, url: str, fetch_signature: Callable[[], bytes | None]) -> PendingCheck | None:
+        """Start checking the ACI downloading from ``url``; None when no check is made.
+
+        The signature is the ``--signature`` given for ``url``, else what ``fetch_signature``
+        returns (``<url>.asc``; None when the server has none). The check is fed the image's
+        bytes as the import reads the download.
+        """
+        if self.skip:
+            self.warn_skipped()
+            return None
+        from rkt.trust.aci import AciVerifier
+        from rkt.trust.errors import SignatureError
+
+        asc = self.signatures.get(url)
+        try:
+            signature = asc.read_bytes() if asc is not None else fetch_signature()
+        except OSError as e:
+            raise SignatureError(f'image "{url}": cannot read its signature {asc}: {e.strerror}') from None
+        if signature is None:
+            if not REQUIRE_SIGNATURE:
+                return None
+            raise SignatureError(f'image "{url}": no signature found ({url}.asc, or --signature=FILE); '
+                                 "use --insecure-options=image to skip the check")
+        return AciVerifier(self.keystore(), self.signatures, self.quiet).begin_stream(url, signature)
 
     def fetch_name(self, store: Store, ref: str, name: str, version: str | None) -> ImageRecord:
         """Find ``name[:version]`` by appc discovery, then download, check and import it."""
