@@ -145,6 +145,8 @@ def test_signature_beside_the_url(rkt: Rkt, server: AciServer, env: dict[str, st
         r = rkt(*conf, "fetch", url, env=env)
         assert r.code == 0 and "verified: signed by Signer" in r.err, r
         assert ("/app.aci.asc", 200) in server.log
+        server.files["/app.aci"] = build_aci(tmp_path / "v2.aci", name="example.com/https-app",
+                                             version="2.0").read_bytes()
         r = rkt(*conf, "--insecure-options=image", "fetch", "--pull-policy=update", url, env=env)
         assert r.code == 0 and "signature verification is disabled" in r.err, r
     finally:
