@@ -1,4 +1,4 @@
-"""Generate docs/contract.md from the docstrings of rkt_sdk.hookspecs and rkt_sdk.types.
+"""Generate docs/contract.md from the docstrings of rkt_sdk.hookspecs, rkt_sdk.isolators and rkt_sdk.types.
 
     python docs/gen_contract.py          # rewrite docs/contract.md
     python docs/gen_contract.py --check  # exit 1 if docs/contract.md is out of date
@@ -42,6 +42,9 @@ def render() -> str:
                else "every implementation is called")
         out += [f"### `{name}`", "", "```python", _signature(fn), "```", "", f"*{how}*", "",
                 inspect.getdoc(fn) or "", ""]
+    import rkt_sdk.isolators as isolators
+
+    out += ["## Isolators", "", inspect.getdoc(isolators) or "", ""]
     out += ["## Types", "", inspect.getdoc(types) or "", ""]
     for name, cls in vars(types).items():
         if inspect.isclass(cls) and cls.__module__ == types.__name__ and is_record(cls):

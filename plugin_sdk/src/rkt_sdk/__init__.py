@@ -34,7 +34,9 @@ if TYPE_CHECKING:  # what type checkers see: the real names, so ``@hookimpl`` ke
 #: Version of the stage1 interface described by :mod:`rkt_sdk.hookspecs`.
 #: Bumped when a hook is added or gains an argument; a flavor declares the version it
 #: was written for in :class:`FlavorInfo` and stage0 refuses flavors it cannot drive.
-INTERFACE_VERSION = 1
+#: Version 2: ``stop`` and ``status`` get the flavor's ``settings``; one recorded stop timeout;
+#: ``status`` may report ``"running"``. Flavors of version 1 load and run unchanged.
+INTERFACE_VERSION = 2
 
 #: Oldest interface version stage0 still drives.
 MIN_INTERFACE_VERSION = 1

@@ -122,18 +122,30 @@ def rkt_stage1_enter(pod: Pod, options: EnterOptions) -> int:  # type: ignore[em
 
 
 @hookspec(firstresult=True)
-def rkt_stage1_stop(pod: Pod, force: bool, timeout: float) -> None:
+def rkt_stage1_stop(pod: Pod, force: bool, timeout: float, settings: Mapping[str, Any]) -> None:
     """Stop a running pod (``rkt stop``).
 
-    Graceful: ask the apps to end (SIGTERM), and kill them after ``timeout`` seconds.
+    Graceful: ask the apps to end (SIGTERM), and kill what is left after ``timeout`` seconds.
     With ``force``, kill at once. Returns once the request is delivered; stage0 waits for
     the pod lock to be released when the caller asked to wait.
 
+    **One stop timeout.** A pod has one stop timeout: :attr:`RunOptions.stop_timeout` at
+    ``run``, which stage0 records in the pod directory (:meth:`PodDir.read_stop_timeout`).
+    ``rkt stop`` passes that same value as ``timeout``, or the ``--timeout`` the user gave, which
+    stage0 first records in the pod directory in its place. So whichever process does the
+    killing (this hook's, or a supervisor started at ``run`` that only knows its options) gets
+    the one value: a supervisor reads :meth:`PodDir.read_stop_timeout` when it starts stopping.
+
+    A pod whose processes live on after the rkt process that ran it was killed (a runtime
+    outside the rkt process) is still stopped through this hook: see :func:`rkt_stage1_status`.
+
     :param pod: the running pod.
     :param force: kill without grace.
-    :param timeout: seconds of grace before the kill.
+    :param timeout: seconds of grace before the kill (the pod's recorded stop timeout).
+    :param settings: the flavor's validated per-host settings (as ``gc`` gets them).
 
     .. versionadded:: 1
+    .. versionchanged:: 2 ``settings``; ``timeout`` is the pod's recorded stop timeout.
     """
 
 
@@ -156,13 +168,26 @@ def rkt_stage1_gc(pod_path: Path, uuid: str, settings: Mapping[str, Any]) -> Non
 
 
 @hookspec(firstresult=True)
-def rkt_stage1_status(pod: Pod) -> dict[str, Any]:  # type: ignore[empty-body]
+def rkt_stage1_status(pod: Pod, settings: Mapping[str, Any]) -> dict[str, Any]:  # type: ignore[empty-body]
     """Extra fields for ``rkt status`` of a pod this flavor ran (e.g. a VM's domain name).
 
-    :param pod: the pod (running or exited).
-    :returns: string keys to JSON-able values; shown as ``key=value`` lines.
+    Shown by ``rkt status`` as ``key=value`` lines after rkt's own, and by
+    ``rkt status --format=json`` as the object ``"stage1_status": {key: value, ...}``.
+
+    **The reserved key** ``"running"``: a flavor whose apps run outside the rkt process (under
+    runc, a daemon, a VM manager) returns ``"running": True`` while any app of the pod still
+    runs. A pod is "running" while some process holds its lock; when the rkt process holding it
+    was killed but the apps live on, the lock is free and the pod would read as exited. With
+    ``"running": True``, ``rkt status`` shows ``state=running`` (``exited=false``), ``rkt gc``
+    leaves the pod alone, and ``rkt stop`` reaches :func:`rkt_stage1_stop`. ``False`` or no key:
+    the lock decides. ``rkt list`` never loads flavors and shows the lock's answer.
+
+    :param pod: the pod (running or exited; :attr:`Pod.lock_fd` is -1).
+    :param settings: the flavor's validated per-host settings (as ``gc`` gets them).
+    :returns: string keys to JSON-able values.
 
     .. versionadded:: 1
+    .. versionchanged:: 2 ``settings``; the reserved key ``"running"``.
     """
 
 

@@ -10,6 +10,8 @@ Layout (paths relative to the pod directory)::
     apps/<app>/rootfs        the app's root filesystem (overlay mount point or copy), by stage0
     overlay/<app>/{upper,work}  overlay layers of the app, by stage0
     pid, pgid                the pod process and its process group, by the flavor
+    stop-timeout             the pod's stop timeout in seconds (decimal text), by stage0 at run
+                             and again at ``rkt stop --timeout``
     rkt/status/<app>         the app's exit code as decimal text, by the flavor
     rkt/started/<app>        timestamp the app started, by the flavor
     net/                     network state, by stage0 (torn down at gc)
@@ -125,6 +127,18 @@ class PodDir:
     def read_pgid(self) -> int | None:
         """The pod's process group, if recorded."""
         return self._read_int("pgid")
+
+    # the one stop timeout
+    def write_stop_timeout(self, seconds: float) -> None:
+        """Record the pod's stop timeout (stage0 does, at ``run`` and at ``rkt stop --timeout``)."""
+        write_atomic(self.path / "stop-timeout", f"{seconds}\n")
+
+    def read_stop_timeout(self, default: float = 10.0) -> float:
+        """The pod's stop timeout in seconds: what the process that kills waits after SIGTERM."""
+        try:
+            return max(float((self.path / "stop-timeout").read_text().strip()), 0.0)
+        except (OSError, ValueError):
+            return default
 
     # timestamps
     def stamp(self, name: str) -> None:

@@ -101,6 +101,8 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     if info is None:
         raise RktError(f'pod "{uuid}" disappeared')
     extras = _flavor_extras(ref, gopts) if info.state not in ("embryo", "preparing", "prepared") else {}
+    if info.state == "exited" and ref.dir_state == "run" and extras.get("running") is True:
+        info = info._replace(state="running")  # the apps outlived the rkt process that held the lock
     if args.format:
         doc = info.to_json()
         if extras:
@@ -131,21 +133,11 @@ def _flavor_extras(ref: PodRef, gopts: GlobalOptions) -> dict[str, object]:
     """The flavor's ``rkt_stage1_status`` fields, for pods whose flavor implements it (never fatal)."""
     from pathlib import Path
 
-    path = Path(ref.path)
-    try:
-        rec = json.loads((path / "stage1").read_text())
-    except (OSError, ValueError):
-        return {}
-    if not rec.get("statusHook"):
-        return {}
-    try:
-        from rkt.paths import DataDir
-        from rkt.pods.run import load_pod
-        from rkt.stage1.loader import load_flavor
+    from rkt.paths import DataDir
+    from rkt.pods.control import flavor_status
 
-        flavor = load_flavor(rec["name"], DataDir(gopts.dir).cache)
-        extras = flavor.hook.rkt_stage1_status(pod=load_pod(path, ref.uuid))
-        return dict(extras or {})
+    try:
+        return flavor_status(Path(ref.path), ref.uuid, DataDir(gopts.dir), gopts.config_dirs)
     except Exception as e:  # a flavor's bug must not break status
         sys.stderr.write(f"status: warning: stage1 status of the pod unavailable: {e}\n")
         return {}

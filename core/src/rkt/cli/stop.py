@@ -17,13 +17,14 @@ ARGS = (Arg("uuids", "pods to stop", nargs="*", metavar="UUID"),)
 FLAGS = (
     bool_flag("--force", "forced stopping (kill at once)"),
     Flag("--uuid-file", "read pod UUID from file instead of argument", metavar="FILE"),
-    Flag("--timeout", "seconds between SIGTERM and SIGKILL", default=10.0, convert=float, metavar="SECONDS"),
+    Flag("--timeout", "seconds between SIGTERM and SIGKILL (default: the pod's stop timeout, 10s unless set at run)",
+         convert=float, metavar="SECONDS"),
 )
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     from rkt.cli.request import environment
-    from rkt.pods.control import stop_pod
+    from rkt.pods.control import reported_running, stop_pod
     from rkt.pods.layout import find_pod, read_uuid_file
     from rkt_sdk.errors import RktError
 
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
         try:
             ref = find_pod(env.data, u)
             state = ref.state()
+            if state == "exited" and reported_running(ref, env.data, env.config_dirs):
+                state = "running"  # its apps outlived the rkt process that ran them
             if state in AFTER_RUN:
                 sys.stdout.write(f'pod "{ref.uuid}" is already stopped\n')
                 continue

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 from rkt.launch import Environment
+from rkt.paths import DataDir
 from rkt.pods.layout import PodRef, find_pod
 from rkt.pods.run import load_pod
 from rkt_sdk.errors import RktError
@@ -21,10 +24,52 @@ def _flavor(ref: PodRef, env: Environment):  # type: ignore[no-untyped-def]
     return load_flavor(rec["name"], env.data.cache)
 
 
-def stop_pod(ref: PodRef, env: Environment, *, force: bool, timeout: float) -> None:
-    """Ask the pod's flavor to stop it (SIGTERM then SIGKILL, or SIGKILL with ``force``)."""
+def stop_pod(ref: PodRef, env: Environment, *, force: bool, timeout: float | None = None) -> None:
+    """Ask the pod's flavor to stop it (SIGTERM then SIGKILL, or SIGKILL with ``force``).
+
+    ``timeout`` (``rkt stop --timeout``) replaces the pod's recorded stop timeout first, so the
+    hook's argument and what a supervisor reads from the pod directory are one value.
+    """
+    from rkt_sdk.poddir import PodDir
+
     flavor = _flavor(ref, env)
-    flavor.hook.rkt_stage1_stop(pod=load_pod(ref.path, ref.uuid), force=force, timeout=timeout)
+    pd = PodDir(ref.path)
+    if timeout is not None:
+        pd.write_stop_timeout(timeout)
+    flavor.hook.rkt_stage1_stop(pod=load_pod(ref.path, ref.uuid), force=force, timeout=pd.read_stop_timeout(),
+                                settings=flavor.settings(env.config_dirs))
+
+
+def flavor_status(path: Path, uuid: str, data: DataDir, config_dirs: tuple[Path, ...]) -> dict[str, Any]:
+    """The flavor's ``rkt_stage1_status`` fields for the pod (``{}`` when it records no status hook).
+
+    :raises Exception: whatever loading the flavor or its hook raised (callers decide if it is fatal).
+    """
+    from rkt.stage1.loader import load_flavor
+
+    try:
+        rec = json.loads((path / "stage1").read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(rec, dict) or not rec.get("statusHook"):
+        return {}
+    flavor = load_flavor(rec["name"], data.cache)
+    extras = flavor.hook.rkt_stage1_status(pod=load_pod(path, uuid), settings=flavor.settings(config_dirs))
+    return dict(extras or {})
+
+
+def reported_running(ref: PodRef, data: DataDir, config_dirs: tuple[Path, ...]) -> bool:
+    """Whether a pod of ``run`` whose lock is free still has apps running, as its flavor reports.
+
+    A runtime outside the rkt process keeps apps alive after that process was killed; its flavor
+    says so with ``"running": True`` in its status fields. A flavor that fails to answer: not running.
+    """
+    if ref.dir_state != "run":
+        return False
+    try:
+        return flavor_status(ref.path, ref.uuid, data, config_dirs).get("running") is True
+    except Exception:  # a broken flavor cannot keep a pod alive
+        return False
 
 
 def enter_pod(uuid: str, app: str, command: tuple[str, ...], env: Environment) -> int:

@@ -192,6 +192,11 @@ def gc(data: DataDir, config_dirs: tuple[Path, ...], *, grace: float, expire_pre
     mover = _Mover(data)
     for ref in list(iter_pods(data, ("run",))):
         if ref.state() == "exited":
+            from rkt.pods.control import reported_running
+
+            if reported_running(ref, data, config_dirs):
+                err(f'pod "{ref.uuid}" not moved to garbage: its flavor reports apps still running (rkt stop it)')
+                continue
             err(f'moving pod "{ref.uuid}" to garbage')
             mover.move(ref, "exited-garbage")
     for ref in list(iter_pods(data, ("prepare", "embryo"))):

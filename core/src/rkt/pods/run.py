@@ -54,6 +54,7 @@ def run_pod(data: DataDir, uuid: str, prepared_path: Path, lock: DirLock, flavor
         manifest = PodManifest.from_json(pd.manifest_path.read_bytes())
         mount_app_roots(pd, _lowers(pd, manifest))
         pd.stamp("started")
+        pd.write_stop_timeout(options.stop_timeout)
         netns: Path | None = None
         attachments: tuple[NetworkAttachment, ...] = ()
         if net_spec is None and options.net == "host" and manifest.ports:
