@@ -83,12 +83,14 @@ def rkt(tmp_path: Path) -> Iterator[Rkt]:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
         p.wait(timeout=30)
+    for pod in (r.data / "pods").glob("run/*"):  # apps that outlived rkt: gc leaves them running
+        r("stop", "--force", pod.name)
     for _ in range(2):
         r("gc", "--grace-period=0s")
     assert not list((r.data / "pods").glob("*/*")), "pods left after gc"
 
 
-def _wait(pred: object, what: str, timeout: float = 20.0) -> None:
+def _wait(pred: object, what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not pred():  # type: ignore[operator]
         assert time.monotonic() < deadline, f"timed out waiting for {what}"

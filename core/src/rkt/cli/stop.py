@@ -13,12 +13,21 @@ AFTER_RUN = ("exited", "exited-garbage", "garbage", "deleting")
 
 
 EXAMPLE = "rkt stop --force=true UUID"
+
+
+def _seconds(text: str) -> float | None:
+    """``--timeout``'s value; None when not given (the pod's recorded stop timeout applies)."""
+    return float(text) if text else None
+
+
+_seconds.__name__ = "float"
+
 ARGS = (Arg("uuids", "pods to stop", nargs="*", metavar="UUID"),)
 FLAGS = (
     bool_flag("--force", "forced stopping (kill at once)"),
     Flag("--uuid-file", "read pod UUID from file instead of argument", metavar="FILE"),
     Flag("--timeout", "seconds between SIGTERM and SIGKILL (default: the pod's stop timeout, 10s unless set at run)",
-         convert=float, metavar="SECONDS"),
+         convert=_seconds, metavar="SECONDS"),
 )
 
 
