@@ -16,7 +16,7 @@ import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
-from rkt.images.errors import DigestMismatch, FetchError, UnsignedImage
+from rkt.images.errors import DigestMismatch, FetchError
 from rkt.images.oci_spec import Descriptor, Manifest, kind_of, load_json, parse_index, parse_manifest, pick_platform
 from rkt.store.errors import ImageNotFound
 from rkt.store.oci import check_digest_syntax
@@ -36,9 +36,10 @@ class Pulled:
     """What a pull fetched before it commits: the documents, checked against their digests."""
 
     def __init__(self, source: ImageSource, ref: SourceRef, manifest_raw: bytes, manifest: Manifest,
-                 config_raw: bytes, config: dict[str, Any]) -> None:
+                 config_raw: bytes, config: dict[str, Any], named_raw: bytes | None = None) -> None:
         self.source = source
         self.ref = ref
+        self.named_raw = named_raw if named_raw is not None else manifest_raw  # what the reference named
         self.manifest_raw = manifest_raw
         self.manifest = manifest
         self.config_raw = config_raw
@@ -52,13 +53,22 @@ class Pulled:
 def check_image(pulled: Pulled, options: SourceOptions) -> None:
     """Decide whether a fetched image may be stored; called once, just before it is committed.
 
-    This is where signatures are to be verified. Registry images carry no appc signature,
-    so (as rkt) they need ``--insecure-options=image``; local sources are the user's own files,
-    like ACI files.
+    A registry image must carry a simple-signing signature (what ``skopeo copy --sign-by``
+    writes) by a key trusted for its repository (:mod:`rkt.trust.registry`), unless
+    ``--insecure-options=image``; local sources are the user's own files, like ACI files.
     """
-    if pulled.ref.transport == "docker" and "image" not in options.insecure:
-        raise UnsignedImage(f'image "{pulled.source.display}": registry images carry no signature rkt can '
-                            "verify yet; fetch it with --insecure-options=image")
+    if pulled.ref.transport != "docker":
+        return
+    if "image" in options.insecure:
+        import sys
+
+        sys.stderr.write("warning: image signature verification is disabled (--insecure-options=image)\n")
+        return
+    from rkt.trust.registry import verify_registry_pull
+
+    assert pulled.ref.docker is not None
+    verify_registry_pull(options.config_dirs, options.insecure, pulled.ref.docker, pulled.source.display,
+                         [pulled.named_raw, pulled.manifest_raw])
 
 
 def _check(raw: bytes, digest: str, what: str, display: str) -> None:
@@ -68,17 +78,18 @@ def _check(raw: bytes, digest: str, what: str, display: str) -> None:
                              "nothing was stored")
 
 
-def _read_manifest(source: ImageSource, ref: SourceRef) -> bytes:
-    """The image manifest for this host (through an index if the source names one), digest-checked."""
+def _read_manifest(source: ImageSource, ref: SourceRef) -> tuple[bytes, bytes]:
+    """(what the reference names, the image manifest for this host through it), digest-checked."""
     display = source.display
     media, raw = source.fetch_manifest()
+    named = raw
     pinned = ref.docker.digest if ref.docker is not None else None
     if pinned:
         _check(raw, pinned, "manifest", display)
     for _ in range(2):
         doc = load_json(raw, "manifest", display)
         if kind_of(media, doc) != "index":
-            return raw
+            return named, raw
         desc = pick_platform(parse_index(raw, display), display)
         check_digest_syntax(desc.digest, display)
         media, raw = source.fetch_manifest(desc.digest)
@@ -101,13 +112,13 @@ def _read_small(source: ImageSource, desc: Descriptor, what: str) -> bytes:
 
 def fetch_documents(source: ImageSource, ref: SourceRef) -> Pulled:
     """Read and check the manifest and config of the image ``source`` names."""
-    raw = _read_manifest(source, ref)
+    named, raw = _read_manifest(source, ref)
     manifest = parse_manifest(raw, source.display)
     config_raw = _read_small(source, manifest.config, "config")
     config = load_json(config_raw, "config", source.display)
     for layer in manifest.layers:
         check_digest_syntax(layer.digest, source.display)
-    return Pulled(source, ref, raw, manifest, config_raw, config)
+    return Pulled(source, ref, raw, manifest, config_raw, config, named)
 
 
 def _copy_layer(store: Store, source: ImageSource, desc: Descriptor, work: Path, progress: Any,
