@@ -23,7 +23,7 @@ GLOBAL_FLAGS = (
     Flag("--local-config", "local configuration directory (default /etc/rkt)", metavar="DIR"),
     Flag("--system-config", "system configuration directory (default /usr/lib/rkt)", metavar="DIR"),
     Flag("--user-config", "user configuration directory", metavar="DIR"),
-    bool_flag("--trust-keys-from-https", "automatically trust gpg keys fetched from https (ignored)"),
+    bool_flag("--trust-keys-from-https", "automatically trust gpg keys that appc discovery finds over https"),
 )
 #: the global flags that take a value
 VALUE_FLAGS = tuple(f.name for f in GLOBAL_FLAGS if f.bare is None)

@@ -39,6 +39,11 @@ LIST_FLAGS = (
 )
 RM_ARGS = (Arg("fingerprints", "fingerprint of a trusted key", nargs="+", metavar="FINGERPRINT"),)
 RM_FLAGS = (Flag("--prefix", "only for this prefix", default=""), bool_flag("--root", "only as a root key"))
+#: subcommand -> (summary, positional arguments, flags); the main form takes keys instead
+SUBCOMMANDS = {
+    "list": ("List trusted keys: prefix, fingerprint, user id and file", (), LIST_FLAGS),
+    "rm": ("Stop trusting a key (a system key is disabled by an empty local file)", RM_ARGS, RM_FLAGS),
+}
 
 
 def _parse(prog: str, summary: str, args: tuple[Arg, ...], flags: tuple[Flag, ...],
@@ -58,11 +63,9 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     argv: list[str] = args.argv
     keystore = Keystore.from_config_dirs(gopts.config_dirs)
     if argv[:1] == ["list"]:
-        return _list(_parse("rkt trust list", "List trusted keys: prefix, fingerprint, user id and file", (),
-                            LIST_FLAGS, argv[1:]), keystore)
+        return _list(_parse("rkt trust list", *SUBCOMMANDS["list"], argv[1:]), keystore)
     if argv[:1] == ["rm"]:
-        return _rm(_parse("rkt trust rm", "Stop trusting a key (a system key is disabled by an empty local file)",
-                          RM_ARGS, RM_FLAGS, argv[1:]), keystore)
+        return _rm(_parse("rkt trust rm", *SUBCOMMANDS["rm"], argv[1:]), keystore)
     from rkt.cli.trust_add import add_keys
 
     return add_keys(_parse("rkt trust", DESCRIPTION, ARGS, FLAGS, argv), keystore, gopts)
