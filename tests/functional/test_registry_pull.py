@@ -167,6 +167,40 @@ def test_basic_auth_credentials(rkt: Rkt, tmp_path: Path, layout: Path) -> None:
         rkt.run_ok(*argv, env=registry.env)
 
 
+def test_bearer_tokens_anonymous_and_with_credentials(rkt: Rkt, tmp_path: Path, layout: Path) -> None:
+    import base64
+
+    from tests.support.registry_token import TokenService
+
+    tokens = TokenService(tmp_path / "tokens", users={"bob": "hunter2"}, public=("pub/app",)).start()
+    try:
+        with running_registry(tmp_path / "registry", tls=True, auth=tokens.registry_auth()) as registry:
+            registry.push(f"oci:{layout}:v1", "pub/app:v1", creds="bob:hunter2")
+            registry.push(f"oci:{layout}:v1", "priv/app:v1", creds="bob:hunter2")
+            env = registry.env
+            rkt.run_ok("--insecure-options=image", "fetch", registry.ref("pub/app:v1"), env=env)
+            assert tokens.requests[-1]["user"] is None
+            auth = tmp_path / "auth.json"
+            env["REGISTRY_AUTH_FILE"] = str(auth)
+            ref = registry.ref("priv/app:v1")
+            for password in ("wrong", "hunter2"):
+                auth.write_text(json.dumps({"auths": {registry.host: {
+                    "auth": base64.b64encode(f"bob:{password}".encode()).decode()}}}))
+                r = rkt("--insecure-options=image", "fetch", ref, env=env)
+                if password == "wrong":
+                    assert (r.code, r.err) == (254, f'fetch: image "{ref}": the registry\'s token service refused the '
+                                                    f'credentials of user "bob" (from {auth}): invalid username or '
+                                                    "password\n"), r
+            assert r.code == 0, r
+            assert tokens.requests[-1]["user"] == "bob"
+            untrusted = {k: v for k, v in env.items() if k != "SSL_CERT_FILE"}
+            r = rkt("--insecure-options=image", "fetch", "--pull-policy=update", ref, env=untrusted)
+            assert r.code == 254 and "--insecure-options=tls skips certificate checks" in r.err, r
+            rkt.run_ok("--insecure-options=image,tls", "fetch", "--pull-policy=update", ref, env=untrusted)
+    finally:
+        tokens.stop()
+
+
 # -- interrupted pulls -------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_sigkill_mid_pull_leaves_nothing_visible(rkt: Rkt, tmp_path: Path, data_dir: Path) -> None:
