@@ -99,6 +99,8 @@ BUDGETS = (
     Budget("rkt list, 1000 pods < 10 × 100 pods", ("list.1000", "list.100"), ratio_below(10.0, "100 pods")),
     Budget("image import ≤ 1.3 × tar -x + sha512sum", ("import.rkt-fetch", "import.tar"),
            ratio_at_most(1.3, "tar -x + sha512sum")),
+    Budget("signature check ≤ 1.2 × the same fetch with --insecure-options=image", ("verify.signed", "verify.insecure"),
+           ratio_at_most(1.2, "--insecure-options=image")),
     Budget("second start does not copy the rootfs",
            ("overlay.pod-bytes", "overlay.image", "overlay.first", "overlay.second"), no_copy),
     Budget("qemu flavor overhead (boot to app − raw boot) < 1 s", ("vm.qemu-app", f"vm.raw-{MACHINES['qemu']}"),

@@ -9,7 +9,7 @@ from bench.timing import Result
 
 
 def _load() -> dict[str, Callable[[Context], list[Result]]]:
-    from bench.suites import commands, image, memory, startup, vm
+    from bench.suites import commands, image, memory, startup, verify, vm
 
     return {
         "startup": startup.run,
@@ -21,6 +21,7 @@ def _load() -> dict[str, Callable[[Context], list[Result]]]:
         "overlay": image.second_start,
         "vm": vm.run,
         "memory": memory.run,
+        "verify": verify.run,
     }
 
 
@@ -35,6 +36,7 @@ DESCRIPTIONS = {
     "overlay": "second rkt run from the large image vs the first (no copy of the rootfs)",
     "vm": "VM flavors: boot to the app's first output vs a raw qemu-system boot to a marker",
     "memory": "peak memory of rkt run and of the pod process while the app runs",
+    "verify": "rkt fetch of a >=200 MB ACI over loopback HTTP with its signature checked vs --insecure-options=image",
 }
 
 NAMES = tuple(DESCRIPTIONS)

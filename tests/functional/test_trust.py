@@ -20,7 +20,9 @@ from tests.support.gpg import GpgHome, Key
 def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Key]]:
     home = GpgHome(tmp_path_factory.mktemp("gnupg"))
     yield {"signer": home.new_key("Image Signer <signer@example.com>"),
-           "stranger": home.new_key("Someone Else <else@example.org>")}
+           "stranger": home.new_key("Someone Else <else@example.org>"),
+           "old": home.new_key("Old Signer <old@example.com>", expire="1d", faked_time="20200101T000000"),
+           "doomed": home.new_key("Revoked Signer <revoked@example.com>")}
     home.close()
 
 
@@ -150,3 +152,32 @@ def test_insecure_image_says_so(trk: Trusting, tmp_path: Path) -> None:
     (tmp_path / "app.aci.asc").write_text("not a signature\n")
     r = trk("--insecure-options=image", "fetch", str(aci))
     assert r.code == 0 and "signature verification is disabled" in r.err, r
+
+
+@pytest.mark.parametrize(("case", "reason"), [
+    ("tampered", "the signature does not match the image"),
+    ("wrong-prefix", 'which is trusted for prefix "example.org/app", not for "example.com/app"'),
+    ("untrusted", "signed by a key that is not trusted for prefix"),
+    ("expired", "which is expired"),
+    ("revoked", "which is revoked"),
+])
+def test_each_refusal_is_one_line_and_stores_nothing(case: str, reason: str, trk: Trusting, keys: dict[str, Key],
+                                                     tmp_path: Path, data_dir: Path) -> None:
+    aci = tiny_aci(tmp_path / "app.aci")
+    signers = {"expired": keys["old"], "revoked": keys["doomed"], "untrusted": keys["stranger"]}
+    signer = signers.get(case, keys["signer"])
+    signer.sign(aci, faked_time="20200101T010000" if case == "expired" else None)
+    prefix = "example.org/app" if case == "wrong-prefix" else "example.com"
+    trusted = keys["signer"] if case == "untrusted" else signer
+    public = trusted.revoked_public() if case == "revoked" else trusted.public
+    dest = trk.local / "trustedkeys/prefix.d" / prefix / trusted.fingerprint  # as an admin puts keys on disk
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(public.read_bytes())
+    if case == "tampered":
+        with open(aci, "ab") as f:
+            f.write(b"\0" * 512)
+    r = trk("fetch", str(aci))
+    assert r.code == 254 and r.err.count("\n") == 1, r
+    assert r.err.startswith(f'fetch: image "{aci}" (example.com/app): ') and reason in r.err, r
+    store = data_dir / "store"
+    assert not any((store / d).exists() and any((store / d).iterdir()) for d in ("blobs", "trees", "signatures"))

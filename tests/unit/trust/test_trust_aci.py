@@ -54,7 +54,8 @@ def test_refusals_leave_the_store_unchanged(case: str, tmp_path: Path, config: t
     aci = tiny_aci(tmp_path / "app.aci")
     signer.sign(aci)
     expected = {"tampered": "altered", "wrong-prefix": 'trusted for prefix "example.org"',
-                "untrusted": "not trusted for prefix", "root-only-other": "not trusted for its name"}[case]
+                "untrusted": "not trusted for prefix",
+                "root-only-other": 'not trusted for "example.com/app" or as a root key'}[case]
     if case == "tampered":
         _trust(config, "example.com/app", signer)
         with open(aci, "ab") as f:

@@ -27,7 +27,7 @@ _SKIP = "--insecure-options=image to skip the check"
 def signer_problem(v: Verdict, name: str, keystore: Keystore) -> tuple[str, list[TrustedKey]]:
     """Why a signature does not make ``name`` trusted ("" if it does), and the keys it was checked against."""
     prefix, keys = keystore.keys_for(name)
-    where = f'prefix "{prefix}"' if prefix else "its name"
+    where = f'prefix "{prefix}"' if prefix else f'"{name}"'
     if v.status == "bad":
         return "the signature does not match the image (the image or its signature was altered)", keys
     if v.status == "error":

@@ -1,0 +1,86 @@
+"""What checking an ACI's signature costs on top of fetching it: the large ACI over loopback HTTP.
+
+The same ``rkt fetch http://127.0.0.1:PORT/big.aci`` into a fresh store, once with the
+signature checked (``gpgv`` against a key trusted as a root key, fed the download as it
+streams) and once with ``--insecure-options=image``. The key is made by gpg in a temporary
+home; the server is Python's ``http.server`` in a subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+from bench.bigimage import MIB
+from bench.context import Context
+from bench.suites.image import _big, _empty
+from bench.timing import BenchError, Result, Subject, compare
+from bench.workspace import RKT
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(root: str, port: int) -> subprocess.Popen[bytes]:
+    p = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", root, str(port)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return p
+        except OSError:
+            time.sleep(0.05)
+    p.kill()
+    raise BenchError("verify: the loopback HTTP server did not start")
+
+
+def run(ctx: Context) -> list[Result]:
+    """``verify.signed`` against ``verify.insecure`` (the same fetch with ``--insecure-options=image``)."""
+    from tests.support.gpg import GpgHome
+
+    ws = ctx.ws
+    aci, size = _big(ctx)
+    serve_dir = ws.root / "verify-www"
+    serve_dir.mkdir(exist_ok=True)
+    served = serve_dir / "big.aci"
+    if not served.exists():
+        os.link(aci, served)
+    home = GpgHome(ws.root / "verify-gnupg")
+    key = home.new_key("Bench Signer <bench@example.com>")
+    key.sign(served)
+    conf = ws.root / "verify-config"
+    trusted = conf / "local" / "trustedkeys" / "root.d" / key.fingerprint
+    trusted.parent.mkdir(parents=True, exist_ok=True)
+    trusted.write_bytes(key.public.read_bytes())
+    (conf / "system").mkdir(exist_ok=True)
+    port = _free_port()
+    server = _serve(str(serve_dir), port)
+    url = f"http://127.0.0.1:{port}/big.aci"
+    signed_data, insecure_data = ws.data_dir("verify-signed"), ws.data_dir("verify-insecure")
+
+    def argv(data: object, insecure: str) -> list[str]:
+        return [str(RKT), f"--dir={data}", f"--system-config={conf / 'system'}", f"--local-config={conf / 'local'}",
+                f"--insecure-options={insecure}", "fetch", url]
+
+    mb = f"{size / MIB:.0f} MiB rootfs"
+    subjects = [
+        Subject("verify.insecure", f"rkt fetch over loopback HTTP, --insecure-options=image ({mb})",
+                argv(insecure_data, "http,image"), setup=lambda: _empty(ws, insecure_data), env=ws.env, warmup=False),
+        Subject("verify.signed", f"the same fetch with its signature checked ({mb})", argv(signed_data, "http"),
+                setup=lambda: _empty(ws, signed_data), env=ws.env, peer="verify.insecure", warmup=False),
+    ]
+    ctx.say(f"verify: {len(subjects)} subjects x {ctx.reps('heavy')} rounds")
+    try:
+        return compare("verify", subjects, ctx.reps("heavy"))
+    finally:
+        server.kill()
+        server.wait()
+        home.close()
+        for d in (signed_data, insecure_data):
+            _empty(ws, d)
