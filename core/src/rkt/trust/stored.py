@@ -25,6 +25,11 @@ def verify_stored(store: Store, ref: str, config_dirs: tuple[Path, ...]) -> str:
     display = f"{short_id(rec.id)} {rec.name}"
     sig = store.signature(rec.id)
     if sig is None:
+        from rkt.store.oci_images import is_oci
+
+        if is_oci(store, rec.id):
+            raise SignatureError(f'image "{ref}" ({rec.name}): an OCI image; registry images are checked against '
+                                 "their signature store when pulled, and no signature is kept to check again")
         raise SignatureError(f'image "{ref}" ({rec.name}): no signature is stored with it '
                              "(it was fetched without verification)")
     v = verify_file(Keystore.from_config_dirs(config_dirs), store.blob_path(rec.id), sig, rec.name, ref)
