@@ -44,6 +44,21 @@ def _merge_isolators(base: tuple[Isolator, ...], over: tuple[Isolator, ...]) -> 
     return tuple(i for i in base if i.name not in names) + over
 
 
+def _docker_entrypoint(im: ImageManifest) -> list[str] | None:
+    """A Docker/OCI image's Entrypoint (run's arguments replace its Cmd, as docker's do), or None for an ACI."""
+    import json
+
+    for kv in im.annotations:
+        if kv.name == "appc.io/docker/entrypoint":
+            try:
+                value = json.loads(kv.value)
+            except ValueError:
+                return None
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                return list(value)
+    return None
+
+
 def build_app(req: AppRequest, image_id: str, im: ImageManifest, pod: PodRequest, name: str) -> RuntimeApp:
     """The pod manifest entry of one app: the image's app section with the CLI's overrides."""
     app = im.app or App()
@@ -51,7 +66,8 @@ def build_app(req: AppRequest, image_id: str, im: ImageManifest, pod: PodRequest
         raise PodSpecError(f'image "{req.image}" has no app to run; give one with --exec')
     exec_ = [req.exec] if req.exec else list(app.exec)
     if req.args is not None:
-        exec_ += list(req.args)
+        entrypoint = _docker_entrypoint(im)
+        exec_ = entrypoint + list(req.args) if entrypoint is not None and not req.exec else exec_ + list(req.args)
     inherited = [KV(k, v) for k, v in os.environ.items()] if pod.inherit_env else []
     env = _merge_env(inherited, app.environment, pod.set_env_file, pod.set_env, req.environment)
     new = replace(app, exec=tuple(exec_), environment=env,

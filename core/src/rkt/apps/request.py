@@ -44,5 +44,6 @@ class PodRequest(Record):
     interactive: bool = False
     uuid_file_save: str = ""
     no_overlay: bool = False
+    pull_policy: str = "new"
     annotations: tuple[KV, ...] = ()
     quiet: bool = False

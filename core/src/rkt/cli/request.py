@@ -130,4 +130,5 @@ def make_request(pod: argparse.Namespace, apps: list[argparse.Namespace], comman
         set_env=tuple(F.env_pair("set-env", v) for v in pod.set_env), set_env_file=set_env_file,
         inherit_env=pod.inherit_env, stage1_name=stage1_name(pod), interactive=getattr(pod, "interactive", False),
         uuid_file_save=pod.uuid_file_save, no_overlay=pod.no_overlay, quiet=getattr(pod, "quiet", False),
+        pull_policy="never" if pod.store_only else "update" if pod.no_store else pod.pull_policy,
         **network)  # type: ignore[arg-type]

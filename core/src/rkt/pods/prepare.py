@@ -6,6 +6,7 @@ into ``prepared``. Any failure removes what was made, so bad input leaves no pod
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
         """What preparing a pod needs from the image store."""
 
         def manifest(self, image_id: str) -> ImageManifest: ...
-        def render(self, image_id: str) -> Path: ...
-        def tree_id(self, image_id: str) -> str: ...
+        def rootfs_layers(self, image_id: str) -> tuple[Path, ...]: ...
+        def tree_ids(self, image_id: str) -> tuple[str, ...]: ...
+        def flatten(self, image_id: str, dest: Path) -> None: ...
         def touch(self, image_id: str) -> None: ...
 
 
@@ -107,10 +109,10 @@ def prepare_pod(data: DataDir, store: TreeStore, manifest: PodManifest, stage1: 
             info.mkdir(parents=True)
             im = store.manifest(image_id)
             write_atomic(info / "manifest", json.dumps(im.to_dict()) + "\n")
-            tree = store.render(image_id)
-            write_atomic(info / "treeStoreID", store.tree_id(image_id) + "\n")
-            write_atomic(info / "treePath", str(tree) + "\n")
-            prepare_app_dirs(pd, app.name, tree / "rootfs", overlay)
+            lowers = store.rootfs_layers(image_id)
+            write_atomic(info / "treeStoreID", "".join(t + "\n" for t in store.tree_ids(image_id)))
+            write_atomic(info / "lowers", "".join(f"{p}\n" for p in lowers))
+            prepare_app_dirs(pd, app.name, lowers, overlay, functools.partial(store.flatten, image_id))
             store.touch(image_id)
         write_atomic(pd.manifest_path, manifest.to_json())
         prepared = data.pod_state_dir("prepared") / uuid

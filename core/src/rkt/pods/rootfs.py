@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rkt_sdk.errors import RktError
@@ -18,30 +19,33 @@ class RootfsError(RktError):
     """An app's root filesystem could not be set up."""
 
 
-def prepare_app_dirs(pd: PodDir, app: str, tree_rootfs: Path, overlay: bool) -> None:
-    """Make the app's mount point and overlay layers, or copy the tree when not overlaying."""
+def prepare_app_dirs(pd: PodDir, app: str, lowers: tuple[Path, ...], overlay: bool,
+                     flatten: Callable[[Path], None]) -> None:
+    """Make the app's mount point and overlay layers, or a flattened copy of the image when not overlaying.
+
+    ``lowers`` are the image's read-only roots, topmost first; ``flatten(dest)`` copies the
+    merged image to ``dest``.
+    """
     target = pd.app_rootfs(app)
     if overlay:
         target.mkdir(parents=True)
         for layer in ("upper", "work"):
             (pd.path / "overlay" / app / layer).mkdir(parents=True)
-        os.chmod(pd.path / "overlay" / app / "upper", os.stat(tree_rootfs).st_mode & 0o7777)
+        os.chmod(pd.path / "overlay" / app / "upper", os.stat(lowers[0]).st_mode & 0o7777)
     else:
-        import shutil
-
         target.parent.mkdir(parents=True)
-        shutil.copytree(tree_rootfs, target, symlinks=True)
+        flatten(target)
 
 
-def mount_app_roots(pd: PodDir, lowers: dict[str, Path]) -> None:
-    """Mount each app's overlay (apps whose rootfs is a copy are skipped)."""
+def mount_app_roots(pd: PodDir, lowers: dict[str, tuple[Path, ...]]) -> None:
+    """Mount each app's overlay over its image's roots, topmost first (apps whose rootfs is a copy are skipped)."""
     from rkt_sdk.linux.mount import MountError, mount
 
     for app, lower in lowers.items():
         layers = pd.path / "overlay" / app
         if not layers.is_dir():
             continue
-        opts = f"lowerdir={lower},upperdir={layers / 'upper'},workdir={layers / 'work'}"
+        opts = f"lowerdir={':'.join(map(str, lower))},upperdir={layers / 'upper'},workdir={layers / 'work'}"
         try:
             mount("overlay", pd.app_rootfs(app), "overlay", 0, opts)
         except MountError as e:

@@ -33,12 +33,10 @@ def load_pod(path: Path, uuid: str, lock_fd: int = -1, netns: Path | None = None
     return Pod(uuid, path, manifest, apps, lock_fd, netns, networks)
 
 
-def _lowers(pd: PodDir, manifest: PodManifest) -> dict[str, Path]:
-    out = {}
-    for a in manifest.apps:
-        tree = (pd.path / "appsinfo" / a.name / "treePath").read_text().strip()
-        out[a.name] = Path(tree) / "rootfs"
-    return out
+def _lowers(pd: PodDir, manifest: PodManifest) -> dict[str, tuple[Path, ...]]:
+    """Each app's image roots, topmost first, as prepare recorded them."""
+    return {a.name: tuple(Path(p) for p in (pd.path / "appsinfo" / a.name / "lowers").read_text().splitlines())
+            for a in manifest.apps}
 
 
 def run_pod(data: DataDir, uuid: str, prepared_path: Path, lock: DirLock, flavor: Flavor,
