@@ -130,8 +130,9 @@ def rootfs_layers(store: Store, tree: Path) -> tuple[Path, ...]:
 def tree_ids(store: Store, full: str) -> tuple[str, ...]:
     """The ids of the trees an image's root filesystem lives in: its own tree, then its layers' (top first)."""
     own = tree_id(full)
-    layers = read_layers(store.layout.tree(own))
-    if layers is None and store.index.blob_format(full) == OCI_FORMAT:
+    tree = store.layout.tree(own)
+    layers = read_layers(tree)
+    if layers is None and not (tree / RENDERED).is_file() and store.index.blob_format(full) == OCI_FORMAT:
         _, layers = manifest_layers((store.layout.blobs / full).read_bytes())
     return (own, *(layer_tree_id(d) for d in reversed(layers or [])))
 
