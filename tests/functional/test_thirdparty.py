@@ -141,3 +141,12 @@ def test_old_flavor_keeps_working(thirdparty: list[str], rkt: object, image: Pat
     assert r.returncode == 5, r.stderr
     assert "old: from the image" in r.stdout
     assert rkt("gc", "--grace-period=0s").returncode == 0  # type: ignore[operator]
+
+
+def test_old_flavor_cannot_run_a_sandbox(thirdparty: list[str], rkt: object) -> None:
+    """A flavor of interface 1 (no app hooks, no mutable capability) still loads; ``rkt app`` says it cannot."""
+    r = rkt("app", "sandbox", "--stage1-name=old")  # type: ignore[operator]
+    assert r.returncode == 254
+    assert r.stderr.strip() == ("app: the old flavor cannot run mutable pods ('rkt app' needs a flavor whose "
+                                "capabilities include mutable pods, such as coreos; see 'rkt flavors')")
+    assert not list((rkt.data / "pods").glob("*/*")) if (rkt.data / "pods").exists() else True  # type: ignore[attr-defined]

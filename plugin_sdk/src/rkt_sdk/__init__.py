@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # what type checkers see: the real names, so ``@hookimpl`` ke
     from rkt_sdk.markers import hookimpl as hookimpl
     from rkt_sdk.markers import hookspec as hookspec
     from rkt_sdk.poddir import PodDir as PodDir
+    from rkt_sdk.types import AppOptions as AppOptions
+    from rkt_sdk.types import AttachOptions as AttachOptions
     from rkt_sdk.types import Capabilities as Capabilities
     from rkt_sdk.types import ConfigField as ConfigField
     from rkt_sdk.types import EnterOptions as EnterOptions
@@ -36,7 +38,9 @@ if TYPE_CHECKING:  # what type checkers see: the real names, so ``@hookimpl`` ke
 #: was written for in :class:`FlavorInfo` and stage0 refuses flavors it cannot drive.
 #: Version 2: ``stop`` and ``status`` get the flavor's ``settings``; one recorded stop timeout;
 #: ``status`` may report ``"running"``. Flavors of version 1 load and run unchanged.
-INTERFACE_VERSION = 2
+#: Version 3: the ``rkt_stage1_app_*`` hooks of mutable pods (``Capabilities.mutable``); flavors
+#: of versions 1 and 2 load and run immutable pods unchanged.
+INTERFACE_VERSION = 3
 
 #: Oldest interface version stage0 still drives.
 MIN_INTERFACE_VERSION = 1
@@ -58,6 +62,8 @@ _LAZY = {
     "ConfigField": "rkt_sdk.types",
     "RunOptions": "rkt_sdk.types",
     "EnterOptions": "rkt_sdk.types",
+    "AppOptions": "rkt_sdk.types",
+    "AttachOptions": "rkt_sdk.types",
     "Pod": "rkt_sdk.types",
     "PodApp": "rkt_sdk.types",
     "NetworkAttachment": "rkt_sdk.types",

@@ -9,7 +9,8 @@ calling convention (arguments by name, the first non-None result of a ``firstres
 
 A flavor must implement :func:`rkt_stage1_describe`, :func:`rkt_stage1_host_check`,
 :func:`rkt_stage1_run`, :func:`rkt_stage1_stop` and :func:`rkt_stage1_gc`; the others are
-optional. All stage1 hooks are ``firstresult``: exactly one flavor answers.
+optional; a flavor whose capabilities say ``mutable`` implements the ``rkt_stage1_app_*``
+hooks too. All stage1 hooks are ``firstresult``: exactly one flavor answers.
 
 **Cross-cutting plugins** register under ``rkt.plugins`` and may implement the hooks at
 the end of this module; any number of them are called.
@@ -29,7 +30,17 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from rkt_sdk.types import ConfigField, EnterOptions, FlavorInfo, HostCheck, Pod, RunOptions
+    from rkt_sdk.types import (
+        AppOptions,
+        AttachOptions,
+        ConfigField,
+        EnterOptions,
+        FlavorInfo,
+        HostCheck,
+        Pod,
+        PodApp,
+        RunOptions,
+    )
 
 # --- describing the flavor ---------------------------------------------------------------
 
@@ -94,6 +105,11 @@ def rkt_stage1_run(pod: Pod, options: RunOptions) -> int:  # type: ignore[empty-
     pod's whole life. It passes the caller's stdin/stdout/stderr to the apps. It records
     each app's exit code (:meth:`PodDir.record_app_exited`) where it can. It may replace
     the stage0 process (``exec``) instead of returning.
+
+    A **mutable** pod (:attr:`Pod.mutable`, made by ``rkt app sandbox``; only for a flavor
+    whose capabilities say ``mutable``) may have no apps: the flavor keeps it up until it is
+    stopped, an app that exits does not end it, and apps come and go through the
+    ``rkt_stage1_app_*`` hooks. The hook returns when the pod is stopped (0).
 
     :param pod: the prepared pod.
     :param options: run parameters and the flavor's settings.
@@ -188,6 +204,127 @@ def rkt_stage1_status(pod: Pod, settings: Mapping[str, Any]) -> dict[str, Any]: 
 
     .. versionadded:: 1
     .. versionchanged:: 2 ``settings``; the reserved key ``"running"``.
+    """
+
+
+# --- mutable pods: apps added to, started in, stopped in and removed from a running pod -----
+#
+# Only called for a flavor whose capabilities say ``mutable=True``, on a pod started by
+# ``rkt app sandbox`` (:attr:`Pod.mutable`). Stage0 serialises them per pod (one ``rkt app``
+# command at a time) and keeps the pod consistent across a crash of any ``rkt app`` command:
+# an app is in the pod exactly when the pod manifest names it. What a hook made for an app
+# the manifest does not name (a killed ``app add``) is released through
+# :func:`rkt_stage1_app_rm` before the next command, so every app hook is idempotent.
+
+
+@hookspec(firstresult=True)
+def rkt_stage1_app_add(pod: Pod, app: PodApp, options: AppOptions) -> None:
+    """Make ready to start an app that joins the running pod (``rkt app add``); start nothing.
+
+    Called once stage0 has rendered the app's root filesystem (mounted at
+    :attr:`PodApp.rootfs`) and recorded its image, and before the pod manifest names the
+    app: ``pod`` is the pod as it is, ``app`` the new one (its stdin/stdout/stderr modes in
+    :func:`rkt_sdk.appio.io_modes`). The flavor checks the app (user, isolators...) and
+    raises for what it cannot run, naming the input; stage0 then undoes the add.
+
+    :param pod: the running pod, without the new app.
+    :param app: the app to add.
+    :param options: the pod's run-time options and the flavor's settings.
+    :raises rkt_sdk.errors.RktError: the app cannot run in this pod.
+
+    .. versionadded:: 3
+    """
+
+
+@hookspec(firstresult=True)
+def rkt_stage1_app_start(pod: Pod, app: str) -> None:
+    """Start an added (or exited) app of the running pod (``rkt app start``).
+
+    The app runs as at ``run``: in the pod's namespaces and cgroup, with its own mount
+    namespace and root. The flavor records its start (:meth:`PodDir.record_app_started`,
+    :meth:`PodDir.record_app_pid`) and, when it ends, its exit code
+    (:meth:`PodDir.record_app_exited`). An app that exits never ends the pod. Returns once
+    the app's process runs (or failed to start: then raises).
+
+    :param pod: the running pod; it names ``app``.
+    :param app: the app's name.
+
+    .. versionadded:: 3
+    """
+
+
+@hookspec(firstresult=True)
+def rkt_stage1_app_stop(pod: Pod, app: str, force: bool, timeout: float) -> int | None:
+    """Stop a running app of the pod (``rkt app stop``); the pod and its other apps go on.
+
+    SIGTERM to the app, SIGKILL to what is left of it after ``timeout`` seconds (at once
+    with ``force``). Returns once the app's processes are gone and its exit is recorded.
+
+    :param pod: the running pod.
+    :param app: the app's name.
+    :param force: kill without grace.
+    :param timeout: seconds of grace before the kill.
+    :returns: the app's exit code (``None`` if it was not running).
+
+    .. versionadded:: 3
+    """
+
+
+@hookspec(firstresult=True)
+def rkt_stage1_app_rm(pod: Pod, app: str, options: AppOptions) -> None:
+    """Release what the flavor holds for an app leaving the pod (``rkt app rm``).
+
+    Kills the app if it still runs, removes its cgroup, sockets and buffers. Stage0 then
+    unmounts and removes the app's root and records. Idempotent: also called for an app a
+    killed ``rkt app add`` left half-made, which may never have reached
+    :func:`rkt_stage1_app_add`.
+
+    :param pod: the running pod (which may or may not name ``app`` any more).
+    :param app: the app's name.
+    :param options: the pod's run-time options and the flavor's settings.
+
+    .. versionadded:: 3
+    """
+
+
+@hookspec(firstresult=True)
+def rkt_stage1_app_status(pod: Pod, app: str) -> dict[str, Any]:  # type: ignore[empty-body]
+    """Extra fields for ``rkt app status`` of one app (e.g. its cgroup).
+
+    :param pod: the running pod.
+    :param app: the app's name.
+    :returns: string keys to JSON-able values.
+
+    .. versionadded:: 3
+    """
+
+
+@hookspec(firstresult=True)
+def rkt_stage1_app_attach(pod: Pod, app: str, options: AttachOptions) -> int:  # type: ignore[empty-body]
+    """Connect the caller's stdin/stdout/stderr to a running app's ``stream`` or ``tty`` (``rkt attach``).
+
+    Runs in the ``rkt attach`` process until the app ends or the caller detaches. Output the
+    app wrote while nobody was attached (up to a bounded buffer) comes first; several
+    attaches may be served at once. :func:`rkt_sdk.attach.session` is a ready client.
+
+    :param pod: the running pod.
+    :param app: the app's name.
+    :param options: whether to forward stdin, the detach keys, the flavor's settings.
+    :returns: the app's exit code if it ended, 0 if the caller detached.
+    :raises rkt_sdk.errors.RktError: the app has no stream or terminal to attach to.
+
+    .. versionadded:: 3
+    """
+
+
+@hookspec(firstresult=True)
+def rkt_stage1_app_reopen_log(pod: Pod, app: str) -> None:
+    """Open an app's ``log``-mode file again by its name (after a log rotator moved it).
+
+    :param pod: the running pod.
+    :param app: the app's name.
+
+    .. versionadded:: 3
     """
 
 

@@ -14,6 +14,10 @@ Layout (paths relative to the pod directory)::
                              and again at ``rkt stop --timeout``
     rkt/status/<app>         the app's exit code as decimal text, by the flavor
     rkt/started/<app>        timestamp the app started, by the flavor
+    rkt/created/<app>        timestamp an app was added to a mutable pod, by stage0
+    rkt/pid/<app>            the host pid of the app's main process while it runs, by the flavor
+    rkt/apps.lock            flock(2) serialising the ``rkt app`` commands of a mutable pod
+    logs/<app>.log           the app's output in ``log`` mode (CRI format), by the flavor
     net/                     network state, by stage0 (torn down at gc)
     etc/resolv.conf, etc/hosts  resolver and hosts files for the apps, by stage0 when it has
                              something to impose (--dns, --hosts-entry, a network's DNS); a
@@ -47,13 +51,16 @@ def write_atomic(path: Path, data: str | bytes, mode: int = 0o644) -> None:
     os.rename(tmp, path)
 
 
-class AppState(namedtuple("AppState", "name started finished exit_code", defaults=(0, 0, None))):
-    """An app's recorded run, as :meth:`PodDir.app_states` reads it.
+class AppState(namedtuple("AppState", "name started finished exit_code created pid",
+                          defaults=(0, 0, None, 0, None))):
+    """An app's recorded run, as :meth:`PodDir.app_states` and :meth:`PodDir.app_state` read it.
 
     :ivar name: the app's name.
     :ivar started: when it started, ns since the epoch (0 if unknown).
     :ivar finished: when it exited, ns since the epoch (0 if it has not).
     :ivar exit_code: its exit code, or None while it runs.
+    :ivar created: when it was added to a mutable pod, ns since the epoch (0 if unknown).
+    :ivar pid: the host pid of its main process, while it runs (None otherwise).
     """
 
     __slots__ = ()
@@ -61,6 +68,15 @@ class AppState(namedtuple("AppState", "name started finished exit_code", default
     started: int
     finished: int
     exit_code: int | None
+    created: int
+    pid: int | None
+
+    @property
+    def state(self) -> str:
+        """``created`` (never started), ``running`` or ``exited``, as ``rkt app list`` shows it."""
+        if self.exit_code is not None:
+            return "exited"
+        return "running" if self.started else "created"
 
 
 class PodDir:
@@ -188,3 +204,60 @@ class PodDir:
                 pass
             out[n] = AppState(n, s, f, code)
         return out
+
+    # apps of a mutable pod: creation, pid, logs, forgetting
+    @property
+    def app_lock_path(self) -> Path:
+        """The file whose flock(2) serialises the ``rkt app`` commands of this pod."""
+        return self.path / "rkt" / "apps.lock"
+
+    def app_log_path(self, app: str) -> Path:
+        """Where an app's output goes in ``log`` mode (CRI log format)."""
+        return self.path / "logs" / f"{app}.log"
+
+    def _app_record(self, kind: str, app: str) -> Path:
+        d = self.path / "rkt" / kind
+        d.mkdir(parents=True, exist_ok=True)
+        return d / app
+
+    def record_app_created(self, app: str) -> None:
+        """Record that an app was added to the pod (stage0, at ``rkt app add``)."""
+        write_atomic(self._app_record("created", app), f"{time.time_ns()}\n")
+
+    def record_app_pid(self, app: str, pid: int | None) -> None:
+        """Record the host pid of an app's main process (``None``: it has none any more)."""
+        if pid is None:
+            try:
+                os.unlink(self.path / "rkt" / "pid" / app)
+            except FileNotFoundError:
+                pass
+            return
+        write_atomic(self._app_record("pid", app), f"{pid}\n")
+
+    def clear_app_exit(self, app: str) -> None:
+        """Forget an app's last exit (the flavor does, as it starts the app again)."""
+        try:
+            os.unlink(self.path / "rkt" / "status" / app)
+        except FileNotFoundError:
+            pass
+
+    def forget_app(self, app: str) -> None:
+        """Remove every record of an app (stage0, when the app leaves the pod)."""
+        for kind in ("created", "started", "status", "pid"):
+            try:
+                os.unlink(self.path / "rkt" / kind / app)
+            except FileNotFoundError:
+                pass
+
+    def app_state(self, app: str) -> AppState:
+        """One app's recorded state (zeros and None where nothing is recorded)."""
+        def num(kind: str) -> tuple[int | None, int]:
+            p = self.path / "rkt" / kind / app
+            try:
+                return int(p.read_text()), os.stat(p).st_mtime_ns
+            except (FileNotFoundError, ValueError):
+                return None, 0
+
+        code, finished = num("status")
+        return AppState(app, num("started")[0] or 0, finished if code is not None else 0, code,
+                        num("created")[0] or 0, num("pid")[0] if code is None else None)

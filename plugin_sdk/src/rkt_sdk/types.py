@@ -168,6 +168,13 @@ class Pod(Record):
                 return a
         return None
 
+    @property
+    def mutable(self) -> bool:
+        """Whether apps may be added to and removed from the running pod (``rkt app sandbox``)."""
+        from rkt_sdk.appio import MUTABLE_ANNOTATION
+
+        return any(kv.name == MUTABLE_ANNOTATION and kv.value == "true" for kv in self.manifest.annotations)
+
 
 class DNSConfig(Record):
     """Resolver settings for the pod, after rkt's precedence rules.
@@ -227,4 +234,30 @@ class EnterOptions(Record):
     app: str
     command: tuple[str, ...]
     interactive: bool = False
+    settings: Mapping[str, Any] = NO_SETTINGS
+
+
+class AppOptions(Record):
+    """What the ``rkt_stage1_app_*`` hooks get besides the pod and the app.
+
+    :ivar debug: print debugging information to stderr.
+    :ivar insecure_options: ``--insecure-options`` values of the command.
+    :ivar settings: this flavor's validated per-host settings.
+    """
+
+    debug: bool = False
+    insecure_options: frozenset[str] = frozenset()
+    settings: Mapping[str, Any] = NO_SETTINGS
+
+
+class AttachOptions(Record):
+    """What ``rkt attach`` asks of the flavor.
+
+    :ivar stdin: forward the caller's stdin to the app.
+    :ivar detach_keys: the key sequence that detaches (see :mod:`rkt_sdk.attach`).
+    :ivar settings: this flavor's validated per-host settings.
+    """
+
+    stdin: bool = True
+    detach_keys: bytes = b"\x10\x11"
     settings: Mapping[str, Any] = NO_SETTINGS

@@ -132,3 +132,11 @@ def make_request(pod: argparse.Namespace, apps: list[argparse.Namespace], comman
         uuid_file_save=pod.uuid_file_save, no_overlay=pod.no_overlay, quiet=getattr(pod, "quiet", False),
         pull_policy="never" if pod.store_only else "update" if pod.no_store else pod.pull_policy,
         **network)  # type: ignore[arg-type]
+
+
+def app_request(ns: argparse.Namespace) -> AppRequest:
+    """One app's request from its parsed app flags alone (``rkt app add``: no pod-wide defaults)."""
+    from rkt.cli.podflags import APP_FLAGS
+
+    defaults = argparse.Namespace(**{f.dest: f.initial for f in APP_FLAGS})
+    return _app(ns, defaults)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from rkt_sdk.types import EnterOptions, HostCheck, Pod, RunOptions
+    from rkt_sdk.types import AppOptions, AttachOptions, EnterOptions, HostCheck, Pod, PodApp, RunOptions
 
 NAME = "coreos"
 
@@ -30,7 +30,7 @@ def rkt_stage1_describe() -> FlavorInfo:
         summary="Linux namespaces, a supervisor as PID 1, cgroups, capabilities and seccomp",
         capabilities=Capabilities(multi_app=True, isolators=ISOLATORS,
                                   network_modes=frozenset({"host", "none", "contained"}),
-                                  network_attachment="netns", mutable=False, enter=True, virtualized=False))
+                                  network_attachment="netns", mutable=True, enter=True, virtualized=False))
 
 
 @hookimpl
@@ -83,3 +83,55 @@ def rkt_stage1_status(pod: Pod) -> dict[str, Any]:
     from rkt_stage1_coreos.lifecycle import status
 
     return status(pod)
+
+
+# --- mutable pods (rkt app ...) ---------------------------------------------------------
+
+
+@hookimpl
+def rkt_stage1_app_add(pod: Pod, app: PodApp, options: AppOptions) -> None:
+    from rkt_stage1_coreos import apps
+
+    apps.add(pod, app, options)
+
+
+@hookimpl
+def rkt_stage1_app_start(pod: Pod, app: str) -> None:
+    from rkt_stage1_coreos import apps
+
+    apps.start(pod, app)
+
+
+@hookimpl
+def rkt_stage1_app_stop(pod: Pod, app: str, force: bool, timeout: float) -> int | None:
+    from rkt_stage1_coreos import apps
+
+    return apps.stop(pod, app, force, timeout)
+
+
+@hookimpl
+def rkt_stage1_app_rm(pod: Pod, app: str, options: AppOptions) -> None:
+    from rkt_stage1_coreos import apps
+
+    apps.rm(pod, app, options)
+
+
+@hookimpl
+def rkt_stage1_app_status(pod: Pod, app: str) -> dict[str, Any]:
+    from rkt_stage1_coreos import apps
+
+    return apps.status(pod, app)
+
+
+@hookimpl
+def rkt_stage1_app_attach(pod: Pod, app: str, options: AttachOptions) -> int:
+    from rkt_stage1_coreos import apps
+
+    return apps.attach(pod, app, options)
+
+
+@hookimpl
+def rkt_stage1_app_reopen_log(pod: Pod, app: str) -> None:
+    from rkt_stage1_coreos import apps
+
+    apps.reopen_log(pod, app)

@@ -79,7 +79,7 @@ def run(pod: Pod, options: RunOptions) -> int:
                 os.close(go_w)
                 os.close(st_r)
                 os.close(own_pidns)
-                run_supervisor(plan, cg, netns, new_net, go_r, st_w)
+                run_supervisor(plan, cg, netns, new_net, go_r, st_w, _sandbox(pod, options))
         finally:
             ns.setns(own_pidns, ns.CLONE_NEWPID)
     except RktError as e:
@@ -127,6 +127,17 @@ def run(pod: Pod, options: RunOptions) -> int:
             _take_back_terminal()
     code = os.waitstatus_to_exitcode(wstatus)
     return 128 - code if code < 0 else code
+
+
+def _sandbox(pod: Pod, options: RunOptions) -> Any:
+    """What makes a mutable pod's supervisor (None for a pod of fixed apps)."""
+    if not pod.mutable:
+        return None
+    from functools import partial
+
+    from rkt_stage1_coreos.sandbox import Sandbox
+
+    return partial(Sandbox, insecure=options.insecure_options, settings=options.settings)
 
 
 def _take_back_terminal() -> None:

@@ -27,6 +27,7 @@ from rkt_stage1_coreos.plan import AppPlan, PodPlan, load_run_record, supervisor
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import NoReturn
 
 #: exit code of an app that could not be started (rkt's own failure code)
@@ -195,12 +196,13 @@ def _lo_up() -> None:
 
 
 def run_supervisor(plan: PodPlan, cg: Cgroups | None, netns: str | None, new_net: bool, go_r: int,
-                   status_w: int) -> NoReturn:
+                   status_w: int, make: Callable[[PodPlan, Cgroups | None], Supervisor] | None = None) -> NoReturn:
     """Body of the supervisor process (just forked into the pod's new PID namespace).
 
     Makes the pod's namespaces, then waits on ``go_r`` until stage0 has made the cgroups and
     written the pid file (end of file instead: exits at once), starts the apps, writes ``ok``
-    (or an error message) to ``status_w`` and supervises. Never returns.
+    (or an error message) to ``status_w`` and supervises. Never returns. ``make`` builds the
+    supervisor (a mutable pod's :class:`~rkt_stage1_coreos.sandbox.Sandbox`); default :class:`Supervisor`.
     """
     code = START_FAILED
     try:
@@ -228,7 +230,7 @@ def run_supervisor(plan: PodPlan, cg: Cgroups | None, netns: str | None, new_net
             os._exit(START_FAILED)  # stage0 gave up (and says why) or died: nothing was started
         if cg is not None:
             cg.attach(supervisor_cgroup(plan.cgroup))
-        sup = Supervisor(plan, cg)
+        sup = (make or Supervisor)(plan, cg)
         for app in plan.apps:
             sup.start(app)
         os.write(status_w, b"ok")

@@ -1,0 +1,166 @@
+"""``rkt app sandbox|add|start|stop|rm|list|status``: mutable pods (see :mod:`rkt.pods.apps`).
+
+``RKT_EXPERIMENT_APP`` (rkt's switch for these commands) is accepted and not needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rkt.cli.context import GlobalOptions
+from rkt.cli.options import Arg, Flag, add_args, add_flags, bool_flag
+from rkt.cli.parser import usage_line
+from rkt.cli.podflags import APP_FLAGS, NETWORK_FLAGS, POD_FLAGS
+
+#: the arguments are parsed here: what follows ``--`` in ``app add`` is the app's (argparse's
+#: subcommands would take it for flags)
+RAW_ARGV = True
+UUID = Arg("uuid", "the sandbox pod (UUID or unique prefix)", metavar="UUID")
+APP = Flag("--app", "name of the app", metavar="NAME")
+FORMAT = Flag("--format", "output format: json or json-pretty (default: a table)", choices=("", "json", "json-pretty"))
+STDIO_FLAGS = (
+    Flag("--stdin", "the app's stdin: null, stream or tty", default="null", choices=("null", "stream", "tty")),
+    Flag("--stdout", "the app's stdout: null, log, stream or tty", default="log",
+         choices=("null", "log", "stream", "tty")),
+    Flag("--stderr", "the app's stderr: null, log, stream or tty", default="log",
+         choices=("null", "log", "stream", "tty")),
+)
+SANDBOX_FLAGS = (*(f for f in POD_FLAGS if f.name != "--pod-manifest"), *NETWORK_FLAGS,
+                 Flag("--annotation", "annotate the pod", kind="list", metavar="K=V"))
+TIMEOUT = Flag("--timeout", "seconds between SIGTERM and SIGKILL", default=10.0, convert=float, metavar="SECONDS")
+#: subcommand -> (summary, positional arguments, flags)
+SUBCOMMANDS: dict[str, tuple[str, tuple[Arg, ...], tuple[Flag, ...]]] = {
+    "sandbox": ("Create an empty pod application sandbox (stays in the foreground until stopped)", (), SANDBOX_FLAGS),
+    "add": ("Add an app to a running sandbox (it starts with 'rkt app start')",
+            (UUID, Arg("image", "image id, name[:version] or file (arguments for the app after --)",
+                       metavar="IMAGE")),
+            (*APP_FLAGS, *STDIO_FLAGS)),
+    "start": ("Start an app of a sandbox", (UUID,), (APP,)),
+    "stop": ("Stop an app of a sandbox (SIGTERM, then SIGKILL after --timeout)", (UUID,),
+             (APP, TIMEOUT, bool_flag("--force", "kill at once"))),
+    "rm": ("Remove an app from a sandbox (stopping it first)", (UUID,), (APP, TIMEOUT)),
+    "list": ("List the apps of a sandbox", (UUID,),
+             (FORMAT, bool_flag("--no-legend", "suppress a legend with the list"),
+              bool_flag("--full", "use long output format"))),
+    "status": ("Show the status of an app of a sandbox", (UUID,), (APP, FORMAT)),
+}
+
+
+def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
+    """The subcommands, each from its declarations in :data:`SUBCOMMANDS`."""
+    p.description = "Operate on the apps of a mutable pod"
+    sub = p.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+    for name, (summary, args, flags) in SUBCOMMANDS.items():
+        sp = sub.add_parser(name, help=summary, description=summary,
+                            usage=usage_line(f"rkt app {name}", flags, args))
+        add_args(sp, args)
+        add_flags(sp, flags)
+
+
+def run(raw: argparse.Namespace, gopts: GlobalOptions) -> int:
+    from rkt.cli.parser import parse_command
+    from rkt.cli.request import environment
+
+    argv = list(raw.argv)
+    tail = None
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, tail = argv[:cut], argv[cut + 1:]
+    args = parse_command("app", argv, sys.modules[__name__])
+    args.args = tail
+
+    if args.subcommand != "sandbox" and "app" in vars(args) and not args.app and args.subcommand != "add":
+        from rkt_sdk.errors import RktError
+
+        raise RktError("--app=NAME is required")
+    handler = globals()["_run_" + args.subcommand]
+    return int(handler(args, environment(gopts)))
+
+
+def _run_sandbox(args: argparse.Namespace, env: object) -> int:
+    from rkt.apps import flags as F
+    from rkt.cli.request import make_request
+    from rkt.pods.apps import sandbox
+    from rkt_sdk.record import replace
+
+    args.pod_manifest = ""
+    req = make_request(args, [], "run")
+    req = replace(req, annotations=tuple(F.annotation("annotation", v) for v in args.annotation))
+    sys.stdout.flush()
+    return sandbox(req, env)  # type: ignore[arg-type]
+
+
+def _run_add(args: argparse.Namespace, env: object) -> int:
+    from rkt.cli.request import app_request
+    from rkt.pods.apps import add_app
+    from rkt_sdk.appio import IOModeError, check_modes
+    from rkt_sdk.errors import RktError
+
+    try:
+        modes = check_modes(args.stdin, args.stdout, args.stderr)
+    except IOModeError as e:
+        raise RktError(str(e)) from None
+    add_app(env, args.uuid, app_request(args), modes)  # type: ignore[arg-type]
+    return 0
+
+
+def _run_start(args: argparse.Namespace, env: object) -> int:
+    from rkt.pods.apps import start_app
+
+    start_app(env, args.uuid, args.app)  # type: ignore[arg-type]
+    return 0
+
+
+def _run_stop(args: argparse.Namespace, env: object) -> int:
+    from rkt.pods.apps import stop_app
+
+    stop_app(env, args.uuid, args.app, force=args.force, timeout=args.timeout)  # type: ignore[arg-type]
+    return 0
+
+
+def _run_rm(args: argparse.Namespace, env: object) -> int:
+    from rkt.pods.apps import rm_app
+
+    rm_app(env, args.uuid, args.app, timeout=args.timeout)  # type: ignore[arg-type]
+    return 0
+
+
+def _dump(obj: object, fmt: str) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(obj, indent=2 if fmt == "json-pretty" else None) + "\n")
+
+
+def _run_list(args: argparse.Namespace, env: object) -> int:
+    from rkt.cli import timefmt
+    from rkt.cli.table import render
+    from rkt.pods.apps import list_apps
+
+    apps = list_apps(env, args.uuid)  # type: ignore[arg-type]
+    if args.format:
+        _dump([a.to_json() for a in apps], args.format)
+        return 0
+    when = timefmt.absolute if args.full else timefmt.relative
+    legend = ["NAME", "IMAGE NAME", "STATE", "CREATED", "STARTED", "EXIT CODE"]
+    rows: list[list[str]] = [] if args.no_legend else [legend]
+    rows += [[a.app.name, a.app.image.name, a.state.state, when(a.state.created) if a.state.created else "",
+             when(a.state.started) if a.state.started else "",
+             "" if a.state.exit_code is None else str(a.state.exit_code)] for a in apps]
+    sys.stdout.write(render(rows))
+    return 0
+
+
+def _run_status(args: argparse.Namespace, env: object) -> int:
+    from rkt.pods.apps import app_status
+
+    st = app_status(env, args.uuid, args.app).to_json()  # type: ignore[arg-type]
+    if args.format:
+        _dump(st, args.format)
+        return 0
+    for key, value in st.items():
+        if key not in ("mounts", "user_annotations", "stage1_status"):
+            sys.stdout.write(f"{key}={value}\n")
+    for key, value in (st.get("stage1_status") or {}).items():
+        sys.stdout.write(f"{key}={value}\n")
+    return 0

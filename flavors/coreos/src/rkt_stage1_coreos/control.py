@@ -1,0 +1,108 @@
+"""The control channel of a coreos sandbox: a unix socket the supervisor listens on.
+
+The socket is ``stage1-data/control`` in the pod directory. Paths of pod directories can
+be longer than a socket address allows, so both ends reach it through an ``O_PATH``
+descriptor of its directory (``/proc/self/fd/N/control``).
+
+A request is one JSON object on one line (``{"op": "start", "app": NAME}``...); the answer
+is one JSON object on one line: ``{"ok": true, ...}`` or ``{"error": MESSAGE}``. After an
+``attach`` answer the connection carries the app's streams (:mod:`rkt_stage1_coreos.attach`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from contextlib import contextmanager
+from pathlib import Path
+
+from rkt_sdk.errors import FlavorError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
+NAME = "control"
+#: longest request or answer line
+MAX_LINE = 1 << 16
+
+
+@contextmanager
+def _in_dir(pod_path: str | os.PathLike[str]) -> Iterator[str]:
+    d = os.open(os.path.join(pod_path, "stage1-data"), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        yield f"/proc/self/fd/{d}/{NAME}"
+    finally:
+        os.close(d)
+
+
+def listen(pod_path: str | os.PathLike[str]) -> socket.socket:
+    """Bind and listen on the pod's control socket (the supervisor does, before it reports ready)."""
+    os.makedirs(os.path.join(pod_path, "stage1-data"), exist_ok=True)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    with _in_dir(pod_path) as addr:
+        try:
+            os.unlink(addr)
+        except FileNotFoundError:
+            pass
+        s.bind(addr)
+        os.chmod(addr, 0o600)
+    s.listen(16)
+    return s
+
+
+def read_line(sock: socket.socket) -> bytes:
+    """One line from ``sock`` (without its newline); ``b""`` at end of file."""
+    buf = bytearray()
+    while not buf.endswith(b"\n"):
+        chunk = sock.recv(4096 if len(buf) < MAX_LINE else 0)
+        if not chunk:
+            return bytes(buf)
+        buf += chunk
+    return bytes(buf[:-1])
+
+
+def send(sock: socket.socket, obj: dict[str, Any]) -> None:
+    sock.sendall(json.dumps(obj).encode() + b"\n")
+
+
+def connect(pod_path: Path, uuid: str) -> socket.socket:
+    """A connection to the pod's supervisor.
+
+    :raises FlavorError: the pod's supervisor does not answer (the pod is not a running sandbox).
+    """
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        with _in_dir(pod_path) as addr:
+            s.connect(addr)
+    except OSError as e:
+        s.close()
+        raise FlavorError(f"pod {uuid}: its supervisor does not answer ({e.strerror})") from None
+    return s
+
+
+def request(pod_path: Path, uuid: str, obj: dict[str, Any], timeout: float | None = 30.0) -> dict[str, Any]:
+    """Send one request and return the answer.
+
+    :raises FlavorError: no answer, or the supervisor's error message.
+    """
+    s = connect(pod_path, uuid)
+    try:
+        s.settimeout(timeout)
+        send(s, obj)
+        line = read_line(s)
+    except OSError as e:
+        raise FlavorError(f"pod {uuid}: no answer from its supervisor ({e})") from None
+    finally:
+        s.close()
+    try:
+        answer = json.loads(line)
+    except ValueError:
+        raise FlavorError(f"pod {uuid}: its supervisor ended the request without an answer") from None
+    if not isinstance(answer, dict):
+        raise FlavorError(f"pod {uuid}: malformed answer from its supervisor")
+    if "error" in answer:
+        raise FlavorError(str(answer["error"]))
+    return answer

@@ -1,0 +1,299 @@
+"""The supervisor of a mutable pod (``rkt app sandbox``): apps come and go while it runs.
+
+It is the pod's PID 1 as at ``run`` (:mod:`rkt_stage1_coreos.supervisor`), and it also
+listens on the pod's control socket (:mod:`rkt_stage1_coreos.control`) for ``start``,
+``stop``, ``rm``, ``reopen`` and ``attach`` requests. It never exits because an app did: only
+a stop of the pod (SIGTERM, SIGINT, SIGHUP) ends it, once every app is gone.
+
+An app is started as at ``run`` (its own mount namespace and root, in the pod's other
+namespaces and its own cgroup), from the pod manifest on disk, in its own session. Its
+output is handled by the supervisor's one loop: ``log`` lines go to the app's CRI log
+file, ``stream`` and ``tty`` output to attached clients and a bounded buffer
+(:mod:`rkt_stage1_coreos.iopump`).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import selectors
+import signal
+import socket
+import time
+
+from rkt_sdk.errors import RktError
+from rkt_sdk.poddir import write_atomic
+from rkt_stage1_coreos import control
+from rkt_stage1_coreos.iopump import AppIO
+from rkt_stage1_coreos.supervisor import START_FAILED, STOP_SIGNALS, Supervisor, _app_child
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from rkt_sdk.linux.cgroups import Cgroups
+    from rkt_stage1_coreos.plan import AppPlan, PodPlan
+
+
+class AppRun:
+    """What the sandbox holds for one app it started: process, stop deadline, waiters, I/O."""
+
+    def __init__(self, plan: AppPlan, pid: int, io: AppIO) -> None:
+        self.plan = plan
+        self.pid = pid
+        self.io = io
+        self.deadline: float | None = None
+        self.waiters: list[socket.socket] = []
+        self.remove = False
+        self.code: int | None = None
+
+
+class Sandbox(Supervisor):
+    """PID 1 of a mutable pod: the control socket, app starts and stops, output, reaping."""
+
+    def __init__(self, plan: PodPlan, cg: Cgroups | None, insecure: frozenset[str] = frozenset(),
+                 settings: Mapping[str, Any] | None = None) -> None:
+        super().__init__(plan, cg)
+        self.insecure = insecure
+        self.settings = dict(settings or {})
+        self.apps: dict[str, AppRun] = {}
+        self.sel = selectors.DefaultSelector()
+        self.listener = control.listen(plan.path)
+
+    # --- starting an app ------------------------------------------------------------------
+
+    def _plan(self, name: str) -> tuple[AppPlan, Any]:
+        from rkt_sdk.appc import PodManifest
+        from rkt_sdk.types import Pod, PodApp
+        from rkt_stage1_coreos.plan import app_plan
+
+        manifest = PodManifest.from_json(self.pd.manifest_path.read_bytes())
+        ra = manifest.app(name)
+        if ra is None:
+            raise RktError(f"the pod has no app {name!r}")
+        apps = tuple(PodApp(a.name, self.pd.app_rootfs(a.name), a) for a in manifest.apps)
+        pod = Pod(self.plan.uuid, self.plan.path, manifest, apps)
+        return app_plan(pod, ra, self.pd.app_rootfs(name), self.insecure, self.settings), ra
+
+    def start_app(self, name: str) -> None:
+        """Start app ``name`` from the manifest on disk; raise with the reason if it cannot start."""
+        from rkt_sdk.appio import io_modes
+        from rkt_stage1_coreos.start import _limit
+
+        run = self.apps.get(name)
+        if run is not None and run.code is None:
+            raise RktError(f"app {name!r} is already running")
+        plan, ra = self._plan(name)
+        if self.cg is not None:
+            self.cg.create(plan.cgroup)
+            _limit(self.cg, plan.cgroup, plan.limits)
+        if run is not None:
+            run.io.close(self.sel)
+        io = AppIO(name, io_modes(ra), str(self.pd.app_log_path(name)))
+        pid, host_pid, err = self._fork(plan, io)
+        self.running[pid] = plan
+        self.apps[name] = AppRun(plan, pid, io)
+        io.register(self.sel)
+        if host_pid:
+            self.pd.record_app_pid(name, host_pid)
+        write_atomic(self._pidfile(name), f"{pid}\n")
+        if err:
+            raise RktError(err)
+
+    def _fork(self, plan: AppPlan, io: AppIO) -> tuple[int, int, str]:
+        """Fork the app's child; its pid, host pid and start error ("" once it runs its program)."""
+        r, w = os.pipe2(os.O_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(r)
+                os.write(w, f"P{os.readlink('/proc/self')}\n".encode())
+                os.setsid()
+                io.child_side()
+            except BaseException as e:
+                os.write(w, f"app {plan.name!r}: {e}".encode())
+                os._exit(START_FAILED)
+            _app_child(self.plan, plan, self.cg, w)
+        os.close(w)
+        io.parent_side()
+        self.pd.clear_app_exit(plan.name)
+        self.pd.record_app_started(plan.name)
+        chunks = []
+        while b := os.read(r, 4096):
+            chunks.append(b)
+        os.close(r)
+        head, _, err = b"".join(chunks).partition(b"\n")
+        host_pid = int(head[1:]) if head.startswith(b"P") and head[1:].isdigit() else 0
+        return pid, host_pid, err.decode(errors="replace")
+
+    # --- stopping and reaping ---------------------------------------------------------------
+
+    def _signal_app(self, run: AppRun, sig: int) -> None:
+        targets = [run.pid]
+        if sig == signal.SIGKILL and self.cg is not None:
+            targets += self.cg.procs(run.plan.cgroup)  # pids as this PID namespace sees them
+        for pid in targets:
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def stop_app(self, run: AppRun, force: bool, timeout: float) -> None:
+        """SIGTERM the app (SIGKILL with ``force``), and arm its SIGKILL deadline."""
+        if force or timeout <= 0:
+            self._signal_app(run, signal.SIGKILL)
+        else:
+            self._signal_app(run, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            run.deadline = deadline if run.deadline is None else min(run.deadline, deadline)
+
+    def reap(self) -> None:
+        """Collect exited children; record each app's exit, answer who waits for it; the pod goes on."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            plan = self.running.pop(pid, None)
+            run = self.apps.get(plan.name) if plan is not None else None
+            if plan is None or run is None or run.pid != pid:
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            run.code = 128 - code if code < 0 else code
+            run.deadline = None
+            self.pd.record_app_exited(plan.name, run.code)
+            self.pd.record_app_pid(plan.name, None)
+            self._signal_app(run, signal.SIGKILL)  # what the app left behind goes with it
+            run.io.finish(run.code, self.sel)
+            if run.remove:
+                self.forget(plan.name)
+            for conn in run.waiters:
+                _answer(conn, {"ok": True, "exit": run.code})
+            run.waiters.clear()
+
+    def forget(self, name: str) -> None:
+        """Drop an app that is not running: its I/O, its cgroup, its pid file."""
+        run = self.apps.pop(name, None)
+        if run is not None:
+            run.io.close(self.sel)
+        if self.cg is not None:
+            from rkt_stage1_coreos.plan import app_cgroup
+
+            try:
+                self.cg.remove(app_cgroup(self.plan.cgroup, name))
+            except RktError as e:
+                from rkt_stage1_coreos.supervisor import _say
+
+                _say(f"app {name!r}: {e}")
+        try:
+            os.unlink(self._pidfile(name))
+        except FileNotFoundError:
+            pass
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def _accept(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        conn.settimeout(2.0)
+        try:
+            req = json.loads(control.read_line(conn))
+            if not isinstance(req, dict):
+                raise ValueError("not an object")
+            keep = self.handle(conn, req)
+        except (OSError, ValueError) as e:
+            _answer(conn, {"error": f"bad request: {e}"})
+            return
+        except RktError as e:
+            _answer(conn, {"error": str(e)})
+            return
+        if not keep:
+            conn.close()
+
+    def handle(self, conn: socket.socket, req: dict[str, Any]) -> bool:
+        """Serve one request; True when the connection is kept (a stop waits, an attach streams)."""
+        op, name = req.get("op"), str(req.get("app", ""))
+        run = self.apps.get(name)
+        if op == "start":
+            self.start_app(name)
+            _answer(conn, {"ok": True}, close=False)
+            return False
+        if op in ("stop", "rm") and run is not None and run.code is None:
+            run.remove = op == "rm"
+            run.waiters.append(conn)
+            self.stop_app(run, op == "rm" or bool(req.get("force")), float(req.get("timeout", 10)))
+            return True
+        if op in ("stop", "rm"):
+            if op == "rm":
+                self.forget(name)
+            _answer(conn, {"ok": True, "exit": run.code if run is not None else None}, close=False)
+            return False
+        if op == "reopen" and run is not None:
+            run.io.reopen_log()
+            _answer(conn, {"ok": True}, close=False)
+            return False
+        if op == "attach" and run is not None:
+            return run.io.attach(conn, req, self.sel)
+        raise RktError(f"unknown request {op!r}" if op not in ("reopen", "attach") else f"no app {name!r} started")
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def _timeout(self) -> float | None:
+        deadlines = [r.deadline for r in self.apps.values() if r.deadline is not None]
+        if self.deadline is not None:
+            deadlines.append(self.deadline)
+        return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for run in self.apps.values():
+            if run.deadline is not None and run.deadline <= now:
+                run.deadline = None
+                self._signal_app(run, signal.SIGKILL)
+        if self.deadline is not None and self.deadline <= now:
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def _signals(self, fd: int) -> None:
+        try:
+            got = os.read(fd, 512)
+        except BlockingIOError:
+            return
+        if any(s in STOP_SIGNALS for s in got):
+            self.stop()
+
+    def loop(self) -> int:
+        """Serve requests and apps' output until the pod is stopped and every app is gone."""
+        wr, ww = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(ww)
+        self.sel.register(wr, selectors.EVENT_READ, self._signals)
+        self.sel.register(self.listener, selectors.EVENT_READ, lambda _fd: self._accept())
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD, *STOP_SIGNALS])
+        while self.deadline is None or self.running:
+            for key, _ in self.sel.select(self._timeout()):
+                key.data(key.fd)
+            self._expire()
+            self.reap()
+        self.listener.close()
+        for run in list(self.apps.values()):
+            run.io.drain(self.sel)
+        return 0
+
+
+def _answer(conn: socket.socket, obj: dict[str, Any], close: bool = True) -> None:
+    try:
+        control.send(conn, obj)
+    except OSError as e:
+        if e.errno not in (errno.EPIPE, errno.ECONNRESET):
+            raise
+    finally:
+        if close:
+            conn.close()
