@@ -82,7 +82,7 @@ def test_sandbox_is_listed_at_once_and_stops_with_rkt_stop(rkt: Rkt, sandbox: Sa
     st = rkt.run_ok("status", sandbox.uuid).out
     assert "state=running" in st
     rkt.run_ok("stop", sandbox.uuid)
-    out, err = sandbox.proc.communicate(timeout=20)
+    _out, err = sandbox.proc.communicate(timeout=20)
     assert sandbox.proc.returncode == 0, err
     assert "state=exited" in rkt.run_ok("status", sandbox.uuid).out
     gc = rkt.run_ok("gc", "--grace-period=0s")

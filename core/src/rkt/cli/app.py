@@ -16,6 +16,7 @@ from rkt.cli.podflags import APP_FLAGS, NETWORK_FLAGS, POD_FLAGS
 #: the arguments are parsed here: what follows ``--`` in ``app add`` is the app's (argparse's
 #: subcommands would take it for flags)
 RAW_ARGV = True
+EXAMPLE = "rkt app add UUID example.com/redis --name=redis --stdout=stream && rkt app start UUID --app=redis"
 UUID = Arg("uuid", "the sandbox pod (UUID or unique prefix)", metavar="UUID")
 APP = Flag("--app", "name of the app", metavar="NAME")
 FORMAT = Flag("--format", "output format: json or json-pretty (default: a table)", choices=("", "json", "json-pretty"))

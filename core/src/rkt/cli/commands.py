@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stop": ("rkt.cli.stop", "Stop pods"),
     "enter": ("rkt.cli.enter", "Enter the namespaces of an app within a rkt pod"),
     "app": ("rkt.cli.app", "Operate on the apps of a mutable pod (sandbox, add, start, stop, rm, list, status)"),
+    "attach": ("rkt.cli.attach", "Attach to an app of a mutable pod running in stream or tty mode"),
     "gc": ("rkt.cli.gc", "Garbage collect pods no longer in use"),
     "rm": ("rkt.cli.rm", "Remove all files and resources associated with an exited pod"),
     "cat-manifest": ("rkt.cli.cat_manifest", "Inspect and print the pod manifest"),

@@ -338,3 +338,22 @@ def app_status(env: Environment, uuid: str, name: str) -> AppStatus:
     if mp.flavor.implements("rkt_stage1_app_status"):
         extra = mp.flavor.hook.rkt_stage1_app_status(pod=mp.pod, app=name)
     return AppStatus(ra, mp.pd.app_state(name), extra)
+
+
+def attach_app(env: Environment, uuid: str, name: str, *, stdin: bool, detach_keys: bytes) -> int:
+    """``rkt attach``: the caller's stdio to an app's streams; the app's exit code, or 0 once detached."""
+    from rkt_sdk.types import AttachOptions
+
+    mp = open_pod(env, uuid)
+    mp.app(name)
+    if not mp.flavor.implements("rkt_stage1_app_attach"):
+        raise AppError(f"the {mp.flavor.name} flavor cannot attach to apps")
+    opts = AttachOptions(stdin=stdin, detach_keys=detach_keys, settings=mp.options.settings)
+    return int(mp.flavor.hook.rkt_stage1_app_attach(pod=mp.pod, app=name, options=opts) or 0)
+
+
+def reopen_log(env: Environment, uuid: str, name: str) -> None:
+    """Have the flavor open an app's log file again by its name (after a rotation)."""
+    mp = open_pod(env, uuid)
+    mp.app(name)
+    mp.flavor.hook.rkt_stage1_app_reopen_log(pod=mp.pod, app=name)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 def add(pod: Pod, app: PodApp, options: AppOptions) -> None:
     """Check that the app can run in this pod (nothing is started or made)."""
     insecure = frozenset(load_run_record(pod.path).get("insecureOptions", ()))
-    app_plan(pod, app.runtime, app.rootfs, insecure, options.settings)
+    app_plan(pod, app, insecure, options.settings)
 
 
 def start(pod: Pod, app: str) -> None:

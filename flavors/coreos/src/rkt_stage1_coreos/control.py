@@ -54,14 +54,20 @@ def listen(pod_path: str | os.PathLike[str]) -> socket.socket:
 
 
 def read_line(sock: socket.socket) -> bytes:
-    """One line from ``sock`` (without its newline); ``b""`` at end of file."""
+    """One line from ``sock`` (without its newline); ``b""`` at end of file.
+
+    Reads no further than the newline (peeking first): after an ``attach`` answer, frames follow.
+    """
     buf = bytearray()
-    while not buf.endswith(b"\n"):
-        chunk = sock.recv(4096 if len(buf) < MAX_LINE else 0)
-        if not chunk:
-            return bytes(buf)
-        buf += chunk
-    return bytes(buf[:-1])
+    while len(buf) < MAX_LINE:
+        peek = sock.recv(4096, socket.MSG_PEEK)
+        if not peek:
+            break
+        end = peek.find(b"\n")
+        buf += sock.recv(end + 1 if end >= 0 else len(peek))
+        if end >= 0:
+            return bytes(buf[:-1])
+    return bytes(buf)
 
 
 def send(sock: socket.socket, obj: dict[str, Any]) -> None:

@@ -75,7 +75,7 @@ class Sandbox(Supervisor):
             raise RktError(f"the pod has no app {name!r}")
         apps = tuple(PodApp(a.name, self.pd.app_rootfs(a.name), a) for a in manifest.apps)
         pod = Pod(self.plan.uuid, self.plan.path, manifest, apps)
-        return app_plan(pod, ra, self.pd.app_rootfs(name), self.insecure, self.settings), ra
+        return app_plan(pod, PodApp(name, self.pd.app_rootfs(name), ra), self.insecure, self.settings), ra
 
     def start_app(self, name: str) -> None:
         """Start app ``name`` from the manifest on disk; raise with the reason if it cannot start."""
