@@ -111,6 +111,7 @@ def test_unknown_tag_or_repository(rkt: Rkt, registry: Registry, env: dict[str, 
 
 
 def test_registry_images_need_the_image_option(rkt: Rkt, registry: Registry, env: dict[str, str]) -> None:
+    rkt.insecure_image = False
     r = rkt("--insecure-options=http", "fetch", registry.ref("app/oci:v1"), env=env)
     assert r.code == 254 and "--insecure-options=image" in r.err, r
     assert rkt.run_ok("image", "list", "--no-legend", env=env).out == ""
