@@ -269,3 +269,15 @@ def test_hostile_layers_served_by_the_registry(rkt: Rkt, registry: Registry, hos
     assert HOSTILE[case][1] in err[0], r.err
     assert rkt.run_ok("image", "list", "--no-legend").out == ""
     assert not {"escaped", "pwned"} & (set(os.listdir("/tmp")) - before)
+
+
+# -- running ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("flavor", ["fly", "coreos"])
+def test_run_a_registry_image(rkt: Rkt, registry: Registry, env: dict[str, str], flavor: str) -> None:
+    net = ("--net=none",) if flavor == "coreos" else ()
+    r = rkt("--insecure-options=http", "run", f"--stage1-name={flavor}", *net, registry.ref("app/docker:v1"),
+            env=env, timeout=120)
+    assert r.code == 0, r
+    lines = r.out.splitlines()
+    assert lines[0] == "registry from /home/user as user", r
+    assert "second" in lines and "third" in lines and "base-only" not in lines, r
