@@ -216,6 +216,7 @@ def _runtime_app(mp: MutablePod, req: AppRequest, modes: tuple[str, str, str], i
 
 def _render(mp: MutablePod, store: Any, name: str, image_id: str) -> None:
     """The app's image record and root filesystem in the pod (mounted when overlaid)."""
+    import functools
     import json
 
     from rkt.pods.rootfs import mount_app_roots, prepare_app_dirs
@@ -224,16 +225,16 @@ def _render(mp: MutablePod, store: Any, name: str, image_id: str) -> None:
     info = mp.pd.path / "appsinfo" / name
     info.mkdir(parents=True)
     write_atomic(info / "manifest", json.dumps(store.manifest(image_id).to_dict()) + "\n")
-    tree = store.render(image_id)
-    write_atomic(info / "treeStoreID", store.tree_id(image_id) + "\n")
-    write_atomic(info / "treePath", str(tree) + "\n")
+    lowers = store.rootfs_layers(image_id)
+    write_atomic(info / "treeStoreID", "".join(t + "\n" for t in store.tree_ids(image_id)))
+    write_atomic(info / "lowers", "".join(f"{p}\n" for p in lowers))
     try:
         overlay = bool(json.loads((mp.pd.path / "stage1").read_text()).get("overlay", True))
     except (OSError, ValueError, AttributeError):
         overlay = True
-    prepare_app_dirs(mp.pd, name, tree / "rootfs", overlay)
+    prepare_app_dirs(mp.pd, name, lowers, overlay, functools.partial(store.flatten, image_id))
     if overlay:
-        mount_app_roots(mp.pd, {name: tree / "rootfs"})
+        mount_app_roots(mp.pd, {name: lowers})
     store.touch(image_id)
 
 
