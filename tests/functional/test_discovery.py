@@ -140,3 +140,10 @@ def test_https_aci_verified_against_url_asc(ns: InNs, key: Key) -> None:
     assert any("GET /images/example.com/app-v1.0-linux-amd64.aci.asc" in line for line in ns.host.requests())
     r = ns("image", "verify", r.out.strip())
     assert r.code == 0 and "verified, signed by App Publisher" in r.out, r
+
+
+def test_prepare_discovers_verifies_and_uses_the_name(ns: InNs, key: Key) -> None:
+    assert ns("trust", "--prefix=example.com/app", "--skip-fingerprint-review", str(key.public)).code == 0
+    r = ns("prepare", "--stage1-name=fly", "example.com/app:v1.0", "--exec=/hello")
+    assert r.code == 0 and "verified: signed by App Publisher" in r.err, r
+    assert _images(ns).split() == ["example.com/app:v1.0"]
