@@ -83,7 +83,7 @@ def _app_state(pod_state: str, a: AppInfo) -> str:
     if a.exit_code is not None:
         return "exited"
     if pod_state == "running":
-        return "running"
+        return "running" if a.started else "created"  # a sandbox's app added and not started
     if pod_state in ("exited", "exited-garbage", "garbage"):
         return "exited"
     return "created"
