@@ -11,8 +11,9 @@ from rkt.cli.options import Arg, Flag, bool_flag
 EXAMPLE = "rkt --insecure-options=image fetch ./hello.aci"
 DESCRIPTION = ("Fetch image(s) and store them in the local store. IMAGE is an ACI file (path or file:// URL), "
                "a docker://[REGISTRY/]REPO[:TAG|@DIGEST] reference, oci:DIR[:TAG], oci-archive:FILE[:TAG], "
-               "docker-archive:FILE, an image id (sha512-..., unique prefixes accepted), or a name[:version] "
-               "already in the store. Prints each image's id.")
+               "docker-archive:FILE, an http(s):// URL of an ACI, an image id (sha512-..., unique prefixes "
+               "accepted), or a name[:version] (from the store, else found by appc discovery). Signatures are "
+               "checked against the keys 'rkt trust' added. Prints each image's id.")
 ARGS = (Arg("images", "image to fetch", nargs="+", metavar="IMAGE"),)
 FLAGS = (
     bool_flag("--full", "print the full image id"),
