@@ -62,7 +62,7 @@ def test_attach_to_a_stream_app_buffered_output_two_clients_and_exit_code(sandbo
     _read_until(first.stdout.fileno(), b"got one\n")
     first.stdin.close()  # end of input: the app's loop ends
     first.stdin = None
-    out1, err1 = first.communicate(timeout=20)
+    _out1, err1 = first.communicate(timeout=20)
     out2, err2 = second.communicate(timeout=20)
     assert first.returncode == 4 and second.returncode == 4, (err1, err2)
     assert "err one" in err1 and "got one" in out2 and "err one" in err2 and "before" not in out2
