@@ -23,6 +23,7 @@ import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
 
 from rkt.images.errors import FetchError
 from rkt.store.errors import ImageNotFound
@@ -132,6 +133,7 @@ def _signature(client: HttpClient, url: str) -> bytes | None:
 
 def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecord | None,
               verifier: Verifier | None) -> ImageRecord:
+    from rkt.images.progress import Progress
     from rkt.images.registry.errors import registry_reason
     from rkt.images.registry.transport import HttpClient, ResponseStream
     from rkt.store.importer import import_stream
@@ -158,11 +160,16 @@ def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecor
             raise FetchError(f'image "{url}": the server answered {registry_reason(r.status, body)}')
         length = r.headers.get("Content-Length")
         size = int(length) if length and length.isdigit() else -1
-        with io.BufferedReader(ResponseStream(r, f'image "{url}"', size), buffer_size=1 << 20) as stream:
-            if verifier is not None:
-                check = verifier.begin_url(url, lambda: _signature(client, url))
-            image = import_stream(store.layout, store.index, stream, url, store.limits, store.durable, check)
-        check = None
+        key = "aci:" + (urlsplit(url).path.rpartition("/")[2] or "image")
+        with Progress(url) as progress:
+            progress.started(key, max(size, 0))
+            download = ResponseStream(r, f'image "{url}"', size, lambda n: progress.advance(key, n))
+            with io.BufferedReader(download, buffer_size=1 << 20) as stream:
+                if verifier is not None:
+                    check = verifier.begin_url(url, lambda: _signature(client, url))
+                image = import_stream(store.layout, store.index, stream, url, store.limits, store.durable, check)
+            check = None
+            progress.finished(key)
         write_record(store, RemoteRecord(url, image.id, r.headers.get("ETag"),
                                          max_age(r.headers.get("Cache-Control")), now))
         return image

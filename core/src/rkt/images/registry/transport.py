@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
@@ -144,15 +144,17 @@ class HttpClient:
 class ResponseStream(io.RawIOBase):
     """A response body as a readable stream; network failures become :class:`FetchError`.
 
-    ``size``: how many bytes are expected (-1: unknown). A stream closed before the end
-    drops its connection instead of returning it to the pool.
+    ``size``: how many bytes are expected (-1: unknown); ``on_bytes`` is told of each read.
+    A stream closed before the end drops its connection instead of returning it to the pool.
     """
 
-    def __init__(self, resp: urllib3.BaseHTTPResponse, name: str, size: int = -1) -> None:
+    def __init__(self, resp: urllib3.BaseHTTPResponse, name: str, size: int = -1,
+                 on_bytes: Callable[[int], None] | None = None) -> None:
         self._resp = resp
         self._name = name
         self._left = size
         self._done = size == 0
+        self._on_bytes = on_bytes
 
     def readable(self) -> bool:
         return True
@@ -168,6 +170,8 @@ class ResponseStream(io.RawIOBase):
         except (HTTPError, OSError) as e:
             raise FetchError(f"{self._name}: the download broke off: {_reason(e)}") from None
         self._left -= len(data)
+        if data and self._on_bytes is not None:
+            self._on_bytes(len(data))
         if not data or self._left == 0 or n is None or n < 0:
             self._done = True
         return data
