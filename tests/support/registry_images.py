@@ -103,3 +103,25 @@ def platform_index(layout: Path, platforms: Mapping[str, tuple[str, str]], tag: 
                                "annotations": {"org.opencontainers.image.ref.name": tag}})
     (layout / "index.json").write_text(json.dumps(index))
     return f"oci:{layout}:{tag}"
+
+
+def sized_image(layout: Path, *, layers: int = 5, layer_bytes: int = 40 << 20, tag: str = "big",
+                base: str | None = None) -> str:
+    """An image of ``layers`` layers of ``layer_bytes`` random bytes each (incompressible); ``oci:LAYOUT:TAG``.
+
+    With ``base`` (a tag in the same layout) the new image is that one plus its own layers, so
+    the two share the base's layers (for pulls that must fetch only what is new). For benches.
+    """
+    import os
+
+    scratch = layout.parent / f".{layout.name}-scratch"
+    if base is None:
+        new_image(layout, tag)
+    else:
+        umoci("tag", "--image", f"{layout}:{base}", tag)
+    try:
+        for i in range(layers):
+            add_layer(layout, tag, {f"/data/{tag}-{i}.bin": os.urandom(layer_bytes)}, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return f"oci:{layout}:{tag}"
