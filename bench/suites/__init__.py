@@ -9,7 +9,7 @@ from bench.timing import Result
 
 
 def _load() -> dict[str, Callable[[Context], list[Result]]]:
-    from bench.suites import commands, image, memory, startup, verify, vm
+    from bench.suites import commands, image, memory, mutable, startup, verify, vm
 
     return {
         "startup": startup.run,
@@ -22,6 +22,7 @@ def _load() -> dict[str, Callable[[Context], list[Result]]]:
         "vm": vm.run,
         "memory": memory.run,
         "verify": verify.run,
+        "mutable": mutable.run,
     }
 
 
@@ -37,6 +38,7 @@ DESCRIPTIONS = {
     "vm": "VM flavors: boot to the app's first output vs a raw qemu-system boot to a marker",
     "memory": "peak memory of rkt run and of the pod process while the app runs",
     "verify": "rkt fetch of a >=200 MB ACI over loopback HTTP with its signature checked vs --insecure-options=image",
+    "mutable": "rkt app add + app start into a running coreos sandbox vs rkt run --net=host; app stop vs the app's exit",
 }
 
 NAMES = tuple(DESCRIPTIONS)
