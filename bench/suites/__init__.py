@@ -38,7 +38,7 @@ DESCRIPTIONS = {
     "vm": "VM flavors: boot to the app's first output vs a raw qemu-system boot to a marker",
     "memory": "peak memory of rkt run and of the pod process while the app runs",
     "verify": "rkt fetch of a >=200 MB ACI over loopback HTTP with its signature checked vs --insecure-options=image",
-    "mutable": "rkt app add + app start into a running coreos sandbox vs rkt run --net=host; app stop vs the app's exit",
+    "mutable": "rkt app add + app start into a coreos sandbox vs rkt run --net=host; app stop vs the app's exit",
 }
 
 NAMES = tuple(DESCRIPTIONS)
