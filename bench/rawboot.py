@@ -32,10 +32,10 @@ def raw_boot(cache_dir: Path, machine: str, qemu: str = "qemu-system-x86_64") ->
     """Build (or find in ``cache_dir``) what the raw boot needs; raise BenchError if the VM kit is missing."""
     try:
         from rkt_sdk.vm.accel import kvm_problem
-        from rkt_sdk.vm.guest import PROBE_MARKER
+        from rkt_sdk.vm.guest import PROBE_ARG, PROBE_MARKER
         from rkt_sdk.vm.initramfs import build_initramfs
         from rkt_sdk.vm.kernel import find_kernel, unpacked_kernel
-        from rkt_sdk.vm.qemu import raw_boot_argv
+        from rkt_sdk.vm.qemu import kernel_cmdline
     except ImportError as e:
         raise BenchError(f"the VM kit is not available: {e}") from None
     try:
@@ -49,4 +49,7 @@ def raw_boot(cache_dir: Path, machine: str, qemu: str = "qemu-system-x86_64") ->
     note = f"{machine}, {accel}, {'unpacked ' if image != kernel.path else ''}kernel {kernel.version}"
     if problem:
         note += " (KVM unusable here)"
-    return RawBoot(raw_boot_argv(qemu, image, initramfs, accel, machine), PROBE_MARKER.encode(), accel, image, note)
+    argv = [qemu, "-M", machine, "-accel", accel, "-m", "256", "-nodefaults", "-no-user-config",
+            "-display", "none", "-no-reboot", "-kernel", str(image), "-initrd", str(initramfs),
+            "-append", kernel_cmdline(machine, PROBE_ARG, accel=accel), "-serial", "stdio"]
+    return RawBoot(argv, PROBE_MARKER.encode(), accel, image, note)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import socket
 import subprocess
 from pathlib import Path
 
+from rkt_sdk.linux.ns import set_pdeathsig
 from rkt_sdk.poddir import PodDir
 from rkt_sdk.types import Pod, RunOptions
 from rkt_sdk.vm.errors import GuestError, VMError
@@ -18,13 +18,10 @@ from rkt_sdk.vm.record import cleanup_stage1_data, read_record, write_record
 from rkt_sdk.vm.settings import VMSettings
 from rkt_sdk.vm.supervisor import GuestChannels, Supervisor
 
-_PR_SET_PDEATHSIG = 1
-
 
 def _die_with_parent() -> None:
     """In the QEMU child: be killed when the pod process dies (no VM outlives its supervisor)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    set_pdeathsig(signal.SIGKILL)
 
 
 class QemuVM:

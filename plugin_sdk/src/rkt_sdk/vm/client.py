@@ -180,16 +180,6 @@ def enter(pod_path: Path, app: str, argv: Sequence[str], out_fd: int = 1, err_fd
                 pass
 
 
-def supervisor_alive(pod_path: Path) -> bool:
-    """Whether a supervisor answers for the pod."""
-    try:
-        c = SupervisorClient(pod_path, timeout=1.0)
-    except SupervisorUnreachable:
-        return False
-    c.close()
-    return True
-
-
 def guest_status(pod_path: Path) -> dict[str, Any]:
     """What the supervisor knows (``ready``, ``exited``), or ``{}`` when the pod is not running."""
     try:

@@ -7,7 +7,6 @@ are sockets QEMU receives already connected (``fd=N``), so no socket file is lef
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,13 +113,3 @@ def qemu_argv(binary: str, spec: VMSpec, fds: ChardevFds) -> list[str]:
     argv += ["-device", dev("rng")]
     return argv
 
-
-def raw_boot_argv(binary: str, kernel: Path, initramfs: Path, accel: str = "tcg",
-                  machine: str = "microvm", extra: Sequence[str] = ()) -> list[str]:
-    """A bare boot of ``kernel`` + ``initramfs`` with the console on stdout (benchmarks, probes)."""
-    from rkt_sdk.vm.guest import PROBE_ARG
-
-    cmdline = kernel_cmdline(machine, PROBE_ARG, accel=accel)
-    return [binary, "-M", machine, "-accel", accel, "-m", "256", "-nodefaults", "-no-user-config",
-            "-display", "none", "-no-reboot", "-kernel", str(kernel), "-initrd", str(initramfs),
-            "-append", cmdline, "-serial", "stdio", *extra]
