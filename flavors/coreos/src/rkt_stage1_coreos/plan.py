@@ -106,7 +106,7 @@ def _set_value(iso: Isolator, where: str) -> list[str]:
 
 def limits_of(isolators: tuple[Isolator, ...], where: str) -> Limits:
     """Memory, CPU and CPU-shares limits from ``resource/*`` and ``os/linux/cpu-shares`` isolators."""
-    from rkt_sdk.linux.cgroups import parse_cpu, parse_memory
+    from rkt_sdk.quantities import parse_cpu, parse_memory
 
     mem = cpu = shares = None
     try:

@@ -57,20 +57,44 @@ def _limit(cg: Any, path: str, limits: Any) -> None:
 
 def run(pod: Pod, options: RunOptions) -> int:
     """Run the pod; return its exit code (see the module doc)."""
-    from rkt_sdk.linux import ns
-
     settings = options.settings
     plan = pod_plan(pod, options.insecure_options, settings, options.hostname, options.stop_timeout,
                     options.interactive, options.debug)
     save_run_record(pod.path, options.insecure_options, options.stop_timeout, plan.cgroup)
     cg = host_cgroups()  # the layout; the directories are made while the supervisor sets up
     netns = str(pod.netns) if pod.netns is not None else None
-    new_net = netns is None and options.net != "host"
+    pid, go_w, st_r = _fork_supervisor(plan, cg, netns, netns is None and options.net != "host")
+
+    def _forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+    forward = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    for sig in forward:
+        signal.signal(sig, _forward)
+    try:
+        wstatus = _follow(pod, plan, cg, pid, go_w, st_r)
+    finally:
+        for sig, handler in forward.items():
+            signal.signal(sig, handler)
+        if options.interactive:
+            _take_back_terminal()
+    code = os.waitstatus_to_exitcode(wstatus)
+    return 128 - code if code < 0 else code
+
+
+def _fork_supervisor(plan: PodPlan, cg: Cgroups, netns: str | None, new_net: bool) -> tuple[int, int, int]:
+    """Fork the supervisor as PID 1 of a new PID namespace.
+
+    :returns: its pid, the write end of its go pipe and the read end of its status pipe.
+    """
+    from rkt_sdk.linux import ns
 
     go_r, go_w = os.pipe2(os.O_CLOEXEC)
     st_r, st_w = os.pipe2(os.O_CLOEXEC)
     own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-    forward = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:
         ns.unshare(ns.CLONE_NEWPID)
         try:
@@ -83,50 +107,44 @@ def run(pod: Pod, options: RunOptions) -> int:
         finally:
             ns.setns(own_pidns, ns.CLONE_NEWPID)
     except RktError as e:
+        os.close(go_w)
+        os.close(st_r)
         raise FlavorError(f"starting the pod: {e}") from None
     finally:
         os.close(own_pidns)
         os.close(go_r)
         os.close(st_w)
+    return pid, go_w, st_r
 
-    def _forward(signum: int, _frame: object) -> None:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
 
-    for sig in forward:
-        signal.signal(sig, _forward)
+def _follow(pod: Pod, plan: PodPlan, cg: Cgroups, pid: int, go_w: int, st_r: int) -> int:
+    """Make the cgroups, let the supervisor go on, wait for its apps to start and for it to end.
+
+    :returns: the supervisor's wait status.
+    :raises FlavorError: the supervisor reported (or died of) a failure before its apps started.
+    """
     try:
         try:
-            try:
-                make_cgroups(plan, cg)
-                PodDir(pod.path).write_pid(pid)
-                os.write(go_w, b"g")
-            finally:
-                os.close(go_w)  # without a "g" the supervisor exits before starting anything
-        except BaseException:
-            os.close(st_r)
-            os.waitpid(pid, 0)
-            raise
-        status = b""
-        while True:
-            chunk = os.read(st_r, 4096)
-            if not chunk:
-                break
-            status += chunk
+            make_cgroups(plan, cg)
+            PodDir(pod.path).write_pid(pid)
+            os.write(go_w, b"g")
+        finally:
+            os.close(go_w)  # without a "g" the supervisor exits before starting anything
+    except BaseException:
         os.close(st_r)
-        if status != b"ok":
-            os.waitpid(pid, 0)
-            raise FlavorError(status.decode(errors="replace") or "the pod's supervisor died before its apps started")
-        _, wstatus = os.waitpid(pid, 0)
-    finally:
-        for sig, handler in forward.items():
-            signal.signal(sig, handler)
-        if options.interactive:
-            _take_back_terminal()
-    code = os.waitstatus_to_exitcode(wstatus)
-    return 128 - code if code < 0 else code
+        os.waitpid(pid, 0)
+        raise
+    status = b""
+    while True:
+        chunk = os.read(st_r, 4096)
+        if not chunk:
+            break
+        status += chunk
+    os.close(st_r)
+    if status != b"ok":
+        os.waitpid(pid, 0)
+        raise FlavorError(status.decode(errors="replace") or "the pod's supervisor died before its apps started")
+    return os.waitpid(pid, 0)[1]
 
 
 def _sandbox(pod: Pod, options: RunOptions) -> Any:

@@ -40,27 +40,8 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return e
 
 
-def domain_xml(spec: VMSpec, emulator: str, sockets: Path) -> str:
-    """The libvirt domain XML of ``spec``, with its character devices as sockets under ``sockets``."""
-    dom = ET.Element("domain", type="kvm" if spec.accel == "kvm" else "qemu")
-    _sub(dom, "name", spec.name)
-    if spec.uuid:
-        _sub(dom, "uuid", spec.uuid)
-    _sub(dom, "memory", str(spec.memory_mib), unit="MiB")
-    _sub(dom, "vcpu", str(spec.vcpus))
-    os_ = _sub(dom, "os")
-    _sub(os_, "type", "hvm", arch="x86_64", machine=spec.machine)
-    _sub(os_, "kernel", str(spec.kernel))
-    _sub(os_, "initrd", str(spec.initramfs))
-    _sub(os_, "cmdline", spec.cmdline)
-    feats = _sub(dom, "features")
-    _sub(feats, "acpi")
-    if spec.accel == "kvm":
-        _sub(dom, "cpu", mode="host-passthrough")
-    _sub(dom, "clock", offset="utc")
-    for ev in ("on_poweroff", "on_reboot", "on_crash"):
-        _sub(dom, ev, "destroy")
-    dev = _sub(dom, "devices")
+def _devices(dev: ET.Element, spec: VMSpec, emulator: str, sockets: Path) -> None:
+    """The domain's devices: console, guest channels, 9p shares, taps, entropy; virtio-mmio on microvm."""
     _sub(dev, "emulator", emulator)
     mmio = spec.machine.startswith("microvm")
 
@@ -98,6 +79,29 @@ def domain_xml(spec: VMSpec, emulator: str, sockets: Path) -> str:
     place(rng)
     _sub(dev, "controller", type="usb", model="none")
     _sub(dev, "memballoon", model="none")
+
+
+def domain_xml(spec: VMSpec, emulator: str, sockets: Path) -> str:
+    """The libvirt domain XML of ``spec``, with its character devices as sockets under ``sockets``."""
+    dom = ET.Element("domain", type="kvm" if spec.accel == "kvm" else "qemu")
+    _sub(dom, "name", spec.name)
+    if spec.uuid:
+        _sub(dom, "uuid", spec.uuid)
+    _sub(dom, "memory", str(spec.memory_mib), unit="MiB")
+    _sub(dom, "vcpu", str(spec.vcpus))
+    os_ = _sub(dom, "os")
+    _sub(os_, "type", "hvm", arch="x86_64", machine=spec.machine)
+    _sub(os_, "kernel", str(spec.kernel))
+    _sub(os_, "initrd", str(spec.initramfs))
+    _sub(os_, "cmdline", spec.cmdline)
+    feats = _sub(dom, "features")
+    _sub(feats, "acpi")
+    if spec.accel == "kvm":
+        _sub(dom, "cpu", mode="host-passthrough")
+    _sub(dom, "clock", offset="utc")
+    for ev in ("on_poweroff", "on_reboot", "on_crash"):
+        _sub(dom, ev, "destroy")
+    _devices(_sub(dom, "devices"), spec, emulator, sockets)
     sec = _sub(dom, "seclabel", type="static", model="dac", relabel="no")
     _sub(sec, "label", "+0:+0")
     return ET.tostring(dom, encoding="unicode")

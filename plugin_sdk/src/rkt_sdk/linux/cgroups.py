@@ -18,7 +18,12 @@ import time
 from pathlib import Path
 
 from rkt_sdk.errors import RktError
+from rkt_sdk.quantities import parse_cpu, parse_memory
 from rkt_sdk.record import Record
+
+# parse_cpu and parse_memory live in rkt_sdk.quantities and stay importable from here
+__all__ = ["CPU_PERIOD_US", "MANAGED_V1", "V1_CONTROLLERS", "CgroupError", "Cgroups", "Hierarchy", "Mountable",
+           "V1Cgroups", "V2Cgroups", "detect", "parse_cpu", "parse_layout", "parse_memory"]
 
 #: v1 controllers this module knows how to mount and name
 V1_CONTROLLERS = frozenset({"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "net_cls", "blkio",
@@ -50,45 +55,6 @@ def _read(path: Path) -> str:
             return f.read()
     except OSError as e:
         raise CgroupError(f"reading {path}: {e.strerror}") from None
-
-
-def parse_memory(value: str | int) -> int:
-    """A memory quantity (``64M``, ``1Gi``, ``500000``) in bytes."""
-    if isinstance(value, int):
-        return value
-    s = value.strip()
-    units = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12,
-             "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
-    low = s.lower()
-    for suffix in ("ki", "mi", "gi", "ti", "k", "m", "g", "t"):
-        if low.endswith(suffix):
-            num = low[: -len(suffix)]
-            mult = units[suffix]
-            break
-    else:
-        num, mult = low, 1
-    try:
-        n = float(num)
-    except ValueError:
-        raise CgroupError(f"memory quantity {value!r}: not a number with a unit (K, M, G, Ki, Mi, Gi)") from None
-    if n <= 0:
-        raise CgroupError(f"memory quantity {value!r}: must be positive")
-    return int(n * mult)
-
-
-def parse_cpu(value: str | int | float) -> int:
-    """A CPU quantity (``500m``, ``2``, ``0.5``) in millicores."""
-    if isinstance(value, (int, float)):
-        m = int(value * 1000)
-    else:
-        s = value.strip()
-        try:
-            m = int(s[:-1]) if s.endswith("m") else int(float(s) * 1000)
-        except ValueError:
-            raise CgroupError(f"cpu quantity {value!r}: not a number of cores or millicores (500m)") from None
-    if m <= 0:
-        raise CgroupError(f"cpu quantity {value!r}: must be positive")
-    return m
 
 
 class Mountable(Record):

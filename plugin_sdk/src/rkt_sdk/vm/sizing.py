@@ -6,7 +6,7 @@ import math
 import os
 from typing import Any
 
-from rkt_sdk.linux.cgroups import CgroupError, parse_cpu, parse_memory
+from rkt_sdk.quantities import QuantityError, parse_cpu, parse_memory
 from rkt_sdk.types import Pod
 from rkt_sdk.vm.errors import VMError
 
@@ -30,7 +30,7 @@ def memory_mib(pod: Pod, overhead: int, app_default: int) -> int:
             continue
         try:
             total += math.ceil(parse_memory(lim) / MIB)
-        except CgroupError as e:
+        except QuantityError as e:
             raise VMError(f"app {a.name}: resource/memory: {e}") from None
     return total
 
@@ -45,7 +45,7 @@ def vcpus(pod: Pod, host_cpus: int | None = None) -> int:
             continue
         try:
             millis += parse_cpu(lim)
-        except CgroupError as e:
+        except QuantityError as e:
             raise VMError(f"app {a.name}: resource/cpu: {e}") from None
     cap = host_cpus or os.cpu_count() or 1
     return max(1, min(cap, math.ceil(millis / 1000)))

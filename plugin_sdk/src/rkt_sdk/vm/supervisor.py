@@ -13,7 +13,6 @@ How the VM itself runs (a QEMU child, a libvirt domain) is hidden behind :class:
 
 from __future__ import annotations
 
-import json
 import os
 import selectors
 import signal
@@ -23,11 +22,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from rkt_sdk.poddir import PodDir
 from rkt_sdk.vm import protocol
 from rkt_sdk.vm.errors import GuestError
+from rkt_sdk.vm.requests import ClientRequests
 from rkt_sdk.vm.unixsock import listen_unix
 
 SUPERVISOR_SOCKET = "supervisor.sock"
@@ -90,29 +90,34 @@ class Supervisor:
         self.end_by: float | None = None
         self.shutdown_sent = False
         self._ctl_buf = b""
-        self._clients: dict[socket.socket, bytes] = {}
-        self._enters: dict[int, socket.socket] = {}
-        self._next_enter = 1
-        self._sel = selectors.DefaultSelector()
+        self.selector = selectors.DefaultSelector()
+        self.requests = ClientRequests(self)
         self._signals: list[int] = []
+        self._open: set[socket.socket] = set()
+        self._streams: dict[int, int] = {}
+        self._log: BinaryIO | None = None
+        self._listener: socket.socket | None = None
+        self._sig: tuple[socket.socket, socket.socket, dict[int, Any], int] | None = None
+        self._boot_deadline: float | None = None
+        self._drain_until: float | None = None
 
     # --- guest side ----------------------------------------------------------------------
 
-    def _send(self, data: bytes) -> None:
+    def send_guest(self, data: bytes) -> None:
         try:
             self.ch.control.sendall(data)
         except OSError:
             pass
 
-    def _request_stop(self, timeout: float) -> None:
+    def request_stop(self, timeout: float) -> None:
         if not self.ready:
-            self._force()
+            self.force_off()
             return
-        self._send(protocol.cmd_stop(timeout))
+        self.send_guest(protocol.cmd_stop(timeout))
         deadline = time.monotonic() + timeout + POWEROFF_GRACE
         self.kill_at = min(self.kill_at or deadline, deadline)
 
-    def _force(self) -> None:
+    def force_off(self) -> None:
         self.forced = True
         self.vm.force_off()
         self._expect_end()
@@ -124,7 +129,7 @@ class Supervisor:
     def _shutdown(self) -> None:
         if not self.shutdown_sent:
             self.shutdown_sent = True
-            self._send(protocol.cmd_shutdown())
+            self.send_guest(protocol.cmd_shutdown())
             deadline = time.monotonic() + POWEROFF_GRACE
             self.kill_at = min(self.kill_at or deadline, deadline)
 
@@ -141,13 +146,11 @@ class Supervisor:
             if code != 0 and self.first_failure is None:
                 self.first_failure = code
                 if len(self.exited) < len(self.apps):
-                    self._request_stop(self.stop_timeout)
+                    self.request_stop(self.stop_timeout)
             if len(self.exited) == len(self.apps):
                 self._shutdown()
         elif kind == "entered":
-            client = self._enters.pop(int(ev.get("id", 0)), None)
-            if client is not None:
-                self._reply(client, {"ev": "entered", "code": int(ev.get("code", 255))})
+            self.requests.entered(int(ev.get("id", 0)), int(ev.get("code", 255)))
         elif kind == "error":
             self.guest_error = str(ev.get("msg", "unknown error"))
             print(f"rkt: guest: {self.guest_error}", file=sys.stderr)
@@ -166,81 +169,6 @@ class Supervisor:
             except GuestError as e:
                 if self.debug:
                     print(f"rkt: {e}", file=sys.stderr)
-
-    # --- clients (enter, stop) -------------------------------------------------------------
-
-    def _reply(self, client: socket.socket, msg: dict[str, Any]) -> None:
-        try:
-            client.sendall(protocol.dump(msg))
-        except OSError:
-            self._drop(client)
-
-    def _drop(self, client: socket.socket) -> None:
-        if client in self._clients:
-            del self._clients[client]
-            self._sel.unregister(client)
-        for eid, c in list(self._enters.items()):
-            if c is client:  # its command keeps running, but gets no more input
-                del self._enters[eid]
-                self._enter_paths(eid)["eof"].touch()
-        client.close()
-
-    def _enter_paths(self, eid: int) -> dict[str, Path]:
-        """The spool files of enter ``eid`` in the exchange share: output, error, input, end of input."""
-        spool = self.pd.stage1_data / "xchg" / "enter"
-        return {k: spool / f"{eid}.{k}" for k in ("out", "err", "in", "eof")}
-
-    def _request(self, client: socket.socket, req: dict[str, Any]) -> None:
-        op = req.get("op")
-        if op == "stop":
-            if req.get("force"):
-                self._force()
-            else:
-                self._request_stop(float(req.get("timeout", self.stop_timeout)))
-            self._reply(client, {"ev": "ok"})
-        elif op == "enter":
-            app = req.get("app")
-            argv = req.get("argv")
-            if app not in self.apps or not isinstance(argv, list) or not argv:
-                self._reply(client, {"ev": "error", "msg": f"enter: no app {app!r} in this pod or no command"})
-                return
-            if not self.ready or self.shutdown_sent:
-                self._reply(client, {"ev": "error", "msg": "enter: the pod is not running its apps"})
-                return
-            eid = self._next_enter
-            self._next_enter += 1
-            paths = self._enter_paths(eid)
-            paths["out"].parent.mkdir(parents=True, exist_ok=True)
-            for k in ("out", "err", "in"):
-                paths[k].write_bytes(b"")
-            if not req.get("stdin"):
-                paths["eof"].touch()
-            self._enters[eid] = client
-            self._reply(client, {"ev": "enter-started", **{k: str(v) for k, v in paths.items()}})
-            self._send(protocol.cmd_enter(eid, self.apps.index(app), [str(a) for a in argv]))
-        elif op == "status":
-            self._reply(client, {"ev": "status", "ready": self.ready, "exited": self.exited})
-        else:
-            self._reply(client, {"ev": "error", "msg": f"unknown request {op!r}"})
-
-    def _client_data(self, client: socket.socket) -> None:
-        try:
-            data = client.recv(65536)
-        except OSError:
-            data = b""
-        if not data:
-            self._drop(client)
-            return
-        buf = self._clients[client] + data
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            try:
-                req = json.loads(line)
-            except ValueError:
-                req = {}
-            self._request(client, req if isinstance(req, dict) else {})
-        if client in self._clients:
-            self._clients[client] = buf
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -271,113 +199,139 @@ class Supervisor:
 
         :raises GuestError: the guest never got its apps running (boot or setup failure).
         """
-        listener = listen_unix(self.pd.stage1_data / SUPERVISOR_SOCKET)
-        sig = self._install_signals()
-        log = open(self.console_log, "ab")  # noqa: SIM115 (closed in the finally below)
-        streams = {self.ch.stdout.fileno(): self.out_fd, self.ch.stderr.fileno(): self.err_fd}
-        open_channels = {self.ch.console, self.ch.control, self.ch.stdout, self.ch.stderr}
-        for s in open_channels:
-            s.setblocking(False)
-            self._sel.register(s, selectors.EVENT_READ, "channel")
-        self._sel.register(listener, selectors.EVENT_READ, "listener")
-        self._sel.register(self.vm.ended_fd(), selectors.EVENT_READ, "vm")
-        if sig is not None:
-            self._sel.register(sig[0], selectors.EVENT_READ, "signal")
-        boot_deadline: float | None = time.monotonic() + self.boot_timeout
-        drain_until: float | None = None
+        self._start()
         try:
             while True:
                 now = time.monotonic()
-                if self.vm_ended and (not open_channels or (drain_until is not None and now >= drain_until)):
+                self._check_deadlines(now)
+                if self._finished(now):
                     break
-                if boot_deadline is not None and not self.ready and not self.vm_ended and now >= boot_deadline:
-                    print(f"rkt: the guest did not start its apps within {self.boot_timeout:g}s; stopping the VM",
-                          file=sys.stderr)
-                    self._force()
-                    boot_deadline = None
-                if self.kill_at is not None and now >= self.kill_at and not self.vm_ended:
-                    self._force()
-                    self.kill_at = None
-                if not open_channels and not self.vm_ended and self.end_by is None:
-                    self._expect_end()
-                if self.end_by is not None and now >= self.end_by and not self.vm_ended:
-                    if self.debug:
-                        print("rkt: the VM did not report its end; taking it as ended", file=sys.stderr)
-                    self.vm_ended = True
-                    drain_until = now
-                    continue
-                waits = [t - now for t in (boot_deadline if not self.ready else None, self.kill_at, drain_until,
-                                           None if self.vm_ended else self.end_by) if t is not None]
-                timeout = max(0.0, min(waits)) if waits else None
-                for key, _ in self._sel.select(timeout):
-                    what = key.data
-                    if what == "channel":
-                        chan = key.fileobj
-                        assert isinstance(chan, socket.socket)
-                        try:
-                            data = chan.recv(65536)
-                        except BlockingIOError:
-                            continue
-                        except OSError:
-                            data = b""
-                        if not data:
-                            self._sel.unregister(chan)
-                            open_channels.discard(chan)
-                            continue
-                        if chan is self.ch.control:
-                            self._control(data)
-                        elif chan is self.ch.console:
-                            log.write(data)
-                            log.flush()
-                            if self.debug:
-                                self._write_all(self.err_fd, data)
-                        else:
-                            self._write_all(streams[chan.fileno()], data)
-                    elif what == "listener":
-                        try:
-                            client, _ = listener.accept()
-                        except OSError:
-                            continue
-                        self._clients[client] = b""
-                        self._sel.register(client, selectors.EVENT_READ, "client")
-                    elif what == "client":
-                        assert isinstance(key.fileobj, socket.socket)
-                        self._client_data(key.fileobj)
-                    elif what == "vm":
-                        self._sel.unregister(key.fileobj)
-                        self.vm_ended = True
-                        drain_until = time.monotonic() + 2.0
-                    elif what == "signal":
-                        assert sig is not None
-                        try:
-                            sig[0].recv(64)
-                        except OSError:
-                            pass
-                        while self._signals:
-                            self._signals.pop()
-                            if self.kill_at is not None or not self.ready:
-                                self._force()
-                            else:
-                                self._request_stop(self.stop_timeout)
+                for key, _ in self.selector.select(self._timeout(now)):
+                    self._dispatch(key)
         finally:
-            self.vm.finish()
-            for client in list(self._clients):
-                self._drop(client)
-            listener.close()
-            try:
-                (self.pd.stage1_data / SUPERVISOR_SOCKET).unlink()
-            except FileNotFoundError:
-                pass
-            log.close()
-            if sig is not None:
-                r, w, old, old_fd = sig
-                signal.set_wakeup_fd(old_fd)
-                for s_num, h in old.items():
-                    signal.signal(s_num, h)
-                r.close()
-                w.close()
-            self._sel.close()
+            self._teardown()
         return self._result()
+
+    def _start(self) -> None:
+        """Listen for clients, catch the stop signals, open the console log, watch every channel."""
+        self._listener = listen_unix(self.pd.stage1_data / SUPERVISOR_SOCKET)
+        self._sig = self._install_signals()
+        self._log = open(self.console_log, "ab")  # noqa: SIM115 (closed by _teardown)
+        self._streams = {self.ch.stdout.fileno(): self.out_fd, self.ch.stderr.fileno(): self.err_fd}
+        self._open = {self.ch.console, self.ch.control, self.ch.stdout, self.ch.stderr}
+        for s in self._open:
+            s.setblocking(False)
+            self.selector.register(s, selectors.EVENT_READ, "channel")
+        self.selector.register(self._listener, selectors.EVENT_READ, "listener")
+        self.selector.register(self.vm.ended_fd(), selectors.EVENT_READ, "vm")
+        if self._sig is not None:
+            self.selector.register(self._sig[0], selectors.EVENT_READ, "signal")
+        self._boot_deadline = time.monotonic() + self.boot_timeout
+
+    def _check_deadlines(self, now: float) -> None:
+        """Act on the deadlines passed: boot, kill after a stop's grace, the VM's report of its end."""
+        live = not self.vm_ended
+        if self._boot_deadline is not None and not self.ready and live and now >= self._boot_deadline:
+            print(f"rkt: the guest did not start its apps within {self.boot_timeout:g}s; stopping the VM",
+                  file=sys.stderr)
+            self.force_off()
+            self._boot_deadline = None
+        if self.kill_at is not None and now >= self.kill_at and live:
+            self.force_off()
+            self.kill_at = None
+        if not self._open and live and self.end_by is None:
+            self._expect_end()
+        if self.end_by is not None and now >= self.end_by and live:
+            if self.debug:
+                print("rkt: the VM did not report its end; taking it as ended", file=sys.stderr)
+            self.vm_ended = True
+            self._drain_until = now
+
+    def _finished(self, now: float) -> bool:
+        """The VM has ended and its channels are drained (closed, or given their time)."""
+        drained = not self._open or (self._drain_until is not None and now >= self._drain_until)
+        return self.vm_ended and drained
+
+    def _timeout(self, now: float) -> float | None:
+        """Seconds until the next deadline (``None``: wait for an event only)."""
+        waits = [t - now for t in (self._boot_deadline if not self.ready else None, self.kill_at, self._drain_until,
+                                   None if self.vm_ended else self.end_by) if t is not None]
+        return max(0.0, min(waits)) if waits else None
+
+    def _dispatch(self, key: selectors.SelectorKey) -> None:
+        what = key.data
+        if what == "channel":
+            assert isinstance(key.fileobj, socket.socket)
+            self._on_channel(key.fileobj)
+        elif what == "listener":
+            assert self._listener is not None
+            self.requests.accept(self._listener)
+        elif what == "client":
+            assert isinstance(key.fileobj, socket.socket)
+            self.requests.data(key.fileobj)
+        elif what == "vm":
+            self.selector.unregister(key.fileobj)
+            self.vm_ended = True
+            self._drain_until = time.monotonic() + 2.0
+        elif what == "signal":
+            self._on_signal_fd()
+
+    def _on_channel(self, chan: socket.socket) -> None:
+        """Data (or the end) of a guest channel: control events, the console, the apps' output."""
+        try:
+            data = chan.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.selector.unregister(chan)
+            self._open.discard(chan)
+        elif chan is self.ch.control:
+            self._control(data)
+        elif chan is self.ch.console:
+            assert self._log is not None
+            self._log.write(data)
+            self._log.flush()
+            if self.debug:
+                self._write_all(self.err_fd, data)
+        else:
+            self._write_all(self._streams[chan.fileno()], data)
+
+    def _on_signal_fd(self) -> None:
+        """SIGINT, SIGTERM or SIGHUP: stop the apps; a second one (or one before boot) forces."""
+        assert self._sig is not None
+        try:
+            self._sig[0].recv(64)
+        except OSError:
+            pass
+        while self._signals:
+            self._signals.pop()
+            if self.kill_at is not None or not self.ready:
+                self.force_off()
+            else:
+                self.request_stop(self.stop_timeout)
+
+    def _teardown(self) -> None:
+        """Let the VM go, drop the clients, remove the socket, restore the signal handlers."""
+        self.vm.finish()
+        self.requests.close_all()
+        if self._listener is not None:
+            self._listener.close()
+        try:
+            (self.pd.stage1_data / SUPERVISOR_SOCKET).unlink()
+        except FileNotFoundError:
+            pass
+        if self._log is not None:
+            self._log.close()
+        if self._sig is not None:
+            r, w, old, old_fd = self._sig
+            signal.set_wakeup_fd(old_fd)
+            for s_num, h in old.items():
+                signal.signal(s_num, h)
+            r.close()
+            w.close()
+        self.selector.close()
 
     def console_tail(self, lines: int = 5) -> str:
         """The last lines of the guest's console log, on one line."""
