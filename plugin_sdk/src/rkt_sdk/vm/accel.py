@@ -18,10 +18,10 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from rkt_sdk.poddir import write_atomic
+from rkt_sdk.record import Record
 from rkt_sdk.vm.errors import AccelUnavailable
 from rkt_sdk.vm.guest import PROBE_ARG, PROBE_MARKER
 
@@ -30,8 +30,7 @@ _KVM_GET_API_VERSION = 0xAE00
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
-@dataclass(frozen=True)
-class AccelChoice:
+class AccelChoice(Record):
     """The accelerator to use and, when KVM was wanted but is not used, why.
 
     :ivar accel: ``"kvm"`` or ``"tcg"``.

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rkt_sdk.poddir import PodDir, write_atomic
+from rkt_sdk.record import Record
 from rkt_sdk.resolved import ResolvedApp, make_volume_dirs, resolve_app
 from rkt_sdk.types import NetworkAttachment, Pod, RunOptions
 from rkt_sdk.vm.errors import VMError
@@ -37,8 +37,7 @@ PROBE_ARG = "rkt.probe"
 MSIZE = 262144
 
 
-@dataclass(frozen=True)
-class Share:
+class Share(Record):
     """A host directory exported to the guest over virtio-9p.
 
     :ivar tag: the mount tag the guest mounts (at most 31 characters).
@@ -51,8 +50,7 @@ class Share:
     read_only: bool = False
 
 
-@dataclass(frozen=True)
-class GuestMount:
+class GuestMount(Record):
     """A volume mounted into an app: volume name, path in the app, read-only."""
 
     volume: str
@@ -60,16 +58,14 @@ class GuestMount:
     read_only: bool
 
 
-@dataclass(frozen=True)
-class GuestFile:
+class GuestFile(Record):
     """A file of the exchange share bound over a path in an app (``etc/hosts`` -> ``/etc/hosts``)."""
 
     source: str
     target: str
 
 
-@dataclass(frozen=True)
-class GuestApp:
+class GuestApp(Record):
     """An app as the guest runs it (``groups``: its supplementary gids)."""
 
     index: int
@@ -86,8 +82,7 @@ class GuestApp:
     groups: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
-class GuestVolume:
+class GuestVolume(Record):
     """A pod volume as the guest mounts it (at ``/vol/<name>``)."""
 
     name: str
@@ -95,8 +90,7 @@ class GuestVolume:
     options: str
 
 
-@dataclass(frozen=True)
-class GuestNetwork:
+class GuestNetwork(Record):
     """A network the guest configures on the interface with ``mac``."""
 
     name: str
@@ -108,8 +102,7 @@ class GuestNetwork:
     default_route: bool
 
 
-@dataclass(frozen=True)
-class GuestPlan:
+class GuestPlan(Record):
     """Everything the host decided about the guest of one pod."""
 
     hostname: str
@@ -118,7 +111,7 @@ class GuestPlan:
     networks: tuple[GuestNetwork, ...]
     shares: tuple[Share, ...]
     xchg: Path
-    files: dict[str, Path] = field(default_factory=dict)
+    files: dict[str, Path]
 
 
 def _share_options(read_only: bool, cache: str) -> str:

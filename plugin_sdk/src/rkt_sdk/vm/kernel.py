@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from rkt_sdk.poddir import write_atomic
+from rkt_sdk.record import Record
 from rkt_sdk.vm.errors import KernelNotFound
 
 BOOT_DIR = Path("/boot")
@@ -26,8 +26,7 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _PVH_NOTE = 18  # XEN_ELFNOTE_PHYS32_ENTRY
 
 
-@dataclass(frozen=True)
-class GuestKernel:
+class GuestKernel(Record):
     """A kernel image and the module tree that matches it.
 
     :ivar path: the kernel image as installed (``bzImage`` or ELF ``vmlinux``).

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import functools
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from rkt_sdk.errors import FlavorError
+from rkt_sdk.record import Record
 from rkt_sdk.types import HostCheck, Pod, RunOptions
 from rkt_sdk.vm.accel import choose_accel, kvm_device_problem
 from rkt_sdk.vm.errors import VMError
@@ -23,16 +23,14 @@ from rkt_sdk.vm.settings import VMSettings
 from rkt_sdk.vm.sizing import memory_mib, vcpus
 
 
-@dataclass(frozen=True)
-class BootImages:
+class BootImages(Record):
     """The kernel and initramfs a VM boots (kernel possibly unpacked for a direct boot)."""
 
     kernel: Path
     initramfs: Path
 
 
-@dataclass(frozen=True)
-class PreparedVM:
+class PreparedVM(Record):
     """A pod's VM, planned and ready to start: its spec, the guest plan and the settings used."""
 
     spec: VMSpec

@@ -7,9 +7,9 @@ are sockets QEMU receives already connected (``fd=N``), so no socket file is lef
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from rkt_sdk.record import Record
 from rkt_sdk.types import NetworkAttachment
 from rkt_sdk.vm.guest import CONTROL_PORT, STDERR_PORT, STDOUT_PORT, Share
 
@@ -50,8 +50,7 @@ def kernel_cmdline(machine: str, extra: str = "", debug: bool = False, accel: st
     return " ".join(parts)
 
 
-@dataclass(frozen=True)
-class VMSpec:
+class VMSpec(Record):
     """What a pod's VM is made of, whatever runs it (QEMU directly or libvirt).
 
     :ivar name: VM name (``rkt-<uuid>``).
@@ -74,15 +73,13 @@ class VMSpec:
     uuid: str = ""
 
 
-@dataclass(frozen=True)
-class ChardevFds:
+class ChardevFds(Record):
     """Connected sockets QEMU gets for the serial console and the three virtio-serial ports."""
 
     console: int
     control: int
     stdout: int
     stderr: int
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 def qemu_argv(binary: str, spec: VMSpec, fds: ChardevFds) -> list[str]:

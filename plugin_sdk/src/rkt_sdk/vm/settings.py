@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rkt_sdk.record import Record
 from rkt_sdk.types import ConfigField
 
 DEFAULT_CACHE_DIR = Path("/var/cache/rkt/vm")
@@ -34,8 +34,7 @@ def vm_config_fields(machine: str) -> list[ConfigField]:
     ]
 
 
-@dataclass(frozen=True)
-class VMSettings:
+class VMSettings(Record):
     """Typed view of the shared settings (see :func:`vm_config_fields`)."""
 
     kernel: str = ""

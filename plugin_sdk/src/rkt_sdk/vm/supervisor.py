@@ -20,11 +20,11 @@ import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from rkt_sdk.poddir import PodDir
+from rkt_sdk.record import Record
 from rkt_sdk.vm import protocol
 from rkt_sdk.vm.errors import GuestError
 from rkt_sdk.vm.requests import ClientRequests
@@ -54,8 +54,7 @@ class VMHandle(Protocol):
         """Called once the VM has ended: reap processes, release handles."""
 
 
-@dataclass
-class GuestChannels:
+class GuestChannels(Record):
     """Host ends of the guest's character devices (connected stream sockets)."""
 
     console: socket.socket
