@@ -290,3 +290,16 @@ def test_redirect_to_another_host_drops_the_credentials(tmp_path: Path, image: s
             assert not any(k.lower() == "authorization" for h in front.blob_headers for k in h)
         finally:
             front.stop()
+
+
+def test_passing_server_trouble_is_tried_again(tmp_path: Path, image: str) -> None:
+    from tests.support.registry_front import BlobRedirector
+
+    with running_registry(tmp_path / "reg") as reg:
+        reg.push(image, "app/flaky:1")
+        front = BlobRedirector(reg, failures=2)
+        try:
+            _pull_all(f"docker://{front.host}/app/flaky:1")
+            assert len(front.blob_headers) == 5 + 2 and front.failures == 0
+        finally:
+            front.stop()

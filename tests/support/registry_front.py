@@ -54,16 +54,22 @@ class _Quiet(BaseHTTPRequestHandler):
 class BlobRedirector:
     """``host`` is the front's ``127.0.0.1:PORT``; ``blob_headers`` what each blob request carried.
 
-    ``rate`` (bytes a second) slows blob downloads, so a test can interrupt one.
+    ``rate`` (bytes a second) slows blob downloads, so a test can interrupt one; the first
+    ``failures`` blob requests get ``503 Service Unavailable``.
     """
 
-    def __init__(self, registry: Registry, rate: int = 0) -> None:
+    def __init__(self, registry: Registry, rate: int = 0, failures: int = 0) -> None:
         self.blob_headers: list[dict[str, str]] = []
+        self.failures = failures
         front = self
 
         class Blobs(_Quiet):
             def do_GET(self) -> None:
                 front.blob_headers.append(dict(self.headers.items()))
+                if front.failures > 0:
+                    front.failures -= 1
+                    self.reply(503, {}, b"busy")
+                    return
                 digest = self.path.rpartition("/")[2]
                 self.reply(200, {"Content-Type": "application/octet-stream"},
                            registry.blob_path(digest).read_bytes(), rate)

@@ -30,7 +30,11 @@ from rkt.images.registry.errors import ConnectError, FetchError
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_REDIRECTS = 10
-_RETRY = urllib3.Retry(total=3, connect=3, read=2, redirect=False, status=0, other=0, backoff_factor=0.2,
+#: Connection failures and a server's passing trouble (500, 502, 503, 504) are tried again, with
+#: backoff; a rate limit (429) is not waited out but reported with the server's reason.
+_RETRY = urllib3.Retry(total=4, connect=3, read=2, redirect=False, status=2, other=0,
+                       status_forcelist=(500, 502, 503, 504), allowed_methods=frozenset({"GET", "HEAD"}),
+                       backoff_factor=0.3, backoff_max=5, respect_retry_after_header=False,
                        raise_on_status=False, raise_on_redirect=False)
 _TIMEOUT = urllib3.Timeout(connect=30.0, read=120.0)
 USER_AGENT = "rkt/0.1 (python urllib3)"
