@@ -71,7 +71,7 @@ class Env:
         manifest = kw.pop("manifest", None)
         pod, u = self.pod(manifest)  # type: ignore[arg-type]
         ns, atts = net.setup(pod_path=pod, uuid=u, spec=net.parse_net_flags(flags), config_dirs=(self.cfg,),
-                             data_dir=self.data, **kw)  # type: ignore[arg-type]
+                             data_dir=self.data, manifest=manifest, **kw)  # type: ignore[arg-type]
         return pod, u, ns, atts
 
     def server(self, netns: str | None, port: int, label: str) -> None:

@@ -310,7 +310,7 @@ def test_a_fly_run_imports_nothing_it_does_not_use(rkt: Rkt, image: Any) -> None
         p = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         assert p.returncode == 0, p.stderr
     imported = set(re.findall(r"^import time:.*\|\s*(\S+)$", p.stderr, re.M))
-    assert "rkt.launch" in imported and "rkt_stage1_fly.launch" in imported
+    assert "rkt.podflow.start" in imported and "rkt_stage1_fly.launch" in imported
     unwanted = {"sqlite3", "pluggy", "rkt.net", "importlib.metadata", "dataclasses", "shutil", "uuid", "platform",
                 "tempfile", "bz2", "lzma"}
     assert not imported & unwanted

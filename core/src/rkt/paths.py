@@ -1,8 +1,11 @@
-"""Where rkt keeps things under its data directory (``--dir``, default ``/var/lib/rkt``)."""
+"""Where rkt works: the paths under its data directory (``--dir``, default ``/var/lib/rkt``),
+and the :class:`Environment` every library call of a command takes."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from rkt_sdk.record import Record
 
 #: Pod state directories, in lifecycle order.
 POD_STATES = ("embryo", "prepare", "prepared", "run", "exited-garbage", "garbage")
@@ -40,3 +43,13 @@ class DataDir:
     def net(self) -> Path:
         """Network state of this data dir (leases of pods set up before leases became host-wide)."""
         return self.root / "net"
+
+
+class Environment(Record):
+    """Where rkt works: its data directory, config directories, and the global flags."""
+
+    data: DataDir
+    config_dirs: tuple[Path, ...]
+    insecure: frozenset[str] = frozenset()
+    debug: bool = False
+    trust_keys_from_https: bool = False

@@ -111,11 +111,18 @@ def rkt_stage1_run(pod: Pod, options: RunOptions) -> int:  # type: ignore[empty-
     stopped, an app that exits does not end it, and apps come and go through the
     ``rkt_stage1_app_*`` hooks. The hook returns when the pod is stopped (0).
 
+    The pod is *running* once the flavor has recorded one of its apps as started
+    (:meth:`PodDir.record_app_started`). If this hook raises anything before that, stage0
+    undoes the whole start: it calls :func:`rkt_stage1_gc`, tears down the networks,
+    unmounts what is left under the pod directory and removes it. An exception once the
+    pod is running leaves an exited pod for ``rkt gc``. (:mod:`rkt_sdk.contract`)
+
     :param pod: the prepared pod.
     :param options: run parameters and the flavor's settings.
     :returns: the pod's exit code: the first app that failed, else 0.
-    :raises rkt_sdk.errors.FlavorError: the pod could not be started; nothing the flavor
-        made may be left behind except what :func:`rkt_stage1_gc` removes.
+    :raises Exception: whatever stops the pod; a :class:`~rkt_sdk.errors.RktError` is shown
+        to the user as it is, anything else as a failure of the flavor naming the error. The
+        flavor need not undo more than :func:`rkt_stage1_gc` would.
 
     .. versionadded:: 1
     """

@@ -3,10 +3,12 @@
 Layout (paths relative to the pod directory)::
 
     pod                      the pod manifest (JSON), written by stage0
-    stage1                   {"name", "version", "interfaceVersion", "distribution"}, by stage0
+    stage1                   the flavor that runs the pod (:class:`Stage1Record`, JSON), by stage0
     created, started         timestamps (ns since the epoch), by stage0
     appsinfo/<app>/manifest  the image manifest of the app's image, by stage0
-    appsinfo/<app>/treeStoreID  the rendered tree the app's rootfs comes from, by stage0
+    appsinfo/<app>/treeStoreID  the store trees the app's rootfs comes from, one id per line, by stage0
+    appsinfo/<app>/lowers    the read-only directories of the app's rootfs, one per line,
+                             topmost first (overlayfs ``lowerdir`` order), by stage0
     apps/<app>/rootfs        the app's root filesystem (overlay mount point or copy), by stage0
     overlay/<app>/{upper,work}  overlay layers of the app, by stage0
     pid, pgid                the pod process and its process group, by the flavor
@@ -26,17 +28,24 @@ Layout (paths relative to the pod directory)::
     stage1-data/             free for the flavor (sockets, VM files...)
 
 A flavor writes ``pid`` as soon as its pod process exists, and each app's status when the
-app exits. Writes are atomic (write to a temporary name, then rename).
+app exits. Writes are atomic (write to a temporary name, then rename). Only this module
+knows the names and formats of these files: stage0 and flavors use :class:`PodDir`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import namedtuple
 from pathlib import Path
 
 from rkt_sdk.errors import PodDirError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rkt_sdk.appc import ImageManifest, PodManifest
+    from rkt_sdk.types import NetworkAttachment, Pod
 
 
 def write_atomic(path: Path, data: str | bytes, mode: int = 0o644) -> None:
@@ -79,6 +88,45 @@ class AppState(namedtuple("AppState", "name started finished exit_code created p
         return "running" if self.started else "created"
 
 
+class Stage1Record(namedtuple("Stage1Record", "name version distribution interface_version overlay status_hook",
+                              defaults=(1, True, False))):
+    """The ``stage1`` file: which flavor runs the pod, so ``enter``, ``stop``, ``status`` and ``gc`` reach it.
+
+    :ivar name: the flavor's name (its entry point's name).
+    :ivar version: the version of the flavor's distribution.
+    :ivar distribution: the flavor's distribution.
+    :ivar interface_version: the stage1 interface version the flavor declared.
+    :ivar overlay: whether the apps' roots are overlay mounts (else copies).
+    :ivar status_hook: whether the flavor implements ``rkt_stage1_status``.
+    """
+
+    __slots__ = ()
+    name: str
+    version: str
+    distribution: str
+    interface_version: int
+    overlay: bool
+    status_hook: bool
+
+    def to_json(self) -> str:
+        return json.dumps({"name": self.name, "version": self.version, "distribution": self.distribution,
+                           "interfaceVersion": self.interface_version, "overlay": self.overlay,
+                           "statusHook": self.status_hook}) + "\n"
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Stage1Record:
+        """Parse the file; :class:`PodDirError` if it is not a record naming a flavor."""
+        try:
+            d = json.loads(raw)
+            name = d["name"]
+        except (ValueError, TypeError, KeyError):
+            raise PodDirError("malformed stage1 file") from None
+        if not isinstance(name, str) or not name:
+            raise PodDirError("malformed stage1 file")
+        return cls(name, str(d.get("version", "")), str(d.get("distribution", "")),
+                   d.get("interfaceVersion", 1), bool(d.get("overlay", True)), bool(d.get("statusHook", False)))
+
+
 class PodDir:
     """Named access to the files of one pod directory (see the module doc for the layout)."""
 
@@ -118,6 +166,84 @@ class PodDir:
 
     def app_image_manifest_path(self, app: str) -> Path:
         return self.path / "appsinfo" / app / "manifest"
+
+    # the pod manifest and the stage1 record
+    def write_manifest(self, manifest: PodManifest) -> None:
+        """Write the pod manifest (stage0, at prepare)."""
+        write_atomic(self.manifest_path, manifest.to_json())
+
+    def read_manifest(self) -> PodManifest:
+        """The pod manifest; :class:`~rkt_sdk.errors.ManifestError` if malformed, ``OSError`` if missing."""
+        from rkt_sdk.appc import PodManifest
+
+        return PodManifest.from_json(self.manifest_path.read_bytes())
+
+    def pod(self, uuid: str, manifest: PodManifest, lock_fd: int = -1, netns: Path | None = None,
+            networks: tuple[NetworkAttachment, ...] = ()) -> Pod:
+        """The :class:`~rkt_sdk.types.Pod` a flavor sees, for this directory and ``manifest``."""
+        from rkt_sdk.types import Pod, PodApp
+
+        apps = tuple(PodApp(a.name, self.app_rootfs(a.name), a) for a in manifest.apps)
+        return Pod(uuid, self.path, manifest, apps, lock_fd, netns, networks)
+
+    def read_pod(self, uuid: str) -> Pod:
+        """The :class:`~rkt_sdk.types.Pod` of this directory, its manifest read from disk."""
+        return self.pod(uuid, self.read_manifest())
+
+    def write_stage1(self, record: Stage1Record) -> None:
+        """Record the flavor that runs the pod (stage0, at prepare)."""
+        write_atomic(self.path / "stage1", record.to_json())
+
+    def read_stage1(self) -> Stage1Record:
+        """The flavor that runs the pod; :class:`PodDirError` if the file is missing or malformed."""
+        try:
+            raw = (self.path / "stage1").read_bytes()
+        except OSError:
+            raise PodDirError(f"pod {self.path.name} does not record its stage1 flavor") from None
+        try:
+            return Stage1Record.from_json(raw)
+        except PodDirError:
+            raise PodDirError(f"pod {self.path.name} has a malformed stage1 file") from None
+
+    # each app's image: manifest, store trees, read-only layers
+    def write_app_image(self, app: str, image_manifest: str, tree_ids: tuple[str, ...],
+                        lowers: tuple[Path, ...]) -> None:
+        """Record the app's image (stage0, at prepare): its manifest (JSON), the store trees its
+        rootfs comes from, and its read-only layer directories, topmost first."""
+        info = self.path / "appsinfo" / app
+        info.mkdir(parents=True, exist_ok=True)
+        write_atomic(info / "manifest", image_manifest)
+        write_atomic(info / "treeStoreID", "".join(f"{t}\n" for t in tree_ids))
+        write_atomic(info / "lowers", "".join(f"{p}\n" for p in lowers))
+
+    def read_app_image(self, app: str) -> ImageManifest:
+        """The app's image manifest, as recorded at prepare."""
+        from rkt_sdk.appc import ImageManifest
+
+        return ImageManifest.from_json(self.app_image_manifest_path(app).read_bytes())
+
+    def read_app_lowers(self, app: str) -> tuple[Path, ...]:
+        """The app's read-only layer directories, topmost first (overlayfs ``lowerdir`` order).
+
+        A pod prepared before ``lowers`` existed names its one tree in ``treePath``.
+        """
+        info = self.path / "appsinfo" / app
+        try:
+            return tuple(Path(line) for line in (info / "lowers").read_text().splitlines() if line)
+        except FileNotFoundError:
+            pass
+        try:
+            return (Path((info / "treePath").read_text().strip()) / "rootfs",)
+        except FileNotFoundError:
+            raise PodDirError(f"pod {self.path.name}: app {app!r} records no image layers") from None
+
+    def read_app_tree_ids(self, app: str) -> tuple[str, ...]:
+        """The ids of the store trees the app's rootfs comes from (``()`` if none recorded)."""
+        try:
+            text = (self.path / "appsinfo" / app / "treeStoreID").read_text()
+        except FileNotFoundError:
+            return ()
+        return tuple(line.strip() for line in text.splitlines() if line.strip())
 
     # pid and pgid
     def write_pid(self, pid: int) -> None:
@@ -177,6 +303,14 @@ class PodDir:
         d = self.path / "rkt" / "status"
         d.mkdir(parents=True, exist_ok=True)
         write_atomic(d / app, f"{exit_code}\n")
+
+    def any_app_started(self) -> bool:
+        """Whether the flavor recorded any app as started: from then on the pod counts as running
+        (see :mod:`rkt_sdk.contract`)."""
+        try:
+            return any(not n.startswith(".") for n in os.listdir(self.path / "rkt" / "started"))
+        except FileNotFoundError:
+            return False
 
     def app_states(self) -> dict[str, AppState]:
         """Recorded start/exit of each app that has any record."""

@@ -12,7 +12,9 @@ import pytest
 
 from rkt.stage1 import loader
 from rkt.stage1.index import EntryPoint
-from rkt.stage1.loader import BrokenFlavor, IncompatibleFlavor, load_entry, report_flavor
+from rkt.stage1.loader import BrokenFlavor, IncompatibleFlavor, load_entry
+from rkt.stage1.report import report_flavor
+from rkt_sdk import contract
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -56,13 +58,15 @@ def test_old_flavor_is_driven_with_the_arguments_it_names() -> None:
 
 
 def test_old_flavor_still_loads_when_the_contract_grows(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loader, "INTERFACE_VERSION", 2)
+    for module in (loader, contract):  # the rule lives in the contract, the message in the loader
+        monkeypatch.setattr(module, "INTERFACE_VERSION", 2)
     assert load_entry(entry("old")).info.interface_version == 1
 
 
 def test_too_old_flavor_asks_for_an_upgrade(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loader, "INTERFACE_VERSION", 3)
-    monkeypatch.setattr(loader, "MIN_INTERFACE_VERSION", 2)
+    for module in (loader, contract):
+        monkeypatch.setattr(module, "INTERFACE_VERSION", 3)
+        monkeypatch.setattr(module, "MIN_INTERFACE_VERSION", 2)
     with pytest.raises(IncompatibleFlavor) as e:
         load_entry(entry("old"))
     assert "upgrade rkt-stage1-old" in str(e.value) and "versions 2 to 3" in str(e.value)

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from rkt.stage1.loader import load_flavor
-from rkt.stage1.settings import (
+from rkt.config.stage1 import (
     BUILTIN_DEFAULT,
     ConfigError,
     configured_stage1,
@@ -17,6 +16,7 @@ from rkt.stage1.settings import (
     flavor_settings,
     validate_settings,
 )
+from rkt.stage1.loader import load_flavor
 from rkt_sdk.types import ConfigField
 
 

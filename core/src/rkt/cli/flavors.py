@@ -57,9 +57,9 @@ def _host_text(j: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
+    from rkt.config.stage1 import default_flavor
     from rkt.paths import DataDir
-    from rkt.stage1.loader import survey
-    from rkt.stage1.settings import default_flavor
+    from rkt.stage1.report import survey
     from rkt_sdk.errors import RktError
 
     try:

@@ -7,8 +7,7 @@ import argparse
 from rkt.apps import flags as F
 from rkt.apps.request import AppRequest, PodRequest
 from rkt.cli.context import GlobalOptions
-from rkt.launch import Environment
-from rkt.paths import DataDir
+from rkt.paths import DataDir, Environment
 from rkt_sdk.appc import Isolator
 from rkt_sdk.errors import RktError
 

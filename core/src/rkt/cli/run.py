@@ -83,11 +83,13 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     conflicting(pod_ns, app_nss, args.command)
     req = make_request(pod_ns, app_nss, args.command)
     env = environment(gopts)
-    from rkt import launch
-
     if args.command == "prepare":
-        pod, _ = launch.prepare(req, env)
+        from rkt.podflow.prepare import prepare
+
+        pod = prepare(req, env)
         sys.stdout.write(f"{pod.uuid}\n")
         return 0
+    from rkt.podflow.start import run as run_pod
+
     sys.stdout.flush()
-    return launch.run(req, env)
+    return run_pod(req, env)

@@ -14,10 +14,10 @@ FLAGS = (INTERACTIVE, *NETWORK_FLAGS, bool_flag("--mds-register", "register with
 
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
-    from rkt import launch
     from rkt.apps.request import PodRequest
     from rkt.cli.podflags import network_fields
     from rkt.cli.request import environment
+    from rkt.podflow.start import run_prepared
 
     req = PodRequest(apps=(), interactive=args.interactive, **network_fields(args))
-    return launch.run_prepared(args.uuid, req, environment(gopts))
+    return run_prepared(args.uuid, req, environment(gopts))

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rkt.net.errors import NetworkError
     from rkt.net.spec import NetRequest, NetSpec, parse_net_flags
     from rkt.net.state import format_networks, status_networks
-    from rkt_sdk.appc import PodPort
+    from rkt_sdk.appc import PodManifest, PodPort
     from rkt_sdk.types import DNSConfig, NetworkAttachment
 
 _LAZY = {"NetworkError": "rkt.net.errors", "NetRequest": "rkt.net.spec", "NetSpec": "rkt.net.spec",
@@ -35,13 +35,14 @@ __all__ = ["NetRequest", "NetSpec", "NetworkError", "dns_config_from_flags", "fo
 
 
 def setup(*, pod_path: Path, uuid: str, spec: NetSpec, config_dirs: tuple[Path, ...], data_dir: Path,
-          attachment: str = "netns", ports: tuple[PodPort, ...] = ()
+          attachment: str = "netns", ports: tuple[PodPort, ...] = (), manifest: PodManifest | None = None
           ) -> tuple[Path | None, tuple[NetworkAttachment, ...]]:
     """Give a pod its network (see :func:`rkt.net.attach.setup`).
 
-    ``host``: ``(None, ())``, nothing done. ``none``: a namespace with only ``lo`` at
-    ``/var/run/netns/rkt-<uuid>``. ``contained``: that namespace with ``eth0``, ``eth1``... one
-    per network, or with ``attachment="tap"`` one host tap device per network and no namespace.
+    ``ports`` are forwarded to the app ports ``manifest`` declares. ``host``: ``(None, ())``,
+    nothing done. ``none``: a namespace with only ``lo`` at ``/var/run/netns/rkt-<uuid>``.
+    ``contained``: that namespace with ``eth0``, ``eth1``... one per network, or with
+    ``attachment="tap"`` one host tap device per network and no namespace.
 
     :raises NetworkError: naming the network and what is wrong, after undoing what was made.
     """
@@ -50,7 +51,7 @@ def setup(*, pod_path: Path, uuid: str, spec: NetSpec, config_dirs: tuple[Path, 
     from rkt.net import attach
 
     return attach.setup(pod_path=pod_path, uuid=uuid, spec=spec, config_dirs=config_dirs, data_dir=data_dir,
-                        attachment=attachment, ports=ports)
+                        attachment=attachment, ports=ports, manifest=manifest)
 
 
 def teardown(pod_path: Path, data_dir: Path) -> None:

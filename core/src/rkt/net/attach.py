@@ -21,10 +21,10 @@ from rkt_sdk.types import NetworkAttachment
 
 
 def setup(*, pod_path: Path, uuid: str, spec: NetSpec, config_dirs: tuple[Path, ...], data_dir: Path,
-          attachment: str = "netns", ports: tuple[PodPort, ...] = ()
+          attachment: str = "netns", ports: tuple[PodPort, ...] = (), manifest: PodManifest | None = None
           ) -> tuple[Path | None, tuple[NetworkAttachment, ...]]:
     """Give the pod its network; returns its namespace path (``None`` for host mode or taps) and
-    the networks attached, in order.
+    the networks attached, in order. ``ports`` are forwarded to the app ports ``manifest`` declares.
 
     :raises NetworkError: naming the network and what is wrong; everything made is undone first.
     """
@@ -56,7 +56,7 @@ def setup(*, pod_path: Path, uuid: str, spec: NetSpec, config_dirs: tuple[Path, 
         raise NetworkError(f"network mode {spec.mode!r} unknown")
     try:
         return _setup_contained(state, pod_path=pod_path, uuid=uuid, spec=spec, config_dirs=config_dirs,
-                                data_dir=data_dir, tap=attachment == "tap", ports=ports)
+                                data_dir=data_dir, tap=attachment == "tap", ports=ports, manifest=manifest)
     except BaseException:
         try:
             teardown(pod_path, data_dir)
@@ -66,12 +66,13 @@ def setup(*, pod_path: Path, uuid: str, spec: NetSpec, config_dirs: tuple[Path, 
 
 
 def _setup_contained(state: dict[str, Any], *, pod_path: Path, uuid: str, spec: NetSpec,
-                     config_dirs: tuple[Path, ...], data_dir: Path, tap: bool, ports: tuple[PodPort, ...]
+                     config_dirs: tuple[Path, ...], data_dir: Path, tap: bool, ports: tuple[PodPort, ...],
+                     manifest: PodManifest | None
                      ) -> tuple[Path | None, tuple[NetworkAttachment, ...]]:
     from rkt.net import conf as confmod
 
     chosen = confmod.select(spec, config_dirs)
-    forwards = _port_targets(pod_path, ports) if ports else []
+    forwards = _port_targets(manifest, ports) if ports else []
     if tap:
         for c, _ in chosen:
             if not c.native:
@@ -137,12 +138,10 @@ def _setup_cni(c: Any, req: Any, entry: dict[str, Any], path: Path | None, uuid:
                              tuple(tuple(r) for r in parsed["routes"]), tuple(parsed["dns"]))
 
 
-def _port_targets(pod_path: Path, ports: tuple[PodPort, ...]) -> list[tuple[str, str, int, int]]:
+def _port_targets(manifest: PodManifest | None, ports: tuple[PodPort, ...]) -> list[tuple[str, str, int, int]]:
     """``(protocol, host IP, host port, pod port)`` for each ``--port``, from the apps' declared ports."""
-    try:
-        manifest = PodManifest.from_json((pod_path / "pod").read_bytes())
-    except FileNotFoundError:
-        raise NetworkError(f"--port: pod manifest {pod_path / 'pod'} not found") from None
+    if manifest is None:
+        raise NetworkError("--port: no pod manifest declares the ports to forward to")
     declared = {p.name: p for a in manifest.apps for p in a.app.ports}
     out: list[tuple[str, str, int, int]] = []
     seen: set[tuple[str, int]] = set()

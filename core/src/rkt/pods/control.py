@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from rkt.launch import Environment
-from rkt.paths import DataDir
+from rkt.paths import DataDir, Environment
 from rkt.pods.layout import PodRef, find_pod
-from rkt.pods.run import load_pod
-from rkt_sdk.errors import RktError
+from rkt_sdk.errors import PodDirError, RktError
+from rkt_sdk.poddir import PodDir
 from rkt_sdk.types import EnterOptions
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rkt.stage1.loader import Flavor
 
-def _flavor(ref: PodRef, env: Environment):  # type: ignore[no-untyped-def]
+
+def _flavor(ref: PodRef, env: Environment) -> Flavor:
     from rkt.stage1.loader import load_flavor
 
-    try:
-        rec = json.loads((ref.path / "stage1").read_text())
-    except (OSError, ValueError):
-        raise RktError(f'pod "{ref.uuid}" does not record its stage1 flavor') from None
-    return load_flavor(rec["name"], env.data.cache)
+    return load_flavor(PodDir(ref.path).read_stage1().name, env.data.cache)
 
 
 def stop_pod(ref: PodRef, env: Environment, *, force: bool, timeout: float | None = None) -> None:
@@ -30,13 +28,11 @@ def stop_pod(ref: PodRef, env: Environment, *, force: bool, timeout: float | Non
     ``timeout`` (``rkt stop --timeout``) replaces the pod's recorded stop timeout first, so the
     hook's argument and what a supervisor reads from the pod directory are one value.
     """
-    from rkt_sdk.poddir import PodDir
-
     flavor = _flavor(ref, env)
     pd = PodDir(ref.path)
     if timeout is not None:
         pd.write_stop_timeout(timeout)
-    flavor.hook.rkt_stage1_stop(pod=load_pod(ref.path, ref.uuid), force=force, timeout=pd.read_stop_timeout(),
+    flavor.hook.rkt_stage1_stop(pod=pd.read_pod(ref.uuid), force=force, timeout=pd.read_stop_timeout(),
                                 settings=flavor.settings(env.config_dirs))
 
 
@@ -47,14 +43,15 @@ def flavor_status(path: Path, uuid: str, data: DataDir, config_dirs: tuple[Path,
     """
     from rkt.stage1.loader import load_flavor
 
+    pd = PodDir(path)
     try:
-        rec = json.loads((path / "stage1").read_text())
-    except (OSError, ValueError):
+        rec = pd.read_stage1()
+    except PodDirError:
         return {}
-    if not isinstance(rec, dict) or not rec.get("statusHook"):
+    if not rec.status_hook:
         return {}
-    flavor = load_flavor(rec["name"], data.cache)
-    extras = flavor.hook.rkt_stage1_status(pod=load_pod(path, uuid), settings=flavor.settings(config_dirs))
+    flavor = load_flavor(rec.name, data.cache)
+    extras = flavor.hook.rkt_stage1_status(pod=pd.read_pod(uuid), settings=flavor.settings(config_dirs))
     return dict(extras or {})
 
 
@@ -79,7 +76,7 @@ def enter_pod(uuid: str, app: str, command: tuple[str, ...], env: Environment) -
     ref = find_pod(env.data, uuid)
     if ref.state() != "running":
         raise RktError(f'pod "{ref.uuid}" is not running (state: {ref.state()})')
-    pod = load_pod(ref.path, ref.uuid)
+    pod = PodDir(ref.path).read_pod(ref.uuid)
     if not app:
         if len(pod.apps) != 1:
             names = ", ".join(a.name for a in pod.apps)

@@ -13,7 +13,6 @@ unmounting, and only pods with a saved network state for the network teardown.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -44,24 +43,19 @@ def _out(msg: str) -> None:
     sys.stdout.flush()
 
 
-def stage1_record(path: Path) -> dict[str, object]:
-    try:
-        data = json.loads((path / "stage1").read_text())
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
 class FlavorCache:
     """Flavors loaded once each for a pass over many pods, with their per-host settings.
 
     A flavor that fails to load fails the same way for every pod: the error is kept and raised again.
+    ``known`` is a flavor already loaded, with its settings if already read.
     """
 
-    def __init__(self, data: DataDir, config_dirs: tuple[Path, ...]) -> None:
+    def __init__(self, data: DataDir, config_dirs: tuple[Path, ...],
+                 known: tuple[Flavor, Mapping[str, Any] | None] | None = None) -> None:
         self.data = data
         self.config_dirs = config_dirs
         self._loaded: dict[str, tuple[Flavor, Mapping[str, Any]] | Exception] = {}
+        self._known = {known[0].name: known} if known is not None else {}
 
     def get(self, name: str) -> tuple[Flavor, Mapping[str, Any]]:
         """The flavor called ``name`` and its settings; raises what loading it raised."""
@@ -70,8 +64,8 @@ class FlavorCache:
             try:
                 from rkt.stage1.loader import load_flavor
 
-                flavor = load_flavor(name, self.data.cache)
-                got = (flavor, flavor.settings(self.config_dirs))
+                flavor, settings = self._known.get(name) or (load_flavor(name, self.data.cache), None)
+                got = (flavor, settings if settings is not None else flavor.settings(self.config_dirs))
             except Exception as e:  # kept for the next pod of this flavor
                 got = e
             self._loaded[name] = got
@@ -112,10 +106,14 @@ class MountTable:
 
 def release_pod_resources(path: Path, uuid: str, data: DataDir, config_dirs: tuple[Path, ...],
                           flavors: FlavorCache | None = None) -> None:
-    """Ask the pod's flavor to clean up, tear down networks, unmount leftovers (lock held by caller)."""
-    rec = stage1_record(path)
-    name = rec.get("name")
-    if isinstance(name, str) and name:
+    """Ask the pod's flavor to clean up, then tear down networks (lock held by caller)."""
+    from rkt_sdk.poddir import PodDir
+
+    try:
+        name = PodDir(path).read_stage1().name
+    except RktError:  # the pod never got as far as naming its flavor
+        name = ""
+    if name:
         try:
             flavor, settings = (flavors or FlavorCache(data, config_dirs)).get(name)
             flavor.hook.rkt_stage1_gc(pod_path=path, uuid=uuid, settings=settings)
@@ -166,6 +164,14 @@ def delete_pod(ref: PodRef, data: DataDir, config_dirs: tuple[Path, ...], *, loc
     finally:
         held.release()
     return True
+
+
+def discard_pod(uuid: str, lock: DirLock, data: DataDir, config_dirs: tuple[Path, ...],
+                flavors: FlavorCache | None = None) -> None:
+    """Undo a pod whose start failed, wherever it got to (``lock.path``): what :func:`delete_pod`
+    does for ``gc``, and the lock is released. What cannot be undone is said on stderr."""
+    ref = PodRef(uuid, lock.path.parent.name, lock.path)
+    delete_pod(ref, data, config_dirs, lock=lock, flavors=flavors)
 
 
 class _Mover:

@@ -1,7 +1,9 @@
 """Making a pod directory: ``embryo`` -> ``prepare`` -> ``prepared``.
 
-The pod directory is built while locked in ``prepare``; only a complete pod is renamed
-into ``prepared``. Any failure removes what was made, so bad input leaves no pod behind.
+:func:`new_pod` makes the embryo and takes its lock; :func:`prepare_pod` fills it while
+locked in ``prepare`` and renames only a complete pod into ``prepared``. The lock's
+``path`` follows the pod through each rename, so whoever holds it knows where the pod is
+and can undo it (:func:`rkt.pods.gc.discard_pod`) if anything fails.
 """
 
 from __future__ import annotations
@@ -11,18 +13,20 @@ import json
 import os
 from pathlib import Path
 
-from rkt.paths import DataDir
+from rkt.paths import POD_STATES, DataDir
 from rkt.pods.lock import DirLock
-from rkt.pods.rootfs import overlay_supported, prepare_app_dirs, warn
-from rkt.stage1.index import EntryPoint
-from rkt_sdk.appc import ImageManifest, PodManifest
+from rkt.pods.rootfs import prepare_app_dirs
+from rkt_sdk.appc import PodManifest
 from rkt_sdk.errors import RktError
-from rkt_sdk.poddir import PodDir, write_atomic
+from rkt_sdk.poddir import PodDir, Stage1Record
 from rkt_sdk.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Protocol
+
+    from rkt_sdk.appc import ImageManifest
 
     class TreeStore(Protocol):
         """What preparing a pod needs from the image store."""
@@ -30,16 +34,25 @@ if TYPE_CHECKING:
         def manifest(self, image_id: str) -> ImageManifest: ...
         def rootfs_layers(self, image_id: str) -> tuple[Path, ...]: ...
         def tree_ids(self, image_id: str) -> tuple[str, ...]: ...
-        def flatten(self, image_id: str, dest: Path) -> None: ...
         def touch(self, image_id: str) -> None: ...
+        def flatten(self, image_id: str, dest: Path) -> None: ...
 
 
 class PreparedPod(Record):
-    """A pod just prepared: its UUID, directory and (still held) lock."""
+    """A pod just prepared: what running it needs, in memory.
+
+    :ivar uuid: its UUID.
+    :ivar path: its directory.
+    :ivar lock: its lock (held by this process, or released after ``rkt prepare``).
+    :ivar manifest: its pod manifest.
+    :ivar lowers: each app's read-only layer directories, topmost first.
+    """
 
     uuid: str
     path: Path
     lock: DirLock
+    manifest: PodManifest
+    lowers: Mapping[str, tuple[Path, ...]]
 
 
 def new_uuid() -> str:
@@ -49,11 +62,6 @@ def new_uuid() -> str:
     b[8] = (b[8] & 0x3F) | 0x80
     h = b.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def _ensure_dirs(data: DataDir) -> None:
-    for st in ("embryo", "prepare", "prepared", "run", "exited-garbage", "garbage"):
-        data.pod_state_dir(st).mkdir(parents=True, exist_ok=True)
 
 
 class StillMounted(RktError):
@@ -78,51 +86,48 @@ def remove_pod_dir(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def stage1_record(entry: EntryPoint, interface_version: int, overlay: bool) -> dict[str, object]:
-    return {"name": entry.name, "version": entry.dist_version, "distribution": entry.dist,
-            "interfaceVersion": interface_version, "overlay": overlay}
-
-
-def prepare_pod(data: DataDir, store: TreeStore, manifest: PodManifest, stage1: dict[str, object], *,
-                overlay: bool = True, keep_lock: bool = False) -> PreparedPod:
-    """Write a complete pod into ``pods/prepared`` and return it (lock held if ``keep_lock``)."""
-    _ensure_dirs(data)
+def new_pod(data: DataDir) -> tuple[str, DirLock]:
+    """Make an embryo pod and lock it; its UUID and lock."""
+    for st in POD_STATES:
+        data.pod_state_dir(st).mkdir(parents=True, exist_ok=True)
     uuid = new_uuid()
     embryo = data.pod_state_dir("embryo") / uuid
     embryo.mkdir(mode=0o711)
-    lock = DirLock.acquire(embryo)
+    return uuid, DirLock.acquire(embryo)
+
+
+def prepare_pod(data: DataDir, store: TreeStore, manifest: PodManifest, stage1: Stage1Record, uuid: str,
+                lock: DirLock) -> PreparedPod:
+    """Fill the locked embryo ``uuid`` and move it to ``pods/prepared``; the lock stays held.
+
+    On failure the pod is left where it got to (``lock.path``), for the caller to undo.
+    """
     preparing = data.pod_state_dir("prepare") / uuid
-    path = embryo
-    try:
-        os.rename(embryo, preparing)
-        path = preparing
-        pd = PodDir(preparing)
-        pd.stamp("created")
-        if overlay and not overlay_supported(data.tmp):
-            warn(f"overlayfs does not work on {data.root}; copying each app's root filesystem instead")
-            overlay = False
-        stage1 = dict(stage1, overlay=overlay)
-        write_atomic(preparing / "stage1", json.dumps(stage1) + "\n")
-        for app in manifest.apps:
-            image_id = app.image.id
-            info = preparing / "appsinfo" / app.name
-            info.mkdir(parents=True)
-            im = store.manifest(image_id)
-            write_atomic(info / "manifest", json.dumps(im.to_dict()) + "\n")
-            lowers = store.rootfs_layers(image_id)
-            write_atomic(info / "treeStoreID", "".join(t + "\n" for t in store.tree_ids(image_id)))
-            write_atomic(info / "lowers", "".join(f"{p}\n" for p in lowers))
-            prepare_app_dirs(pd, app.name, lowers, overlay, functools.partial(store.flatten, image_id))
-            store.touch(image_id)
-        write_atomic(pd.manifest_path, manifest.to_json())
-        prepared = data.pod_state_dir("prepared") / uuid
-        os.rename(preparing, prepared)
-        path = prepared
-    except BaseException:
-        lock.release()
-        remove_pod_dir(path)
-        raise
-    if not keep_lock:
-        lock.release()
-    lock.path = path
-    return PreparedPod(uuid, path, lock)
+    os.rename(lock.path, preparing)
+    lock.path = preparing
+    pd = PodDir(preparing)
+    pd.stamp("created")
+    pd.write_stage1(stage1)
+    lowers: dict[str, tuple[Path, ...]] = {}
+    for app in manifest.apps:
+        image_id = app.image.id
+        layers = store.rootfs_layers(image_id)
+        image = json.dumps(store.manifest(image_id).to_dict()) + "\n"
+        pd.write_app_image(app.name, image, store.tree_ids(image_id), layers)
+        prepare_app_dirs(pd, app.name, layers, stage1.overlay, functools.partial(store.flatten, image_id))
+        store.touch(image_id)
+        lowers[app.name] = layers
+    pd.write_manifest(manifest)
+    prepared = data.pod_state_dir("prepared") / uuid
+    os.rename(preparing, prepared)
+    lock.path = prepared
+    return PreparedPod(uuid, prepared, lock, manifest, lowers)
+
+
+def read_prepared(uuid: str, lock: DirLock) -> PreparedPod:
+    """The prepared pod at ``lock.path``, read from its directory (``rkt run-prepared``)."""
+    pd = PodDir(lock.path)
+    manifest = pd.read_manifest()
+    lowers = {a.name: pd.read_app_lowers(a.name) for a in manifest.apps}
+    return PreparedPod(uuid, lock.path, lock, manifest, lowers)
+

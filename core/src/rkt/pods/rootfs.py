@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from rkt_sdk.errors import RktError
@@ -37,7 +37,7 @@ def prepare_app_dirs(pd: PodDir, app: str, lowers: tuple[Path, ...], overlay: bo
         flatten(target)
 
 
-def mount_app_roots(pd: PodDir, lowers: dict[str, tuple[Path, ...]]) -> None:
+def mount_app_roots(pd: PodDir, lowers: Mapping[str, tuple[Path, ...]]) -> None:
     """Mount each app's overlay over its image's roots, topmost first (apps whose rootfs is a copy are skipped)."""
     from rkt_sdk.linux.mount import MountError, mount
 
@@ -90,5 +90,15 @@ def _probe_overlay(where: Path) -> bool:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def warn(msg: str) -> None:
-    sys.stderr.write(f"rkt: warning: {msg}\n")
+def choose_overlay(wanted: bool, data_root: Path, tmp: Path) -> bool:
+    """Whether the apps' roots will be overlays: if ``wanted`` and ``tmp``'s filesystem holds them.
+
+    Says so on stderr when overlays were wanted and the filesystem cannot hold them.
+    """
+    if not wanted:
+        return False
+    if overlay_supported(tmp):
+        return True
+    sys.stderr.write(f"rkt: warning: overlayfs does not work on {data_root}; "
+                     "copying each app's root filesystem instead\n")
+    return False

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import importlib
 
-from rkt.stage1.index import EntryPoint, flavors, load_index
+from rkt.stage1.index import EntryPoint, load_index
 from rkt_sdk import INTERFACE_VERSION, MIN_INTERFACE_VERSION, PLUGIN_GROUP, STAGE1_GROUP
+from rkt_sdk.contract import REQUIRED_HOOKS, compatible, description_problem
 from rkt_sdk.errors import RktError
 from rkt_sdk.record import Record
 
@@ -18,10 +19,6 @@ if TYPE_CHECKING:
     import pluggy
 
     from rkt_sdk.types import FlavorInfo
-
-REQUIRED_HOOKS = ("rkt_stage1_describe", "rkt_stage1_host_check", "rkt_stage1_run",
-                  "rkt_stage1_stop", "rkt_stage1_gc")
-
 
 class UnknownFlavor(RktError):
     """No installed flavor has the name asked for."""
@@ -60,7 +57,7 @@ class Flavor(Record):
 
     def settings(self, config_dirs: tuple[Path, ...]) -> Mapping[str, Any]:
         """This flavor's validated per-host settings."""
-        from rkt.stage1.settings import flavor_settings
+        from rkt.config.stage1 import flavor_settings
 
         return flavor_settings(self, config_dirs)
 
@@ -69,7 +66,8 @@ class IncompatibleFlavor(BrokenFlavor):
     """A flavor built for a stage1 interface version this rkt does not drive."""
 
 
-def _broken(ep: EntryPoint, why: str) -> BrokenFlavor:
+def broken_flavor(ep: EntryPoint, why: str) -> BrokenFlavor:
+    """The error of a flavor that cannot be loaded: names it, its distribution and ``why``."""
     return BrokenFlavor(f"flavor {ep.name!r} from distribution {ep.dist} {ep.dist_version} is broken: {why}")
 
 
@@ -97,10 +95,6 @@ def _declared_interface(obj: Any) -> object:
         return None
 
 
-def _compatible(iv: object) -> bool:
-    return isinstance(iv, int) and not isinstance(iv, bool) and MIN_INTERFACE_VERSION <= iv <= INTERFACE_VERSION
-
-
 def _import(ep: EntryPoint) -> Any:
     """The object an entry point names (a module, or an attribute of one)."""
     modname, _, attr = ep.value.partition(":")
@@ -109,9 +103,9 @@ def _import(ep: EntryPoint) -> Any:
         for part in filter(None, attr.split(".")):
             obj = getattr(obj, part)
     except RktError as e:
-        raise _broken(ep, f"importing {ep.value} failed: {e}") from None
+        raise broken_flavor(ep, f"importing {ep.value} failed: {e}") from None
     except (Exception, SystemExit) as e:  # a third party's import failure
-        raise _broken(ep, f"importing {ep.value} failed: {type(e).__name__}: {e}") from None
+        raise broken_flavor(ep, f"importing {ep.value} failed: {type(e).__name__}: {e}") from None
     return obj
 
 
@@ -128,9 +122,9 @@ def _register(ep: EntryPoint, obj: Any) -> pluggy.PluginManager:
         pm.check_pending()
     except Exception as e:  # a bad hookimpl (unknown hook, wrong arguments)
         iv = _declared_interface(obj)
-        if iv is not None and not _compatible(iv):
+        if iv is not None and not compatible(iv):
             raise _incompatible(ep, iv) from None
-        raise _broken(ep, f"{type(e).__name__}: {e}") from None
+        raise broken_flavor(ep, f"{type(e).__name__}: {e}") from None
     return pm
 
 
@@ -149,7 +143,6 @@ def load_entry(ep: EntryPoint, *, with_plugins: list[EntryPoint] | None = None,
         names the flavor, its distribution and what went wrong.
     """
     from rkt.stage1.direct import direct_hooks, remember
-    from rkt_sdk.types import Capabilities, FlavorInfo
 
     obj = _import(ep)
     hook: Any = direct_hooks(ep, obj, cache_dir) if not with_plugins else None
@@ -159,19 +152,16 @@ def load_entry(ep: EntryPoint, *, with_plugins: list[EntryPoint] | None = None,
         hook = pm.hook
     for name in REQUIRED_HOOKS:
         if not getattr(hook, name).get_hookimpls():
-            raise _broken(ep, f"it does not implement the required hook {name}")
+            raise broken_flavor(ep, f"it does not implement the required hook {name}")
     try:
         info = hook.rkt_stage1_describe()
     except Exception as e:
-        raise _broken(ep, f"rkt_stage1_describe failed: {type(e).__name__}: {e}") from None
-    if not isinstance(info, FlavorInfo):
-        raise _broken(ep, f"rkt_stage1_describe returned {type(info).__name__}, not rkt_sdk.FlavorInfo")
-    if info.name != ep.name:
-        raise _broken(ep, f"rkt_stage1_describe names it {info.name!r}, not {ep.name!r} (its entry point's name)")
-    if not _compatible(info.interface_version):
+        raise broken_flavor(ep, f"rkt_stage1_describe failed: {type(e).__name__}: {e}") from None
+    problem = description_problem(info, ep.name)
+    if problem:
+        raise broken_flavor(ep, problem)
+    if not compatible(info.interface_version):
         raise _incompatible(ep, info.interface_version)
-    if not isinstance(info.capabilities, Capabilities):
-        raise _broken(ep, "rkt_stage1_describe gave capabilities that are not rkt_sdk.Capabilities")
     if pm is not None and not with_plugins:
         remember(ep, obj, pm, cache_dir)
     if pm is not None:
@@ -196,70 +186,3 @@ def load_flavor(name: str, cache_dir: Path | None) -> Flavor:
         known = ", ".join(sorted(installed)) or "none"
         raise UnknownFlavor(f'no stage1 flavor named "{name}" is installed (installed flavors: {known})')
     return load_entry(ep, with_plugins=[e for e in eps if e.group == PLUGIN_GROUP], cache_dir=cache_dir)
-
-
-class FlavorReport(Record):
-    """What ``rkt flavors`` says of one installed flavor.
-
-    :ivar entry: its entry point (name, distribution and version).
-    :ivar info: its description, or ``None`` when it is broken.
-    :ivar error: why it is broken (loading, contract or settings), or ``""``.
-    :ivar can_run: whether the host check says this host can run it.
-    :ivar reason: why not, when ``can_run`` is false.
-    :ivar warnings: the host check's warnings.
-    :ivar settings: its effective per-host settings (``{}`` when broken).
-    """
-
-    entry: EntryPoint
-    info: FlavorInfo | None = None
-    error: str = ""
-    can_run: bool = False
-    reason: str = ""
-    warnings: tuple[str, ...] = ()
-    settings: Mapping[str, Any] | None = None
-
-    @property
-    def broken(self) -> bool:
-        return self.info is None
-
-
-def report_flavor(ep: EntryPoint, config_dirs: tuple[Path, ...], *, host_check: bool = True) -> FlavorReport:
-    """Load one flavor, read its settings and ask its host check; never raises for a broken flavor."""
-    try:
-        flavor = load_entry(ep)
-    except RktError as e:
-        return FlavorReport(ep, error=str(e))
-    try:
-        settings = flavor.settings(config_dirs)
-    except RktError as e:
-        return FlavorReport(ep, flavor.info, can_run=False, reason=f"bad per-host settings: {e}")
-    except Exception as e:
-        return FlavorReport(ep, error=str(_broken(ep, f"rkt_stage1_config_schema failed: {type(e).__name__}: {e}")))
-    if not host_check:
-        return FlavorReport(ep, flavor.info, settings=settings)
-    try:
-        check = flavor.hook.rkt_stage1_host_check(settings=settings)
-    except Exception as e:
-        return FlavorReport(ep, flavor.info, can_run=False, settings=settings,
-                            reason=f"its host check failed: {type(e).__name__}: {e}")
-    ok = bool(getattr(check, "ok", False))
-    reason = str(getattr(check, "reason", "") or "")
-    if not ok and not reason:
-        reason = "its host check gave no reason"
-    return FlavorReport(ep, flavor.info, can_run=ok, reason="" if ok else reason,
-                        warnings=tuple(getattr(check, "warnings", ()) or ()), settings=settings)
-
-
-def survey(cache_dir: Path | None, config_dirs: tuple[Path, ...], *, host_check: bool = True) -> list[FlavorReport]:
-    """Every installed flavor, each loaded on its own: a broken one is reported, the others still listed.
-
-    Host checks may probe for seconds (a VM flavor boots nothing, but may ask a daemon), so
-    the flavors are examined in parallel threads.
-    """
-    eps = [ep for _, ep in sorted(flavors(cache_dir).items())]
-    if len(eps) <= 1:
-        return [report_flavor(ep, config_dirs, host_check=host_check) for ep in eps]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=min(8, len(eps))) as pool:
-        return list(pool.map(lambda ep: report_flavor(ep, config_dirs, host_check=host_check), eps))

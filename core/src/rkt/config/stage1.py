@@ -29,9 +29,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
-    from typing import Any
+    from typing import Any, Protocol
 
-    from rkt.stage1.loader import Flavor
+    class SchemaOwner(Protocol):
+        """What reading a flavor's settings needs of it (a loaded :class:`rkt.stage1.loader.Flavor`)."""
+
+        @property
+        def name(self) -> str: ...
+        def config_schema(self) -> list[Any]: ...
 
 __all__ = ["BUILTIN_DEFAULT", "ConfigError", "PinnedVersionMismatch", "Stage1Choice", "check_pinned_version",
            "configured_stage1", "default_flavor", "flavor_settings", "load_stage1_docs", "raw_settings",
@@ -186,7 +191,7 @@ def validate_settings(schema: list[Any], raw: Mapping[str, Any], where: str) -> 
     return out
 
 
-def flavor_settings(flavor: Flavor, config_dirs: tuple[Path, ...]) -> dict[str, Any]:
+def flavor_settings(flavor: SchemaOwner, config_dirs: tuple[Path, ...]) -> dict[str, Any]:
     """The flavor's settings, merged over config files (later files win field by field)."""
     schema = flavor.config_schema()
     _check_schema(flavor.name, schema)
