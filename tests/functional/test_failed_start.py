@@ -49,8 +49,9 @@ class Host:
 
     def run(self, *flags: str) -> tuple[subprocess.CompletedProcess[str], str]:
         uuid_file = self.tmp / "uuid"
-        p = self("--insecure-options=image", "run", "--stage1-name=failing", f"--uuid-file-save={uuid_file}",
-                 *flags, str(self.img))
+        fetched = self("--insecure-options=image", "fetch", str(self.img))
+        assert fetched.returncode == 0, fetched.stderr
+        p = self("run", "--stage1-name=failing", f"--uuid-file-save={uuid_file}", *flags, "example.com/failing:1.0")
         return p, uuid_file.read_text().strip()
 
     def pods(self) -> list[str]:

@@ -75,15 +75,19 @@ def check_host(flavor: Flavor, settings: Mapping[str, Any]) -> None:
         raise RktError(f"the {flavor.name} flavor cannot run on this host: {check.reason}")
 
 
-def check_pod(flavor: Flavor, manifest: PodManifest, images: Mapping[str, ImageManifest],
+def check_pod(flavor: Flavor, manifest: PodManifest, images: Mapping[str, ImageManifest] | None,
               net_mode: str | None) -> None:
-    """Refuse, before anything is made, a pod the flavor cannot run (``net_mode`` None: not known yet).
+    """Refuse, before anything is made, a pod the flavor cannot run.
+
+    ``rkt prepare`` knows neither the network mode (``net_mode`` None) nor whether the flavor
+    that will run the pod enforces its isolators (``images`` None): ``run-prepared`` checks those.
 
     :param images: each app's image manifest, by app name.
     """
     from rkt_sdk.contract import unsupported
 
-    check_isolators(flavor, manifest, images)
+    if images is not None:
+        check_isolators(flavor, manifest, images)
     why = unsupported(flavor.name, flavor.info.capabilities, net_mode=net_mode, app_count=len(manifest.apps))
     if why:
         raise RktError(why)
@@ -205,7 +209,7 @@ def prepare(req: PodRequest, env: Environment) -> PreparedPod:
     flavor = select_flavor(env, req.stage1_name)
     store = open_store(env)
     manifest = build_manifest(req, env, store)
-    check_pod(flavor, manifest, app_images(store, manifest), None)
+    check_pod(flavor, manifest, None, None)
     uuid, lock = new_pod(env.data)
     pod = guarded(uuid, lock, env, flavor, None, lambda: make_pod(req, env, flavor, store, manifest, uuid, lock))
     lock.release()
