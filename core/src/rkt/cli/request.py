@@ -42,7 +42,7 @@ def stage1_name(pod: argparse.Namespace) -> str:
     """The flavor the ``--stage1-*`` flags choose ("" for the configured default).
 
     rkt's stage1 image names and files (``coreos.com/rkt/stage1-fly:1.30.0``, ``stage1-kvm.aci``)
-    name the flavor of the same kind (:mod:`rkt.stage1.imagenames`).
+    name the flavor of the same kind (:mod:`rkt.config.stage1_images`).
 
     :raises RktError: several of the flags, or an image that is not one of rkt's stage1 images.
     """
@@ -52,7 +52,7 @@ def stage1_name(pod: argparse.Namespace) -> str:
     flags = ["--" + f.replace("_", "-") for f, _ in given]
     if len(given) > 1:
         raise RktError(f"{' and '.join(flags)}: give only one of --stage1-{{name,path,url,from-dir,hash}}")
-    from rkt.stage1.imagenames import flavor_of_location, flavor_of_name
+    from rkt.config.stage1_images import flavor_of_location, flavor_of_name
 
     (field, value), flag = given[0], flags[0]
     if field == "stage1_name":

@@ -13,7 +13,7 @@ settings it accepts through ``rkt_stage1_config_schema``; anything else is rejec
 error naming the file and the field. rkt's own files name a stage1 image (``name``
 ``coreos.com/rkt/stage1-fly`` with rkt's ``version``, or a ``location`` such as
 ``/usr/lib/rkt/stage1-images/stage1-kvm.aci``): they choose the flavor of that kind
-(:mod:`rkt.stage1.imagenames`) and rkt's version is not a pin.
+(:mod:`rkt.config.stage1_images`) and rkt's version is not a pin.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def load_stage1_docs(config_dirs: tuple[Path, ...]) -> list[tuple[Path, dict[str
 
 def configured_stage1(config_dirs: tuple[Path, ...]) -> Stage1Choice:
     """The default flavor (and pinned version) the config files choose."""
-    from rkt.stage1.imagenames import flavor_of_location, flavor_of_name, is_image_name
+    from rkt.config.stage1_images import flavor_of_location, flavor_of_name, is_image_name
 
     choice = Stage1Choice()
     for doc in stage1_documents(config_dirs):

@@ -49,6 +49,9 @@ __all__ = ["AmbiguousImageId", "ImageError", "ImageNotFound", "ImageRecord", "St
 
 _FETCH_FIRST = 'fetch it first ("rkt fetch" of its ACI file)'
 
+#: the file an OCI image's tree lists its layers in (:data:`rkt.store.oci.LAYERS`); an ACI's tree has none
+_OCI_LAYERS = "layers"
+
 
 class Store:
     """The image store rooted at ``root`` (``DataDir(data).store``); directories are made lazily.
@@ -278,15 +281,22 @@ class Store:
 
         An ACI has one (``render(id) / "rootfs"``); an OCI image one per layer. Renders on demand.
         """
+        tree = self.render(image_id)
+        if not (tree / _OCI_LAYERS).exists():  # an ACI's tree: no need for the OCI code
+            return (tree / "rootfs",)
         from rkt.store.oci_images import rootfs_layers
 
-        return rootfs_layers(self, self.render(image_id))
+        return rootfs_layers(self, tree)
 
     def tree_ids(self, image_id: str) -> tuple[str, ...]:
         """The ids of the trees :meth:`rootfs_layers` lie in (what a pod records for gc)."""
+        full = image_id if is_full_id(image_id) else self._full(image_id)
+        tree = self.layout.tree(_tree_id(full))
+        if (tree / RENDERED).is_file() and not (tree / _OCI_LAYERS).exists():  # a rendered ACI: one tree
+            return (_tree_id(full),)
         from rkt.store.oci_images import tree_ids
 
-        return tree_ids(self, image_id if is_full_id(image_id) else self._full(image_id))
+        return tree_ids(self, full)
 
     def flatten(self, image_id: str, dest: Path) -> None:
         """Copy the image's merged root filesystem into ``dest`` (which must not exist)."""
