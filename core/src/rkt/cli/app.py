@@ -1,4 +1,4 @@
-"""``rkt app sandbox|add|start|stop|rm|list|status``: mutable pods (see :mod:`rkt.pods.apps`).
+"""``rkt app sandbox|add|start|stop|rm|list|status``: mutable pods (see :mod:`rkt.podflow.apps`).
 
 ``RKT_EXPERIMENT_APP`` (rkt's switch for these commands) is accepted and not needed.
 """
@@ -82,7 +82,7 @@ def run(raw: argparse.Namespace, gopts: GlobalOptions) -> int:
 def _run_sandbox(args: argparse.Namespace, env: object) -> int:
     from rkt.apps import flags as F
     from rkt.cli.request import make_request
-    from rkt.pods.apps import sandbox
+    from rkt.podflow.apps import sandbox
     from rkt_sdk.record import replace
 
     args.pod_manifest = ""
@@ -94,7 +94,7 @@ def _run_sandbox(args: argparse.Namespace, env: object) -> int:
 
 def _run_add(args: argparse.Namespace, env: object) -> int:
     from rkt.cli.request import app_request
-    from rkt.pods.apps import add_app
+    from rkt.podflow.apps import add_app
     from rkt_sdk.appio import IOModeError, check_modes
     from rkt_sdk.errors import RktError
 
@@ -107,21 +107,21 @@ def _run_add(args: argparse.Namespace, env: object) -> int:
 
 
 def _run_start(args: argparse.Namespace, env: object) -> int:
-    from rkt.pods.apps import start_app
+    from rkt.podflow.apps import start_app
 
     start_app(env, args.uuid, args.app)  # type: ignore[arg-type]
     return 0
 
 
 def _run_stop(args: argparse.Namespace, env: object) -> int:
-    from rkt.pods.apps import stop_app
+    from rkt.podflow.apps import stop_app
 
     stop_app(env, args.uuid, args.app, force=args.force, timeout=args.timeout)  # type: ignore[arg-type]
     return 0
 
 
 def _run_rm(args: argparse.Namespace, env: object) -> int:
-    from rkt.pods.apps import rm_app
+    from rkt.podflow.apps import rm_app
 
     rm_app(env, args.uuid, args.app, timeout=args.timeout)  # type: ignore[arg-type]
     return 0
@@ -136,7 +136,7 @@ def _dump(obj: object, fmt: str) -> None:
 def _run_list(args: argparse.Namespace, env: object) -> int:
     from rkt.cli import timefmt
     from rkt.cli.table import render
-    from rkt.pods.apps import list_apps
+    from rkt.podflow.apps import list_apps
 
     apps = list_apps(env, args.uuid)  # type: ignore[arg-type]
     if args.format:
@@ -153,7 +153,7 @@ def _run_list(args: argparse.Namespace, env: object) -> int:
 
 
 def _run_status(args: argparse.Namespace, env: object) -> int:
-    from rkt.pods.apps import app_status
+    from rkt.podflow.apps import app_status
 
     st = app_status(env, args.uuid, args.app).to_json()  # type: ignore[arg-type]
     if args.format:

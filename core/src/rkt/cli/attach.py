@@ -25,7 +25,7 @@ FLAGS = (
 
 def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     from rkt.cli.request import environment
-    from rkt.pods.apps import app_status, attach_app
+    from rkt.podflow.apps import app_status, attach_app
     from rkt_sdk.attach import parse_detach_keys
     from rkt_sdk.errors import RktError
 

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rkt.apps.request import AppRequest, PodRequest
-from rkt.launch import Environment
+from rkt.paths import Environment
 from rkt_sdk.appc import KV, Mount, PodManifest, RuntimeApp, Volume, validate_ac_name
 from rkt_sdk.appio import MUTABLE_ANNOTATION, STDIO_ANNOTATIONS
 from rkt_sdk.errors import ManifestError, RktError
@@ -72,13 +72,14 @@ def require_mutable(flavor: Flavor) -> None:
 
 def sandbox(req: PodRequest, env: Environment) -> int:
     """``rkt app sandbox``: run a pod of no apps in the foreground until it is stopped."""
-    from rkt import launch
+    from rkt.podflow.prepare import select_flavor
+    from rkt.podflow.start import run
 
     if req.apps or req.pod_manifest:
         raise AppError("a sandbox starts with no apps: add them with 'rkt app add'")
-    require_mutable(launch.select_flavor(env, req.stage1_name))
+    require_mutable(select_flavor(env, req.stage1_name))
     req = replace(req, annotations=(*req.annotations, KV(MUTABLE_ANNOTATION, "true")))
-    return launch.run(req, env)
+    return run(req, env)
 
 
 def _read_pod(pd: PodDir, uuid: str) -> Pod:
