@@ -84,6 +84,13 @@ def no_copy(rs: list[Result]) -> tuple[bool, float, str]:
                          f"(limit < {limit:.1f} MiB); second start {second:.0f} ms = {second / first:.2f}× the first")
 
 
+def at_most(limit: float, what: str) -> Judge:
+    def judge(rs: list[Result]) -> tuple[bool, float, str]:
+        v = rs[0].median
+        return v <= limit, v, f"{v:.1f} {rs[0].unit} (limit {limit:g} {what}): {'within' if v <= limit else 'over'}"
+    return judge
+
+
 BUDGETS = (
     Budget("rkt run fly ≤ 2.0 × runc run", ("startup.rkt-fly", "startup.runc"), ratio_at_most(2.0, "runc")),
     Budget("rkt run fly ≤ 50 ms above the interpreter floor", ("startup.rkt-fly", "startup.python"),
@@ -105,6 +112,12 @@ BUDGETS = (
            ("mutable.add-start", "mutable.run-host"), ratio_at_most(1.0, "rkt run --net=host")),
     Budget("rkt app stop ≤ 50 ms above the app's own exit on SIGTERM", ("mutable.stop", "mutable.self-exit"),
            above_at_most(50, "the app's own exit")),
+    Budget("OCI pull until a pod can start ≤ 1.0 × skopeo copy + umoci unpack", ("pull.rkt", "pull.skopeo-umoci"),
+           ratio_at_most(1.0, "skopeo copy + umoci unpack")),
+    Budget("a second image sharing the base adds ≤ 1.1 × its own layer", ("pull.second-bytes", "pull.second-own"),
+           ratio_at_most(1.1, "its own layer")),
+    Budget("peak memory of a pull < 100 MiB", ("pull.peak-rss",), at_most(99.9, "MiB")),
+    Budget("rkt run of a stored image imports no registry client", ("pull.run-imports",), at_most(0, "modules")),
     Budget("second start does not copy the rootfs",
            ("overlay.pod-bytes", "overlay.image", "overlay.first", "overlay.second"), no_copy),
     Budget("qemu flavor overhead (boot to app − raw boot) < 1 s", ("vm.qemu-app", f"vm.raw-{MACHINES['qemu']}"),

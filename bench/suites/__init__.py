@@ -9,7 +9,7 @@ from bench.timing import Result
 
 
 def _load() -> dict[str, Callable[[Context], list[Result]]]:
-    from bench.suites import commands, image, memory, mutable, startup, verify, vm
+    from bench.suites import commands, image, memory, mutable, pull, startup, verify, vm
 
     return {
         "startup": startup.run,
@@ -23,6 +23,7 @@ def _load() -> dict[str, Callable[[Context], list[Result]]]:
         "memory": memory.run,
         "verify": verify.run,
         "mutable": mutable.run,
+        "pull": pull.run,
     }
 
 
@@ -39,6 +40,8 @@ DESCRIPTIONS = {
     "memory": "peak memory of rkt run and of the pod process while the app runs",
     "verify": "rkt fetch of a >=200 MB ACI over loopback HTTP with its signature checked vs --insecure-options=image",
     "mutable": "rkt app add + app start into a coreos sandbox vs rkt run --net=host; app stop vs the app's exit",
+    "pull": "rkt pull of a 6-layer, >=200 MB OCI image until a pod can start vs skopeo copy + umoci unpack; "
+            "a second image sharing the base; peak memory; rkt run imports no registry client",
 }
 
 NAMES = tuple(DESCRIPTIONS)
