@@ -65,3 +65,17 @@ def test_oci_image_runs_in_a_vm(rkt: Rkt, layout: Path, vm_config: Path, libvirt
         pytest.skip("libvirtd cannot be started here")
     r = rkt.run_ok(*run_args(vm_config, flavor, f"oci:{layout}:v1"), timeout=600)
     check_output(r.out)
+
+
+@pytest.mark.parametrize("flavor", ["fly", "coreos"])
+def test_stop_sends_the_images_stop_signal(rkt: Rkt, tmp_path: Path, flavor: str) -> None:
+    lay = busybox_layout(tmp_path / "stopper", "v1", entrypoint=["/bin/sh", "-c"], stop_signal="SIGUSR1",
+                         cmd=["trap 'echo got USR1; exit 7' USR1; trap 'echo got TERM; exit 3' TERM; echo ready; "
+                              "while true; do sleep 0.1; done"])
+    p = rkt.popen("run", f"--stage1-name={flavor}", f"oci:{lay}:v1")
+    assert p.stdout is not None
+    assert p.stdout.readline() == "ready\n"
+    (pod,) = rkt.pods()
+    rkt.run_ok("stop", pod.name)
+    assert p.wait(timeout=20) == 7
+    assert p.communicate()[0] == "got USR1\n"

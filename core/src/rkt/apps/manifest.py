@@ -82,8 +82,12 @@ def build_app(req: AppRequest, image_id: str, im: ImageManifest, pod: PodRequest
             mounts.append(Mount(mp.name, mp.path))
             taken.add(mp.path)
     labels = tuple(kv for kv in im.labels if kv.name in ("version", "os", "arch"))
+    annotations = req.annotations
+    stop = [kv for kv in im.annotations if kv.name == "appc.io/docker/stopsignal"]
+    if stop and not any(kv.name == stop[0].name for kv in annotations):
+        annotations = (*annotations, stop[0])  # the image's StopSignal, for the flavor's stop
     return RuntimeApp(name, ImageRef(im.name, image_id, labels), new, tuple(mounts), req.readonly_rootfs,
-                      req.annotations)
+                      annotations)
 
 
 def build_pod_manifest(pod: PodRequest, resolve: ImageResolver) -> PodManifest:

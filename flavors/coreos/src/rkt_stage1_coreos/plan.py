@@ -64,6 +64,7 @@ class AppPlan(Record):
     resolv_conf: str = ""
     hosts: str = ""
     mask_paths: bool = True
+    stop_signal: int = 15
 
 
 class PodPlan(Record):
@@ -204,6 +205,7 @@ def app_plan(pod: Pod, pa: PodApp, insecure: frozenset[str], settings: Mapping[s
     :raises FlavorError: an input of the app is unusable; the message names it.
     """
     from rkt_sdk.resolved import make_volume_dirs, resolve_app
+    from rkt_sdk.stopsignal import stop_signal
 
     ra = resolve_app(pod, pa, terminal=interactive)
     where = f"app {ra.name!r}"
@@ -224,6 +226,7 @@ def app_plan(pod: Pod, pa: PodApp, insecure: frozenset[str], settings: Mapping[s
         limits=limits, oom_score_adj=oom_adj,
         resolv_conf=str(pd.resolv_conf) if pd.resolv_conf.is_file() else "",
         hosts=str(pd.hosts) if pd.hosts.is_file() else "",
+        stop_signal=int(stop_signal(pa.runtime)),
         mask_paths="paths" not in insecure)
 
 

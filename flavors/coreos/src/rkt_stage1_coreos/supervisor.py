@@ -121,7 +121,7 @@ class Supervisor:
         return p
 
     def stop(self) -> None:
-        """Ask every process of the pod to end (SIGTERM), and arm the SIGKILL deadline."""
+        """Ask every process of the pod to end (SIGTERM, or an app's own stop signal), and arm the SIGKILL deadline."""
         if self.deadline is not None:
             return
         timeout = load_run_record(self.plan.path).get("stopTimeout", self.plan.stop_timeout)
@@ -130,10 +130,15 @@ class Supervisor:
         except (TypeError, ValueError):
             timeout = self.plan.stop_timeout
         self.deadline = time.monotonic() + max(timeout, 0.0)
-        try:
-            os.kill(-1, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        if all(app.stop_signal == signal.SIGTERM for app in self.running.values()):
+            targets = {-1: int(signal.SIGTERM)}
+        else:  # an app whose image names its stop signal gets that one (its children: SIGKILL at the deadline)
+            targets = {pid: app.stop_signal for pid, app in self.running.items()}
+        for pid, sig in targets.items():
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
 
     def reap(self) -> None:
         """Collect every exited child; record apps' exits; stop the pod on the first failure."""

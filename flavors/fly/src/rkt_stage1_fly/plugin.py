@@ -70,8 +70,10 @@ def rkt_stage1_enter(pod: Pod, options: EnterOptions) -> int:
 def rkt_stage1_stop(pod: Pod, force: bool, timeout: float) -> None:
     import signal
 
+    from rkt_sdk.stopsignal import stop_signal
+
     pd = PodDir(pod.path)
-    sig = signal.SIGKILL if force else signal.SIGTERM
+    sig = signal.SIGKILL if force else (stop_signal(pod.apps[0].runtime) if pod.apps else signal.SIGTERM)
     pid = pd.read_pid()
     if pid is not None:
         try:
