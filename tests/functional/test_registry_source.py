@@ -91,6 +91,17 @@ def test_manifest_and_blobs_by_tag(plain: Registry, repo: str, media_type: str) 
     assert isinstance(layers, list) and len(layers) == 4  # busybox, one file, another, a whiteout
 
 
+def test_debug_shows_each_request(plain: Registry, capsys: pytest.CaptureFixture[str]) -> None:
+    ref = parse_source(plain.ref("app/docker:1"))
+    assert ref is not None
+    src = open_source(ref, SourceOptions(insecure=HTTP, debug=True))
+    src.fetch_manifest()
+    src.close()
+    assert capsys.readouterr().err.splitlines() == [
+        f"GET http://{plain.host}/v2/: 200 OK",  # after HTTPS failed (no reply, so no line)
+        f"GET http://{plain.host}/v2/app/docker/manifests/1: 200 OK"]
+
+
 def test_by_digest(plain: Registry) -> None:
     src = docker_source(plain.ref("app/oci:1"), insecure=HTTP)
     _, raw = src.fetch_manifest()

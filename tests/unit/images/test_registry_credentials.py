@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,41 @@ def test_malformed_files_are_named(home: Path) -> None:
     cfg.write_text(json.dumps({"auths": {"r.example": {"auth": "!!!"}}}))
     with pytest.raises(AuthError, match=r'"auth" is not base64 of user:password'):
         find_credentials("r.example", "app")
+
+
+HELPER = """#!/bin/sh
+read server
+case "$server" in
+  r.example) echo '{"ServerURL":"r.example","Username":"helped","Secret":"s3"}' ;;
+  https://index.docker.io/v1/) echo '{"ServerURL":"hub","Username":"hubhelped","Secret":"s4"}' ;;
+  broken.example) echo 'keychain locked' >&2; exit 3 ;;
+  *) echo 'credentials not found in native keychain'; exit 1 ;;
+esac
+"""
+
+
+def test_credential_helpers(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    helper = bin_dir / "docker-credential-rkttest"
+    helper.write_text(HELPER)
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    cfg = home / ".docker" / "config.json"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text(json.dumps({"credHelpers": {"r.example": "rkttest", "broken.example": "rkttest",
+                                               "missing.example": "nothere"},
+                               "auths": {"other.example": _auth("plain", "p")}, "credsStore": "rkttest"}))
+    got = find_credentials("r.example", "app")
+    assert got is not None
+    assert (got.user, got.password, got.source) == ("helped", "s3", f"{cfg}, through docker-credential-rkttest")
+    hub = find_credentials("docker.io", "library/busybox")  # through credsStore, asked as Docker asks
+    assert hub is not None and (hub.user, hub.password) == ("hubhelped", "s4")
+    plain = find_credentials("other.example", "app")
+    assert plain is not None and plain.user == "plain"
+    assert find_credentials("nobody.example", "app") is None
+    with pytest.raises(AuthError, match=r'credential helper "docker-credential-rkttest" failed for broken.example: '
+                                        r"keychain locked$"):
+        find_credentials("broken.example", "app")
+    with pytest.raises(AuthError, match=r'"docker-credential-nothere" is not installed'):
+        find_credentials("missing.example", "app")

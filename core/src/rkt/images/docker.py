@@ -13,4 +13,5 @@ from rkt.images.source import SourceOptions
 def open_source(ref: SourceRef, options: SourceOptions) -> DockerSource:
     """The source for a parsed ``docker://`` reference."""
     assert ref.docker is not None
-    return DockerSource(ref.docker, ref.display, insecure=options.insecure, config_dirs=options.config_dirs)
+    return DockerSource(ref.docker, ref.display, insecure=options.insecure, config_dirs=options.config_dirs,
+                        debug=options.debug)

@@ -8,7 +8,8 @@
 Both files hold ``{"auths": {KEY: {"auth": base64("user:password")}}}``; a key is a host
 (``registry.example:5000``), a URL (``https://index.docker.io/v1/``) or, in the containers
 file, a host and repository namespace (``registry.example/team``), the longest match winning.
-Credential helpers (``credHelpers``, ``credsStore``) are not run.
+A file may instead name Docker credential helpers: ``credHelpers`` (per host) is asked
+first, then ``auths``, then ``credsStore`` (see :mod:`.credhelpers`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 from pathlib import Path
 
 from rkt.images.docker_reference import DOCKER_HUB, DOCKER_HUB_API
+from rkt.images.registry.credhelpers import DOCKER_HUB_SERVER, from_helper
 from rkt.images.registry.errors import AuthError
 from rkt_sdk.record import Record
 
@@ -86,7 +88,26 @@ def from_auth_file(path: Path, registry: str, repository: str) -> RegistryCreden
         raise AuthError(f"{path}: cannot read the credentials file: {e.strerror}") from None
     except ValueError as e:
         raise AuthError(f"{path}: invalid JSON: {e}") from None
-    auths = doc.get("auths") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict):
+        return None
+    helpers = doc.get("credHelpers")
+    helpers = helpers if isinstance(helpers, dict) else {}
+    for host in _hosts(registry):
+        if isinstance(helpers.get(host), str):
+            return from_helper(helpers[host], _server(host), path)
+    found = _from_auths(path, doc.get("auths"), registry, repository)
+    store = doc.get("credsStore")
+    if found is None and isinstance(store, str) and store:
+        return from_helper(store, _server(registry), path)
+    return found
+
+
+def _server(host: str) -> str:
+    """The server name a credential helper is asked about."""
+    return DOCKER_HUB_SERVER if host in DOCKER_HUB_ALIASES else host
+
+
+def _from_auths(path: Path, auths: object, registry: str, repository: str) -> RegistryCredentials | None:
     if not isinstance(auths, dict):
         return None
     by_key = {_normal_key(k): (k, v) for k, v in auths.items()}

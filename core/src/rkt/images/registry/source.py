@@ -59,14 +59,15 @@ class DockerSource:
 
     :param insecure: ``--insecure-options`` (``http`` allows plain HTTP, ``tls`` skips certificate checks).
     :param config_dirs: rkt's config dirs, where ``dockerAuth`` credentials are looked up.
+    :param debug: show each HTTP request on stderr (``--debug``).
     """
 
     def __init__(self, ref: DockerReference, display: str, *, insecure: frozenset[str] = frozenset(),
-                 config_dirs: tuple[Path, ...] = ()) -> None:
+                 config_dirs: tuple[Path, ...] = (), debug: bool = False) -> None:
         self.ref = ref
         self.display = display
         self._allow_http = "http" in insecure
-        self._client = HttpClient(verify_tls="tls" not in insecure)
+        self._client = HttpClient(verify_tls="tls" not in insecure, debug=debug)
         self._auth = Authenticator(self._client, display,
                                    lambda: find_credentials(ref.registry, ref.repository, config_dirs))
         self._scope = f"repository:{ref.repository}:pull"

@@ -6,6 +6,7 @@ storage) never carries the registry's ``Authorization`` header. Proxies come fro
 ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` (either case), as curl and
 the standard library read them. Certificates are checked against the system's CAs
 (``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` override them) unless ``verify_tls`` is false.
+With ``debug`` (``SourceOptions.debug``) each request is shown on stderr.
 """
 
 from __future__ import annotations
@@ -88,11 +89,19 @@ def connect_error(host: str, e: BaseException) -> ConnectError:
     return ConnectError(f"talking to {host} failed: {why}")
 
 
+def _trace(method: str, url: str, r: urllib3.BaseHTTPResponse) -> None:
+    """``--debug``: one line per request on stderr (the URL without its query, which may hold secrets)."""
+    import sys
+
+    sys.stderr.write(f"{method} {url.partition('?')[0]}: {r.status} {r.reason or ''}".rstrip() + "\n")
+
+
 class HttpClient:
     """Connection pools (one per proxy) shared by every request of a fetch."""
 
-    def __init__(self, *, verify_tls: bool = True, pool_size: int = 8) -> None:
+    def __init__(self, *, verify_tls: bool = True, pool_size: int = 8, debug: bool = False) -> None:
         self.verify_tls = verify_tls
+        self.debug = debug
         self._pool_kw: dict[str, object] = {"maxsize": pool_size, "block": False, "retries": _RETRY,
                                             "timeout": _TIMEOUT}
         if not verify_tls:
@@ -128,6 +137,8 @@ class HttpClient:
                                                decode_content=decode)
             except HTTPError as e:
                 raise connect_error(urlsplit(url).netloc, e) from None
+            if self.debug:
+                _trace(method, url, r)
             location = r.headers.get("Location")
             if r.status not in _REDIRECTS or not location:
                 return r, url

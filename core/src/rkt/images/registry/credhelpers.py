@@ -1,0 +1,51 @@
+"""Docker credential helpers: ``docker-credential-NAME get`` with the server on stdin.
+
+A Docker config names them per registry (``"credHelpers": {"host": "NAME"}``) or for every
+registry (``"credsStore": "NAME"``). The helper answers ``{"Username": ..., "Secret": ...}``,
+or fails with "credentials not found" when it has nothing for that server.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from rkt.images.registry.errors import AuthError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rkt.images.registry.credentials import RegistryCredentials
+
+#: The server name Docker gives its helpers for Docker Hub.
+DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
+
+
+def from_helper(name: str, server: str, config: Path) -> RegistryCredentials | None:
+    """Ask ``docker-credential-NAME`` (named in ``config``) for ``server``; None when it has none."""
+    from rkt.images.registry.credentials import RegistryCredentials
+
+    program = f"docker-credential-{name}"
+    exe = shutil.which(program)
+    if exe is None:
+        raise AuthError(f'{config}: credential helper "{program}" is not installed (not found in PATH)')
+    try:
+        p = subprocess.run([exe, "get"], input=server.encode(), capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise AuthError(f'{config}: credential helper "{program}" failed: {e}') from None
+    if p.returncode != 0:
+        said = (p.stdout or p.stderr).decode("utf-8", "replace").strip()
+        if "credentials not found" in said.lower():
+            return None
+        first = said.splitlines()[0] if said else f"exit status {p.returncode}"
+        raise AuthError(f'{config}: credential helper "{program}" failed for {server}: {first}')
+    try:
+        doc = json.loads(p.stdout)
+        user, secret = str(doc["Username"]), str(doc["Secret"])
+    except (ValueError, KeyError, TypeError):
+        raise AuthError(f'{config}: credential helper "{program}" answered something that is not '
+                        "{\"Username\": ..., \"Secret\": ...}") from None
+    if not user or user == "<token>":  # an identity token: not a user name and password
+        return None
+    return RegistryCredentials(user, secret, f"{config}, through {program}")
