@@ -13,6 +13,10 @@ from rkt.cli.options import Arg, Flag, add_args, add_flags, bool_flag
 from rkt.cli.parser import usage_line
 from rkt.cli.podflags import APP_FLAGS, NETWORK_FLAGS, POD_FLAGS
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rkt.paths import Environment
+
 #: the arguments are parsed here: what follows ``--`` in ``app add`` is the app's (argparse's
 #: subcommands would take it for flags)
 RAW_ARGV = True
@@ -59,27 +63,45 @@ def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
         add_flags(sp, flags)
 
 
-def run(raw: argparse.Namespace, gopts: GlobalOptions) -> int:
-    from rkt.cli.parser import parse_command
-    from rkt.cli.request import environment
+def _parse(argv: list[str]) -> argparse.Namespace:
+    """One subcommand's flags through a parser of that subcommand only (``rkt app --help`` lists them all)."""
+    from rkt.cli.parser import make_parser, parse_command
 
+    name = argv[0] if argv else ""
+    if name not in SUBCOMMANDS:
+        return parse_command("app", argv, sys.modules[__name__])  # argparse's help or error
+    summary, positional, flags = SUBCOMMANDS[name]
+    p = make_parser(f"rkt app {name}", summary, usage=usage_line(f"rkt app {name}", flags, positional))
+    add_args(p, positional)
+    add_flags(p, flags)
+    ns = p.parse_args(argv[1:])
+    ns.subcommand = name
+    return ns
+
+
+def _environment(gopts: GlobalOptions) -> Environment:
+    from rkt.paths import DataDir, Environment
+
+    return Environment(DataDir(gopts.dir), gopts.config_dirs, gopts.insecure_options, gopts.debug)
+
+
+def run(raw: argparse.Namespace, gopts: GlobalOptions) -> int:
     argv = list(raw.argv)
     tail = None
     if "--" in argv:
         cut = argv.index("--")
         argv, tail = argv[:cut], argv[cut + 1:]
-    args = parse_command("app", argv, sys.modules[__name__])
+    args = _parse(argv)
     args.args = tail
-
-    if args.subcommand != "sandbox" and "app" in vars(args) and not args.app and args.subcommand != "add":
+    if args.subcommand not in ("sandbox", "add", "list") and not args.app:
         from rkt_sdk.errors import RktError
 
         raise RktError("--app=NAME is required")
     handler = globals()["_run_" + args.subcommand]
-    return int(handler(args, environment(gopts)))
+    return int(handler(args, _environment(gopts)))
 
 
-def _run_sandbox(args: argparse.Namespace, env: object) -> int:
+def _run_sandbox(args: argparse.Namespace, env: Environment) -> int:
     from rkt.apps import flags as F
     from rkt.cli.request import make_request
     from rkt.podflow.apps import sandbox
@@ -89,10 +111,10 @@ def _run_sandbox(args: argparse.Namespace, env: object) -> int:
     req = make_request(args, [], "run")
     req = replace(req, annotations=tuple(F.annotation("annotation", v) for v in args.annotation))
     sys.stdout.flush()
-    return sandbox(req, env)  # type: ignore[arg-type]
+    return sandbox(req, env)
 
 
-def _run_add(args: argparse.Namespace, env: object) -> int:
+def _run_add(args: argparse.Namespace, env: Environment) -> int:
     from rkt.cli.request import app_request
     from rkt.podflow.apps import add_app
     from rkt_sdk.appio import IOModeError, check_modes
@@ -102,28 +124,28 @@ def _run_add(args: argparse.Namespace, env: object) -> int:
         modes = check_modes(args.stdin, args.stdout, args.stderr)
     except IOModeError as e:
         raise RktError(str(e)) from None
-    add_app(env, args.uuid, app_request(args), modes)  # type: ignore[arg-type]
+    add_app(env, args.uuid, app_request(args), modes)
     return 0
 
 
-def _run_start(args: argparse.Namespace, env: object) -> int:
+def _run_start(args: argparse.Namespace, env: Environment) -> int:
     from rkt.podflow.apps import start_app
 
-    start_app(env, args.uuid, args.app)  # type: ignore[arg-type]
+    start_app(env, args.uuid, args.app)
     return 0
 
 
-def _run_stop(args: argparse.Namespace, env: object) -> int:
+def _run_stop(args: argparse.Namespace, env: Environment) -> int:
     from rkt.podflow.apps import stop_app
 
-    stop_app(env, args.uuid, args.app, force=args.force, timeout=args.timeout)  # type: ignore[arg-type]
+    stop_app(env, args.uuid, args.app, force=args.force, timeout=args.timeout)
     return 0
 
 
-def _run_rm(args: argparse.Namespace, env: object) -> int:
+def _run_rm(args: argparse.Namespace, env: Environment) -> int:
     from rkt.podflow.apps import rm_app
 
-    rm_app(env, args.uuid, args.app, timeout=args.timeout)  # type: ignore[arg-type]
+    rm_app(env, args.uuid, args.app, timeout=args.timeout)
     return 0
 
 
@@ -133,12 +155,12 @@ def _dump(obj: object, fmt: str) -> None:
     sys.stdout.write(json.dumps(obj, indent=2 if fmt == "json-pretty" else None) + "\n")
 
 
-def _run_list(args: argparse.Namespace, env: object) -> int:
+def _run_list(args: argparse.Namespace, env: Environment) -> int:
     from rkt.cli import timefmt
     from rkt.cli.table import render
     from rkt.podflow.apps import list_apps
 
-    apps = list_apps(env, args.uuid)  # type: ignore[arg-type]
+    apps = list_apps(env, args.uuid)
     if args.format:
         _dump([a.to_json() for a in apps], args.format)
         return 0
@@ -152,10 +174,10 @@ def _run_list(args: argparse.Namespace, env: object) -> int:
     return 0
 
 
-def _run_status(args: argparse.Namespace, env: object) -> int:
+def _run_status(args: argparse.Namespace, env: Environment) -> int:
     from rkt.podflow.apps import app_status
 
-    st = app_status(env, args.uuid, args.app).to_json()  # type: ignore[arg-type]
+    st = app_status(env, args.uuid, args.app).to_json()
     if args.format:
         _dump(st, args.format)
         return 0

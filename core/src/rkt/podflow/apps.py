@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rkt.apps.request import AppRequest, PodRequest
-from rkt.paths import Environment
 from rkt_sdk.appc import KV, Mount, PodManifest, RuntimeApp, Volume, validate_ac_name
 from rkt_sdk.appio import MUTABLE_ANNOTATION, STDIO_ANNOTATIONS
 from rkt_sdk.errors import ManifestError, RktError
@@ -36,6 +33,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from rkt.apps.request import AppRequest, PodRequest
+    from rkt.paths import Environment
     from rkt.stage1.loader import Flavor
 
 
@@ -163,6 +162,8 @@ def reconcile(mp: MutablePod) -> list[str]:
 
 def discard(mp: MutablePod, name: str) -> None:
     """Release what an app that is not (or no longer) in the manifest holds: flavor, root, records."""
+    import shutil
+
     from rkt_sdk.linux.mount import mounts_under, unmount_tree
 
     mp.flavor.hook.rkt_stage1_app_rm(pod=mp.pod, app=name, options=mp.options)
@@ -191,6 +192,7 @@ def _runtime_app(mp: MutablePod, req: AppRequest, modes: tuple[str, str, str], i
                  im: Any) -> tuple[RuntimeApp, tuple[Volume, ...]]:
     """The new app's manifest entry and the pod's volumes with any it brings (empty volumes)."""
     from rkt.apps.manifest import app_name_for, build_app
+    from rkt.apps.request import PodRequest
 
     name = req.name or app_name_for(im.name)
     try:
