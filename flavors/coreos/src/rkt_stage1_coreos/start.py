@@ -63,7 +63,8 @@ def run(pod: Pod, options: RunOptions) -> int:
     save_run_record(pod.path, options.insecure_options, options.stop_timeout, plan.cgroup)
     cg = host_cgroups()  # the layout; the directories are made while the supervisor sets up
     netns = str(pod.netns) if pod.netns is not None else None
-    pid, go_w, st_r = _fork_supervisor(plan, cg, netns, netns is None and options.net != "host")
+    pid, go_w, st_r = _fork_supervisor(plan, cg, netns, netns is None and options.net != "host",
+                                       _sandbox(pod, options))
 
     def _forward(signum: int, _frame: object) -> None:
         try:
@@ -85,8 +86,9 @@ def run(pod: Pod, options: RunOptions) -> int:
     return 128 - code if code < 0 else code
 
 
-def _fork_supervisor(plan: PodPlan, cg: Cgroups, netns: str | None, new_net: bool) -> tuple[int, int, int]:
-    """Fork the supervisor as PID 1 of a new PID namespace.
+def _fork_supervisor(plan: PodPlan, cg: Cgroups, netns: str | None, new_net: bool,
+                     make: Any = None) -> tuple[int, int, int]:
+    """Fork the supervisor as PID 1 of a new PID namespace (made by ``make``, see :func:`run_supervisor`).
 
     :returns: its pid, the write end of its go pipe and the read end of its status pipe.
     """
@@ -103,7 +105,7 @@ def _fork_supervisor(plan: PodPlan, cg: Cgroups, netns: str | None, new_net: boo
                 os.close(go_w)
                 os.close(st_r)
                 os.close(own_pidns)
-                run_supervisor(plan, cg, netns, new_net, go_r, st_w, _sandbox(pod, options))
+                run_supervisor(plan, cg, netns, new_net, go_r, st_w, make)
         finally:
             ns.setns(own_pidns, ns.CLONE_NEWPID)
     except RktError as e:
