@@ -114,6 +114,8 @@ BUDGETS = (
            above_at_most(50, "the app's own exit")),
     Budget("OCI pull until a pod can start ≤ 1.0 × skopeo copy + umoci unpack", ("pull.rkt", "pull.skopeo-umoci"),
            ratio_at_most(1.0, "skopeo copy + umoci unpack")),
+    Budget("OCI pull from a loopback registry ≤ 1.0 × skopeo copy docker:// + umoci unpack",
+           ("pull.registry-rkt", "pull.registry-skopeo-umoci"), ratio_at_most(1.0, "skopeo copy + umoci unpack")),
     Budget("a second image sharing the base copies ≤ 1.1 × its own layer", ("pull.second-bytes", "pull.second-own"),
            ratio_at_most(1.1, "its own layer")),
     Budget("peak memory of a pull < 100 MiB", ("pull.peak-rss",), at_most(99.9, "MiB")),

@@ -7,6 +7,8 @@ The image: the busybox base of the tests (three small layers) and three layers o
 - ``pull.rkt``: ``rkt prepare`` from the archive into a fresh store (pull, render every layer,
   make the pod: the first pod can start) against ``pull.skopeo-umoci``: ``skopeo copy`` of the
   archive to an OCI layout plus ``umoci unpack`` of it;
+- ``pull.registry-rkt`` against ``pull.registry-skopeo-umoci``: the same, the image served by
+  Debian's ``docker-registry`` on loopback (plain HTTP) and named ``docker://``;
 - ``pull.second-bytes``: blob bytes a second image sharing the first's layers copies into the
   store (it adds one small layer; its config and manifest are a few hundred bytes), against
   ``pull.second-own``, the size of that layer (the rendered tree of the layer is not counted);
@@ -110,6 +112,38 @@ def _timed(ctx: Context, archive: Path) -> list[Result]:
         _empty(ws, dest)
 
 
+def _registry(ctx: Context, layout: Path) -> list[Result]:
+    """``pull.registry-rkt`` against ``pull.registry-skopeo-umoci``: the same image served by a loopback registry."""
+    from tests.support.registry import running_registry
+
+    ws = ctx.ws
+    data, dest = ws.data_dir("pull-registry-rkt"), ws.root / "pull-registry-peer"
+    flavor = ctx.first_runnable()
+
+    def fresh_peer() -> None:
+        _empty(ws, dest)
+        dest.mkdir()
+
+    with running_registry(ws.root / "pull-registry") as reg:
+        reg.push(f"oci:{layout}:v1", "bench/big:v1")
+        ref = reg.ref("bench/big:v1")
+        peer = (f'skopeo --insecure-policy copy -q --src-tls-verify=false "{ref}" "oci:{dest}/layout:v1" && '
+                f'umoci unpack --image "{dest}/layout:v1" "{dest}/bundle" >/dev/null')
+        rkt = [a if a != "--insecure-options=image" else "--insecure-options=image,http"
+               for a in ws.rkt(data, "prepare", f"--stage1-name={flavor}", ref)]
+        subjects = [
+            Subject("pull.registry-skopeo-umoci", "skopeo copy docker:// (loopback registry) -> oci: + umoci unpack",
+                    ["sh", "-c", peer], setup=fresh_peer, env=reg.env, warmup=False),
+            Subject("pull.registry-rkt", f"rkt prepare docker:// from the loopback registry, fresh store ({flavor})",
+                    rkt, setup=lambda: _empty(ws, data), env=reg.env, peer="pull.registry-skopeo-umoci", warmup=False),
+        ]
+        try:
+            return compare("pull", subjects, ctx.reps("heavy"))
+        finally:
+            _empty(ws, data)
+            _empty(ws, dest)
+
+
 def _second_and_memory(ctx: Context, layout: Path, archive: Path, own: int) -> list[Result]:
     ws = ctx.ws
     data = ws.data_dir("pull-second")
@@ -154,4 +188,9 @@ def run(ctx: Context) -> list[Result]:
         why = f"pull: cannot build the image: {e}"
         return [Result(k, "pull", k, error=why) for k in ("pull.rkt", "pull.skopeo-umoci")]
     ctx.say(f"pull: 2 subjects x {ctx.reps('heavy')} rounds, then a second image, peak memory, imports of run")
-    return _timed(ctx, archive) + _second_and_memory(ctx, layout, archive, own)
+    try:
+        served = _registry(ctx, layout)
+    except (BenchError, subprocess.CalledProcessError, OSError, RuntimeError) as e:
+        served = [Result(k, "pull", k, error=f"pull: loopback registry: {e}")
+                  for k in ("pull.registry-rkt", "pull.registry-skopeo-umoci")]
+    return _timed(ctx, archive) + served + _second_and_memory(ctx, layout, archive, own)

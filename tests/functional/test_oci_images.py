@@ -218,3 +218,48 @@ def test_sigkill_mid_pull_leaves_nothing_visible(rkt: Rkt, tmp_path: Path, data_
     dest = tmp_path / "x"
     rkt.run_ok("image", "extract", "--rootfs-only", image_id, str(dest))
     assert (dest / "big/blob").stat().st_size == 48 << 20
+
+
+def test_run_of_a_stored_image_imports_no_registry_client(rkt: Rkt, layout: Path) -> None:
+    import re
+    import sys
+
+    from tests.functional.conftest import RKT
+
+    image_id = _fetch(rkt, f"oci:{layout}:v1")
+    argv = [sys.executable, "-X", "importtime", str(RKT), f"--dir={rkt.data}", "run", "--stage1-name=fly", image_id,
+            "--exec=/bin/true"]
+    for _ in range(2):  # the first run validates the flavor and remembers it
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, p.stderr
+    imported = set(re.findall(r"^import time:.*\|\s*(\S+)$", p.stderr, re.M))
+    assert "rkt_stage1_fly.launch" in imported
+    assert not {m for m in imported if m.startswith(("urllib3", "rich", "http.client", "rkt.images", "sqlite3"))}
+
+
+@pytest.mark.slow
+def test_progress_on_a_terminal(rkt: Rkt, tmp_path: Path) -> None:
+    """On a terminal, a pull that lasts over a second shows a live display (rich) with sizes and speed."""
+    import pty
+
+    lay = tmp_path / "big"
+    busybox_layout(lay, "v1")
+    add_layer(lay, "v1", [reg(f"big/{i}", os.urandom(16 << 20)) for i in range(8)])
+    master, slave = pty.openpty()
+    p = subprocess.Popen(rkt.argv(("fetch", f"oci:{lay}:v1")), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=slave, text=True)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert p.wait(timeout=120) == 0
+    os.close(master)
+    text = shown.decode(errors="replace")
+    assert "MB" in text and "/s" in text, text[-2000:]
+    assert "Downloading" not in text  # the plain lines are for logs, not terminals

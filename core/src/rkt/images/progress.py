@@ -63,11 +63,12 @@ class Progress:
             TimeRemainingColumn,
             TransferSpeedColumn,
         )
+        from rich.console import Console
         from rich.progress import Progress as Live
 
         with self._lock:
             live = Live(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                        TimeRemainingColumn(), transient=False)
+                        TimeRemainingColumn(), console=Console(stderr=True), transient=False)
             live.start()
             self._live = live
             for digest, size in self._pending.items():
