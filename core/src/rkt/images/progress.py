@@ -56,6 +56,7 @@ class Progress:
                 self._live = None
 
     def _show(self) -> None:
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             DownloadColumn,
@@ -63,7 +64,6 @@ class Progress:
             TimeRemainingColumn,
             TransferSpeedColumn,
         )
-        from rich.console import Console
         from rich.progress import Progress as Live
 
         with self._lock:
