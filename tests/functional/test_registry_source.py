@@ -184,6 +184,19 @@ def test_tls_with_a_trusted_ca(tls: Registry, monkeypatch: pytest.MonkeyPatch) -
     assert _pull_all(tls.ref("app/tls:1"), frozenset())[0] == "application/vnd.oci.image.manifest.v1+json"
 
 
+def test_tls_with_the_hosts_own_ca_directory(tls: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rkt.images.registry import transport
+
+    assert tls.tls is not None
+    certs = tmp_path / "certs.d"
+    (certs / tls.host).mkdir(parents=True)
+    monkeypatch.setattr(transport, "CERTS_DIRS", (tmp_path / "none", certs))
+    with pytest.raises(ConnectError, match="is not trusted"):
+        _pull_all(tls.ref("app/tls:1"), frozenset())
+    (certs / tls.host / "ca.crt").write_bytes(tls.tls.ca.read_bytes())
+    assert _pull_all(tls.ref("app/tls:1"), frozenset())[0] == "application/vnd.oci.image.manifest.v1+json"
+
+
 def test_tls_through_a_proxy(tls: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
     assert tls.tls is not None
     monkeypatch.setenv("SSL_CERT_FILE", str(tls.tls.ca))

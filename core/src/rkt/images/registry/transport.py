@@ -5,15 +5,19 @@ download in parallel). It follows redirects itself so that a redirect to another
 storage) never carries the registry's ``Authorization`` header. Proxies come from
 ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` (either case), as curl and
 the standard library read them. Certificates are checked against the system's CAs
-(``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` override them) unless ``verify_tls`` is false.
-With ``debug`` (``SourceOptions.debug``) each request is shown on stderr.
+(``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` override them), plus the CA certificates kept for the
+host as podman and docker keep them (``/etc/containers/certs.d/HOST[:PORT]/*.crt``, else
+``/etc/docker/certs.d/...``), unless ``verify_tls`` is false. With ``debug``
+(``SourceOptions.debug``) each request is shown on stderr.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import threading
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
@@ -39,6 +43,8 @@ _RETRY = urllib3.Retry(total=4, connect=3, read=2, redirect=False, status=2, oth
                        raise_on_status=False, raise_on_redirect=False)
 _TIMEOUT = urllib3.Timeout(connect=30.0, read=120.0)
 USER_AGENT = "rkt/0.1 (python urllib3)"
+#: Directories of per-host CA certificates (``<dir>/<host[:port]>/*.crt``), first found wins.
+CERTS_DIRS = (Path("/etc/containers/certs.d"), Path("/etc/docker/certs.d"))
 
 
 class TLSFailed(ConnectError):
@@ -96,6 +102,31 @@ def _trace(method: str, url: str, r: urllib3.BaseHTTPResponse) -> None:
     sys.stderr.write(f"{method} {url.partition('?')[0]}: {r.status} {r.reason or ''}".rstrip() + "\n")
 
 
+def _context_with(cas: tuple[str, ...]) -> object:
+    """A TLS context trusting the system's CAs and ``cas``."""
+    import ssl
+
+    ctx = ssl.create_default_context()
+    for f in cas:
+        try:
+            ctx.load_verify_locations(cafile=f)
+        except (OSError, ssl.SSLError) as e:
+            raise ConnectError(f"cannot use the CA certificate {f}: {e}") from None
+    return ctx
+
+
+def host_cas(netloc: str) -> tuple[str, ...]:
+    """The CA certificate files kept for ``host[:port]`` in :data:`CERTS_DIRS` (none: empty)."""
+    for d in CERTS_DIRS:
+        try:
+            names = sorted(n for n in os.listdir(d / netloc) if n.endswith(".crt"))
+        except OSError:
+            continue
+        if names:
+            return tuple(str(d / netloc / n) for n in names)
+    return ()
+
+
 class HttpClient:
     """Connection pools (one per proxy) shared by every request of a fetch."""
 
@@ -107,19 +138,24 @@ class HttpClient:
         if not verify_tls:
             self._pool_kw.update(cert_reqs="CERT_NONE", assert_hostname=False)
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        self._managers: dict[str | None, urllib3.PoolManager] = {}
+        self._managers: dict[tuple[str | None, tuple[str, ...]], urllib3.PoolManager] = {}
         self._lock = threading.Lock()
 
     def _manager(self, url: str) -> urllib3.PoolManager:
         proxy = proxy_for(url)
+        u = urlsplit(url)
+        cas = host_cas(u.netloc) if self.verify_tls and u.scheme == "https" else ()
         with self._lock:
-            m = self._managers.get(proxy)
+            m = self._managers.get((proxy, cas))
             if m is None:
+                kw = dict(self._pool_kw)
+                if cas:
+                    kw["ssl_context"] = _context_with(cas)
                 if proxy is None:
-                    m = urllib3.PoolManager(num_pools=8, **self._pool_kw)  # type: ignore[arg-type]
+                    m = urllib3.PoolManager(num_pools=8, **kw)  # type: ignore[arg-type]
                 else:
-                    m = urllib3.ProxyManager(proxy, num_pools=8, **self._pool_kw)  # type: ignore[arg-type]
-                self._managers[proxy] = m
+                    m = urllib3.ProxyManager(proxy, num_pools=8, **kw)  # type: ignore[arg-type]
+                self._managers[(proxy, cas)] = m
             return m
 
     def open(self, url: str, headers: Mapping[str, str] | None = None, *, method: str = "GET",
