@@ -96,6 +96,11 @@ def test_index_picks_this_host_or_lists_what_it_offers(rkt: Rkt, registry: Regis
                   "app/foreign:1", all_images=True)
     picked = rkt.run_ok(*FETCH, registry.ref("app/multi:1"), env=env).out.strip()
     assert picked == rkt.run_ok(*FETCH, registry.ref("app/oci:v1"), env=env).out.strip()
+    registry.push(f"oci:{lay}:multi", "app/multi-docker:1", all_images=True, fmt="v2s2")
+    _, as_list = _manifest(registry, "app/multi-docker", "1")
+    assert as_list["mediaType"] == "application/vnd.docker.distribution.manifest.list.v2+json"
+    from_list = rkt.run_ok(*FETCH, registry.ref("app/multi-docker:1"), env=env).out.strip()
+    assert from_list == rkt.run_ok(*FETCH, registry.ref("app/docker:v1"), env=env).out.strip()
     r = rkt(*FETCH, registry.ref("app/foreign:1"), env=env)
     assert r.code == 254, r
     err = [ln for ln in r.err.splitlines() if not ln.startswith("Download")]
