@@ -2,7 +2,8 @@
 
 A Docker config names them per registry (``"credHelpers": {"host": "NAME"}``) or for every
 registry (``"credsStore": "NAME"``). The helper answers ``{"Username": ..., "Secret": ...}``,
-or fails with "credentials not found" when it has nothing for that server.
+or fails with "credentials not found" when it has nothing for that server. A helper that is
+not installed is warned about and skipped (anonymous access may still do).
 """
 
 from __future__ import annotations
@@ -28,8 +29,12 @@ def from_helper(name: str, server: str, config: Path) -> RegistryCredentials | N
 
     program = f"docker-credential-{name}"
     exe = shutil.which(program)
-    if exe is None:
-        raise AuthError(f'{config}: credential helper "{program}" is not installed (not found in PATH)')
+    if exe is None:  # as with a config copied from another machine: go on without credentials
+        import sys
+
+        sys.stderr.write(f'warning: {config}: credential helper "{program}" is not installed (not found in '
+                         "PATH); going on without credentials\n")
+        return None
     try:
         p = subprocess.run([exe, "get"], input=server.encode(), capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as e:
