@@ -256,3 +256,21 @@ def test_kill_9_of_app_add_at_random_points_leaves_the_pod_consistent(sandbox: S
         mounted = {line.split(" ")[4].split("/apps/")[1].split("/")[0] for line in f
                    if f"{sandbox.uuid}/apps/" in line}
     assert mounted == set(apps)
+
+
+def test_sandbox_takes_the_pod_flags_of_run(rkt: Rkt, tmp_path: Path, busybox: str) -> None:
+    host_dir = tmp_path / "shared"
+    host_dir.mkdir()
+    sb = start_sandbox(rkt, tmp_path, "--net=host", "--hostname=sandbox-one", "--hosts-entry=10.1.2.3=db",
+                       f"--volume=data,kind=host,source={host_dir}", "--annotation=team=infra")
+    manifest = json.loads(rkt.run_ok("cat-manifest", sb.uuid).out)
+    assert {"name": "team", "value": "infra"} in manifest["annotations"]
+    sb.add(busybox, "a", "hostname > /data/host; grep -w db /etc/hosts >> /data/host",
+           "--mount=volume=data,target=/data")
+    sb.ok("start", sb.uuid, "--app=a")
+    assert sb.wait_state("a", "exited")["exit_code"] == 0
+    assert (host_dir / "host").read_text().split()[:3] == ["sandbox-one", "10.1.2.3", "db"]
+    r = sb.rkt("--insecure-options=image", "app", "add", sb.uuid, busybox, "--name=b", "--mount=volume=nope,target=/x")
+    assert r.code == 254 and 'volume "nope"' in r.err, str(r)
+    rkt.run_ok("stop", sb.uuid)
+    sb.proc.communicate(timeout=20)

@@ -375,6 +375,21 @@ class PodDir:
         except FileNotFoundError:
             pass
 
+    def app_dirs(self, app: str) -> tuple[Path, ...]:
+        """Every directory the pod keeps for an app: its root, its overlay layers, its image record."""
+        return (self.path / "apps" / app, self.path / "overlay" / app, self.path / "appsinfo" / app)
+
+    def apps_on_disk(self) -> set[str]:
+        """Names of the apps with anything in the pod directory (directories or records)."""
+        names: set[str] = set()
+        for d in (*(self.path / k for k in ("apps", "overlay", "appsinfo")),
+                  *(self.path / "rkt" / k for k in ("created", "started", "status", "pid"))):
+            try:
+                names.update(n for n in os.listdir(d) if not n.startswith("."))
+            except FileNotFoundError:
+                pass
+        return names
+
     def forget_app(self, app: str) -> None:
         """Remove every record of an app (stage0, when the app leaves the pod)."""
         for kind in ("created", "started", "status", "pid"):

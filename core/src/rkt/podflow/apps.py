@@ -83,20 +83,18 @@ def sandbox(req: PodRequest, env: Environment) -> int:
 
 def _read_pod(pd: PodDir, uuid: str) -> Pod:
     try:
-        manifest = PodManifest.from_json(pd.manifest_path.read_bytes())
+        return pd.read_pod(uuid)
     except (OSError, ManifestError) as e:
         raise AppError(f'pod "{uuid}": cannot read its manifest: {e}') from None
-    apps = tuple(PodApp(a.name, pd.app_rootfs(a.name), a) for a in manifest.apps)
-    return Pod(uuid, pd.path, manifest, apps)
 
 
 def _flavor_name(pd: PodDir, uuid: str) -> str:
-    import json
+    from rkt_sdk.errors import PodDirError
 
     try:
-        return str(json.loads((pd.path / "stage1").read_text())["name"])
-    except (OSError, ValueError, KeyError, TypeError):
-        raise AppError(f'pod "{uuid}" does not record its stage1 flavor') from None
+        return pd.read_stage1().name
+    except PodDirError as e:
+        raise AppError(str(e)) from None
 
 
 def open_pod(env: Environment, uuid: str) -> MutablePod:
@@ -137,24 +135,12 @@ def app_lock(mp: MutablePod) -> Iterator[MutablePod]:
         os.close(fd)
 
 
-def _names_in(d: Path) -> set[str]:
-    try:
-        return {n for n in os.listdir(d) if not n.startswith(".")}
-    except FileNotFoundError:
-        return set()
-
-
 def reconcile(mp: MutablePod) -> list[str]:
     """Release every trace of an app the manifest does not name (what a killed command left).
 
     Called with the pod's app lock held. :returns: the names released.
     """
-    named = {a.name for a in mp.manifest.apps}
-    p = mp.pd.path
-    seen = _names_in(p / "apps") | _names_in(p / "appsinfo") | _names_in(p / "overlay")
-    for kind in ("created", "started", "status", "pid"):
-        seen |= _names_in(p / "rkt" / kind)
-    stale = sorted(seen - named)
+    stale = sorted(mp.pd.apps_on_disk() - {a.name for a in mp.manifest.apps})
     for name in stale:
         discard(mp, name)
     return stale
@@ -167,8 +153,7 @@ def discard(mp: MutablePod, name: str) -> None:
     from rkt_sdk.linux.mount import mounts_under, unmount_tree
 
     mp.flavor.hook.rkt_stage1_app_rm(pod=mp.pod, app=name, options=mp.options)
-    p = mp.pd.path
-    for d in (p / "apps" / name, p / "overlay" / name, p / "appsinfo" / name):
+    for d in mp.pd.app_dirs(name):
         if d.exists():
             unmount_tree(d)
             left = mounts_under(d)
@@ -223,18 +208,11 @@ def _render(mp: MutablePod, store: Any, name: str, image_id: str) -> None:
     import json
 
     from rkt.pods.rootfs import mount_app_roots, prepare_app_dirs
-    from rkt_sdk.poddir import write_atomic
 
-    info = mp.pd.path / "appsinfo" / name
-    info.mkdir(parents=True)
-    write_atomic(info / "manifest", json.dumps(store.manifest(image_id).to_dict()) + "\n")
     lowers = store.rootfs_layers(image_id)
-    write_atomic(info / "treeStoreID", "".join(t + "\n" for t in store.tree_ids(image_id)))
-    write_atomic(info / "lowers", "".join(f"{p}\n" for p in lowers))
-    try:
-        overlay = bool(json.loads((mp.pd.path / "stage1").read_text()).get("overlay", True))
-    except (OSError, ValueError, AttributeError):
-        overlay = True
+    mp.pd.write_app_image(name, json.dumps(store.manifest(image_id).to_dict()) + "\n", store.tree_ids(image_id),
+                          lowers)
+    overlay = mp.pd.read_stage1().overlay
     prepare_app_dirs(mp.pd, name, lowers, overlay, functools.partial(store.flatten, image_id))
     if overlay:
         mount_app_roots(mp.pd, {name: lowers})
