@@ -119,6 +119,7 @@ BUDGETS = (
     Budget("a second image sharing the base copies ≤ 1.1 × its own layer", ("pull.second-bytes", "pull.second-own"),
            ratio_at_most(1.1, "its own layer")),
     Budget("peak memory of a pull < 100 MiB", ("pull.peak-rss",), at_most(99.9, "MiB")),
+    Budget("peak memory of a registry pull < 100 MiB", ("pull.registry-peak-rss",), at_most(99.9, "MiB")),
     Budget("rkt run of a stored image imports no registry client", ("pull.run-imports",), at_most(0, "modules")),
     Budget("second start does not copy the rootfs",
            ("overlay.pod-bytes", "overlay.image", "overlay.first", "overlay.second"), no_copy),

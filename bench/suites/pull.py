@@ -12,7 +12,8 @@ The image: the busybox base of the tests (three small layers) and three layers o
 - ``pull.second-bytes``: blob bytes a second image sharing the first's layers copies into the
   store (it adds one small layer; its config and manifest are a few hundred bytes), against
   ``pull.second-own``, the size of that layer (the rendered tree of the layer is not counted);
-- ``pull.peak-rss``: the peak memory of the pull (GNU ``time``), whatever the layer sizes;
+- ``pull.peak-rss``, ``pull.registry-peak-rss``: the peak memory of a pull (GNU ``time``), from
+  the archive and from the registry, whatever the layer sizes;
 - ``pull.run-imports``: modules of the registry client or the progress display that ``rkt run``
   of the stored image imports (none).
 """
@@ -24,6 +25,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bench.bigimage import MIB
 from bench.context import Context
@@ -32,6 +34,9 @@ from bench.suites.memory import _max_rss
 from bench.timing import BenchError, Result, Subject, compare
 from bench.workspace import IMAGE_ID, RKT
 
+if TYPE_CHECKING:
+    from tests.support.hostile import Entry
+
 BIG_LAYERS = 3
 FILES_PER_LAYER = 20
 FILE_SIZE = 4 * MIB
@@ -39,10 +44,10 @@ FILE_SIZE = 4 * MIB
 REGISTRY_MODULES = ("urllib3", "rich", "rkt.images.docker", "rkt.images.registry", "rkt.images.pull", "http.client")
 
 
-def _layer_entries(n: int) -> list[object]:
+def _layer_entries(n: int) -> list[Entry]:
     from tests.support.hostile import dir_, reg
 
-    entries: list[object] = [dir_(f"data{n}")]
+    entries = [dir_(f"data{n}")]
     for i in range(FILES_PER_LAYER):
         entries.append(reg(f"data{n}/blob-{i:03d}", os.urandom(FILE_SIZE)))
     return entries
@@ -60,15 +65,15 @@ def _images(ctx: Context) -> tuple[Path, Path, int]:
         root.mkdir(parents=True, exist_ok=True)
         busybox_layout(layout, "v1", cmd=["/bin/true"])
         for n in range(BIG_LAYERS):
-            add_layer(layout, "v1", _layer_entries(n))  # type: ignore[arg-type]
-        add_layer(layout, "v1", _layer_entries(99)[:2], new_tag="v2")  # type: ignore[arg-type]
+            add_layer(layout, "v1", _layer_entries(n))
+        add_layer(layout, "v1", _layer_entries(99)[:2], new_tag="v2")
         skopeo_copy(f"oci:{layout}:v1", f"oci-archive:{archive}:v1")
         manifest = _manifest(layout, "v2")
         own.write_text(str(manifest["layers"][-1]["size"]))
     return layout, archive, int(own.read_text())
 
 
-def _manifest(layout: Path, tag: str) -> dict[str, object]:
+def _manifest(layout: Path, tag: str) -> dict[str, Any]:
     import json
 
     index = json.loads((layout / "index.json").read_text())
@@ -137,11 +142,19 @@ def _registry(ctx: Context, layout: Path) -> list[Result]:
             Subject("pull.registry-rkt", f"rkt prepare docker:// from the loopback registry, fresh store ({flavor})",
                     rkt, setup=lambda: _empty(ws, data), env=reg.env, peer="pull.registry-skopeo-umoci", warmup=False),
         ]
+        rss = Result("pull.registry-peak-rss", "pull", "peak memory of rkt fetch docker:// (loopback registry)",
+                     unit="MiB")
         try:
-            return compare("pull", subjects, ctx.reps("heavy"))
+            results = compare("pull", subjects, ctx.reps("heavy"))
+            _empty(ws, data)
+            fetch = [a if a != "prepare" else "fetch" for a in rkt if not a.startswith("--stage1-name=")]
+            rss.samples.append(_max_rss(fetch, reg.env))
+        except BenchError as e:
+            rss.error = str(e)
         finally:
             _empty(ws, data)
             _empty(ws, dest)
+        return [*results, rss]
 
 
 def _second_and_memory(ctx: Context, layout: Path, archive: Path, own: int) -> list[Result]:

@@ -79,3 +79,17 @@ def test_stop_sends_the_images_stop_signal(rkt: Rkt, tmp_path: Path, flavor: str
     rkt.run_ok("stop", pod.name)
     assert p.wait(timeout=20) == 7
     assert p.communicate()[0] == "got USR1\n"
+
+
+def test_gc_keeps_the_trees_a_pod_uses(rkt: Rkt, layout: Path, data_dir: Path) -> None:
+    uuid = rkt.run_ok("prepare", "--stage1-name=fly", f"oci:{layout}:v1").out.strip()
+    pod = next(p for p in rkt.pods() if p.name == uuid)
+    used = (pod / "appsinfo" / "app" / "treeStoreID").read_text().split()
+    assert len(used) == 4 and used[0].startswith("deps-sha512-") and all(u.startswith("layer-") for u in used[1:])
+    lowers = (pod / "appsinfo" / "app" / "lowers").read_text().split()
+    assert [Path(p).parent.name for p in lowers] == used[1:]  # topmost first
+    rkt.run_ok("image", "gc", "--grace-period=0s")
+    assert all((data_dir / "cas" / "trees" / t).is_dir() for t in used)
+    assert len(rkt.run_ok("image", "list", "--no-legend").out.splitlines()) == 1
+    r = rkt.run_ok("run-prepared", uuid, timeout=120)
+    check_output(r.out)
