@@ -4,8 +4,9 @@
 its argv, environment, credentials, working directory and mounts. It reads the image's own
 files (``/etc/passwd``, ``/etc/group``) and checks host volume paths, but makes nothing;
 :func:`make_volume_dirs` is the one place that makes the directories of ``empty`` volumes.
-Every check fails before a flavor mounts or starts anything, as a
-:class:`~rkt_sdk.errors.FlavorError` naming the app and the input.
+Every check fails before a flavor mounts or starts anything, with an error naming the app and
+the input (:class:`~rkt_sdk.errors.FlavorError`, or :class:`~rkt_sdk.linux.creds.CredentialsError`
+for a user or group the image does not have).
 
 **argv**: the ``exec`` of the app in the pod manifest; stage0 has already put there the
 image's exec (or ``--exec``) followed by the app's arguments.
@@ -166,19 +167,17 @@ def resolve_app(pod: Pod, pa: PodApp, terminal: bool = False) -> ResolvedApp:
     """Resolve app ``pa`` of ``pod`` (see the module doc); makes nothing.
 
     :param terminal: the app shares the caller's terminal (see :func:`environment`).
-    :raises FlavorError: the app has no exec, its user or group is not in the image, or a
-        volume it mounts is unknown, has a missing host path or a bad mode.
+    :raises CredentialsError: its user or group is not in the image.
+    :raises FlavorError: the app has no exec, or a volume it mounts is unknown, has a missing
+        host path or a bad mode.
     """
-    from rkt_sdk.linux.creds import CredentialsError, resolve
+    from rkt_sdk.linux.creds import resolve
 
     where = f"app {pa.name!r}"
     app = pa.runtime.app
     if not app.exec:
         raise FlavorError(f"{where}: no exec given (the image has no app section and no --exec)")
-    try:
-        creds = resolve(pa.rootfs, app.user, app.group, app.supplementary_gids, pa.name)
-    except CredentialsError as e:
-        raise FlavorError(str(e)) from None
+    creds = resolve(pa.rootfs, app.user, app.group, app.supplementary_gids, pa.name)
     return ResolvedApp(pa.name, pa.rootfs, app.exec, environment(pa.name, app, creds, terminal), creds,
                        app.working_directory or "/", _mounts(pod, pa, where), pa.runtime.read_only_rootfs)
 

@@ -11,6 +11,7 @@ import pytest
 
 from rkt_sdk.appc import App, MountPoint, PodManifest, Volume
 from rkt_sdk.errors import FlavorError
+from rkt_sdk.linux.creds import CredentialsError
 from rkt_sdk.resolved import (
     DEFAULT_PATH,
     empty_volume_dir,
@@ -88,9 +89,9 @@ def test_argv_creds_and_cwd(tmp_path: Path) -> None:
     assert resolve_app(make_pod(tmp_path / "2", {}), make_pod(tmp_path / "3", {}).apps[0]).cwd == "/"
 
 
-def test_unknown_user_or_missing_exec_is_a_flavor_error(tmp_path: Path) -> None:
+def test_unknown_user_or_missing_exec_is_refused(tmp_path: Path) -> None:
     pod = make_pod(tmp_path, {"user": "nobody-here"})
-    with pytest.raises(FlavorError, match="user 'nobody-here' not found in the image"):
+    with pytest.raises(CredentialsError, match="app 'web': user 'nobody-here' not found in the image"):
         resolve_app(pod, pod.apps[0])
     pod = make_pod(tmp_path / "2", {"exec": []})
     with pytest.raises(FlavorError, match="app 'web': no exec"):

@@ -11,7 +11,7 @@ import os
 import signal
 from pathlib import Path
 
-from rkt_sdk.errors import FlavorError, RktError
+from rkt_sdk.errors import FlavorError
 from rkt_sdk.poddir import PodDir, write_atomic
 from rkt_sdk.record import replace
 from rkt_stage1_coreos.plan import app_cgroup, app_plan, load_run_record, pod_cgroup, run_record_path
@@ -92,8 +92,6 @@ def enter(pod: Pod, options: EnterOptions) -> int:
             except BaseException as e:
                 os.write(2, f"enter: {e}\n".encode())
             os._exit(254)
-    except RktError as e:
-        raise FlavorError(f"entering app {pa.name!r}: {e}") from None
     finally:
         try:
             ns.setns(own_pidns, ns.CLONE_NEWPID)

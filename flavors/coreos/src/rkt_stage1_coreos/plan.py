@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from rkt_sdk.errors import FlavorError, RktError
+from rkt_sdk.errors import FlavorError
 from rkt_sdk.poddir import PodDir, write_atomic
 from rkt_sdk.record import Record
 
@@ -125,7 +125,7 @@ def limits_of(isolators: tuple[Isolator, ...], where: str) -> Limits:
                 shares = int(v.get("value", 0) if isinstance(v, dict) else v)
                 if shares < 2:
                     raise FlavorError(f"{where}: isolator os/linux/cpu-shares: {v!r} is below 2")
-    except (TypeError, ValueError, RktError) as e:
+    except (TypeError, ValueError) as e:
         raise FlavorError(f"{where}: {e}") from None
     return Limits(mem, cpu, shares)
 
@@ -138,19 +138,14 @@ def capabilities_of(app: App, insecure: frozenset[str], where: str) -> int:
         return caps.full_mask()
     retain = app.isolator("os/linux/capabilities-retain-set")
     remove = app.isolator("os/linux/capabilities-remove-set")
-    try:
-        if retain is not None and remove is not None:
-            raise FlavorError(f"{where}: capabilities-retain-set and capabilities-remove-set are exclusive")
-        if retain is not None:
-            return caps.mask(_set_value(retain, where)) & caps.full_mask()
-        base = caps.mask(caps.DEFAULT_RETAIN)
-        if remove is not None:
-            base &= ~caps.mask(_set_value(remove, where))
-        return base & caps.full_mask()
-    except FlavorError:
-        raise
-    except RktError as e:
-        raise FlavorError(f"{where}: {e}") from None
+    if retain is not None and remove is not None:
+        raise FlavorError(f"{where}: capabilities-retain-set and capabilities-remove-set are exclusive")
+    if retain is not None:
+        return caps.mask(_set_value(retain, where)) & caps.full_mask()
+    base = caps.mask(caps.DEFAULT_RETAIN)
+    if remove is not None:
+        base &= ~caps.mask(_set_value(remove, where))
+    return base & caps.full_mask()
 
 
 def seccomp_of(app: App, insecure: frozenset[str], settings: Mapping[str, Any], where: str) -> bytes | None:
@@ -161,24 +156,19 @@ def seccomp_of(app: App, insecure: frozenset[str], settings: Mapping[str, Any], 
 
     retain = app.isolator("os/linux/seccomp-retain-set")
     remove = app.isolator("os/linux/seccomp-remove-set")
-    try:
-        if retain is not None and remove is not None:
-            raise FlavorError(f"{where}: seccomp-retain-set and seccomp-remove-set are exclusive")
-        iso = retain or remove
-        if iso is None:
-            if not settings.get("default_seccomp", True):
-                return None
-            policy = seccomp.SeccompPolicy.default()
-        else:
-            names = _set_value(iso, where)
-            err = iso.value.get("errno") if isinstance(iso.value, dict) else None
-            policy = seccomp.SeccompPolicy("retain" if iso is retain else "remove", seccomp.expand(names),
-                                           seccomp.errno_number(err) if err else None)
-        return seccomp.build_filter(policy)
-    except FlavorError:
-        raise
-    except RktError as e:
-        raise FlavorError(f"{where}: {e}") from None
+    if retain is not None and remove is not None:
+        raise FlavorError(f"{where}: seccomp-retain-set and seccomp-remove-set are exclusive")
+    iso = retain or remove
+    if iso is None:
+        if not settings.get("default_seccomp", True):
+            return None
+        policy = seccomp.SeccompPolicy.default()
+    else:
+        names = _set_value(iso, where)
+        err = iso.value.get("errno") if isinstance(iso.value, dict) else None
+        policy = seccomp.SeccompPolicy("retain" if iso is retain else "remove", seccomp.expand(names),
+                                       seccomp.errno_number(err) if err else None)
+    return seccomp.build_filter(policy)
 
 
 def _oom_score_adj(app: App, where: str) -> int | None:

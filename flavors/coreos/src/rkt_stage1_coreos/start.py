@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 def make_cgroups(plan: PodPlan, cg: Cgroups) -> None:
     """Create the pod's, the supervisor's and each app's cgroup, with their limits.
 
-    :raises FlavorError: a cgroup could not be made (what was made is removed).
+    :raises CgroupError: a cgroup could not be made (what was made is removed).
     """
     from rkt_stage1_coreos.rootfs import DEVICE_RULES
 
@@ -41,9 +41,9 @@ def make_cgroups(plan: PodPlan, cg: Cgroups) -> None:
         for app in plan.apps:
             cg.create(app.cgroup)
             _limit(cg, app.cgroup, app.limits)
-    except RktError as e:
+    except RktError:
         cg.remove(plan.cgroup)
-        raise FlavorError(str(e)) from None
+        raise
 
 
 def _limit(cg: Any, path: str, limits: Any) -> None:
@@ -108,10 +108,10 @@ def _fork_supervisor(plan: PodPlan, cg: Cgroups, netns: str | None, new_net: boo
                 run_supervisor(plan, cg, netns, new_net, go_r, st_w, make)
         finally:
             ns.setns(own_pidns, ns.CLONE_NEWPID)
-    except RktError as e:
+    except BaseException:
         os.close(go_w)
         os.close(st_r)
-        raise FlavorError(f"starting the pod: {e}") from None
+        raise
     finally:
         os.close(own_pidns)
         os.close(go_r)

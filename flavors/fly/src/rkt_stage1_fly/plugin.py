@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from rkt_sdk import INTERFACE_VERSION, hookimpl
-from rkt_sdk.errors import FlavorError, RktError
+from rkt_sdk.errors import FlavorError
 from rkt_sdk.poddir import PodDir
 from rkt_sdk.types import Capabilities, ConfigField, EnterOptions, FlavorInfo, HostCheck, Pod, RunOptions
 from rkt_stage1_fly import __version__
@@ -48,13 +48,7 @@ def rkt_stage1_run(pod: Pod, options: RunOptions) -> int:
 
     if len(pod.apps) != 1:
         raise FlavorError(f"the fly flavor runs exactly one app per pod, got {len(pod.apps)}")
-    try:
-        plan = prepare_app(pod, options)
-    except FlavorError:
-        raise
-    except RktError as e:  # a mount that failed: stage0 undoes the pod only for a FlavorError
-        raise FlavorError(f"pod {pod.uuid}: {e}") from None
-    exec_app(pod, plan)
+    exec_app(pod, prepare_app(pod, options))
     raise AssertionError("unreachable")  # exec_app does not return
 
 
