@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from rkt.net import NetworkError, ipam
+from tests.support.netstate import leases
 
 
 def _conf(tmp_path: Path, **kw: Any) -> dict[str, Any]:
@@ -41,11 +42,11 @@ def test_allocation_skips_gateway_and_is_not_reused_while_held(tmp_path: Path) -
     d = ipam.lease_dir("n", conf)
     assert d == tmp_path / "leases" / "n"
     ipam.release(d, "u2")
-    assert "10.20.0.4" not in ipam.leases(d)
+    assert "10.20.0.4" not in leases(d)
     again = ipam.allocate("n", conf, uuid="u9", pod=data / "pods" / "run" / "u9", ifname="eth0")
     assert again.ip == "10.20.0.4"
     ipam.release(d, "u2")  # releasing twice, or what is not held, does nothing
-    assert ipam.leases(d)["10.20.0.4"] == "u9"
+    assert leases(d)["10.20.0.4"] == "u9"
     record = json.loads((d / "10.20.0.4").read_text())
     assert record == {"uuid": "u9", "pod": str(data / "pods" / "run" / "u9"), "ifName": "eth0"}
 
@@ -55,7 +56,7 @@ def test_two_data_dirs_share_the_leases_of_a_network(tmp_path: Path) -> None:
     a = ipam.allocate("n", conf, uuid="a", pod=_pod(tmp_path / "data-a", "a"), ifname="eth0")
     b = ipam.allocate("n", conf, uuid="b", pod=_pod(tmp_path / "data-b", "b"), ifname="eth0")
     assert a.ip != b.ip
-    assert ipam.leases(ipam.lease_dir("n", conf)) == {a.ip: "a", b.ip: "b"}
+    assert leases(ipam.lease_dir("n", conf)) == {a.ip: "a", b.ip: "b"}
 
 
 def test_default_lease_directory_is_host_wide() -> None:
@@ -87,7 +88,7 @@ def test_lease_of_a_deleted_pod_is_reclaimed_but_not_of_a_moved_one(tmp_path: Pa
     (data / "pods" / "exited-garbage" / "gone-uuid").rmdir()
     got = ipam.allocate("n", conf, uuid="new", pod=tmp_path / "other-data" / "pods" / "run" / "new", ifname="eth0")
     assert got.ip == "10.21.0.5"
-    assert ipam.leases(ipam.lease_dir("n", conf)) == {"10.21.0.5": "new"}
+    assert leases(ipam.lease_dir("n", conf)) == {"10.21.0.5": "new"}
 
 
 def test_a_file_that_is_not_our_record_is_never_taken(tmp_path: Path) -> None:

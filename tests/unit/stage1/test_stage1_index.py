@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rkt.stage1.index import EntryPoint, flavors, load_index, plugins, scan_dir
+from rkt.stage1.index import EntryPoint, flavors, load_index, scan_dir
+from rkt_sdk import PLUGIN_GROUP
 
 
 def _dist(site: Path, name: str, version: str, entry_points: str, *, egg: bool = False) -> Path:
@@ -87,7 +88,7 @@ def test_allow_list_restricts_what_is_seen(site: Path, monkeypatch: pytest.Monke
     _dist(site, "rkt-stage1-foo", "1.0", "[rkt.stage1]\nfoo = foo_mod.plugin\n[rkt.plugins]\naudit = a.b\n")
     monkeypatch.setenv("RKT_LOAD_PLUGINS", "fly,audit")
     assert set(flavors(None)) == {"fly"}
-    assert [p.name for p in plugins(None)] == ["audit"]
+    assert [p.name for p in load_index(None) if p.group == PLUGIN_GROUP] == ["audit"]
     assert {e.name for e in load_index(None)} == {"fly", "audit"}
 
 

@@ -243,19 +243,3 @@ def release(d: Path, uuid: str, ifname: str = "") -> None:
                     os.unlink(d / name)
                 except FileNotFoundError:
                     pass
-
-
-def leases(d: Path) -> dict[str, str]:
-    """The addresses leased in lease directory ``d``, with the pod UUID holding each (``""`` if unknown)."""
-    out: dict[str, str] = {}
-    try:
-        names = os.listdir(d)
-    except FileNotFoundError:
-        return out
-    for name in names:
-        if name in _NOT_LEASES or name.startswith("."):
-            continue
-        info = _read(d / name)
-        if info is not None:
-            out[name] = str(info.get("uuid", ""))
-    return out

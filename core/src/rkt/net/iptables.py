@@ -79,10 +79,6 @@ def remove(rs: RuleSet) -> None:
         _iptables(["-t", rs.table, "-X", chain])
 
 
-def chain_exists(table: str, chain: str) -> bool:
-    """Whether a chain exists (for tests and diagnostics)."""
-    return _iptables(["-t", table, "-S", chain]).returncode == 0
-
 
 def masquerade(uuid: str, index: int, net: str, ip: str, subnet: str) -> RuleSet:
     """Masquerade what the pod's address sends out of its subnet (CNI ``ipMasq``)."""

@@ -140,7 +140,27 @@ def _setup(conf: NetConf, req: NetRequest, entry: dict[str, Any], *, index: int,
     save()
     if conf.type in ("ptp", "bridge"):
         _sysctl("net/ipv4/ip_forward", "1")
+    _make_links(conf, entry, lease, host_if, ifname, tap=tap, netns=netns, mtu=mtu, is_gw=is_gw)
+    mac = ""
+    if tap:
+        mac = _mac_from(uuid, index)
+    else:
+        assert netns is not None
+        _configure_pod_end(netns, ifname, lease.ip, lease.prefix_len, lease.gateway, routes,
+                           ptp=conf.type == "ptp", subnet=subnet)
+    if conf.raw.get("ipMasq"):
+        rs = iptables.masquerade(uuid, index, conf.name, lease.ip, subnet)
+        entry.setdefault("iptables", []).append(rs.to_dict())
+        save()
+        iptables.apply(rs, f"network {conf.name!r}: ipMasq")
+    entry["mac"] = mac
+    return NetworkAttachment(conf.name, host_if if tap else ifname, lease.ip, lease.prefix_len,
+                             lease.gateway if (conf.type == "ptp" or is_gw) else "", mac, tuple(routes))
 
+
+def _make_links(conf: NetConf, entry: dict[str, Any], lease: ipam.Lease, host_if: str, ifname: str, *, tap: bool,
+                netns: Path | None, mtu: int, is_gw: bool) -> None:
+    """Make the host's end of the pod's link (veth, tap or macvlan) and move the pod's end into its namespace."""
     with Rtnl() as ipr:
         br_idx = 0
         if conf.type == "bridge":
@@ -166,21 +186,6 @@ def _setup(conf: NetConf, req: NetRequest, entry: dict[str, Any], *, index: int,
                 ipr.set_link(_index(ipr, host_if), netns_fd=nsfd, name=ifname)
             finally:
                 os.close(nsfd)
-    mac = ""
-    if tap:
-        mac = _mac_from(uuid, index)
-    else:
-        assert netns is not None
-        _configure_pod_end(netns, ifname, lease.ip, lease.prefix_len, lease.gateway, routes,
-                           ptp=conf.type == "ptp", subnet=subnet)
-    if conf.raw.get("ipMasq"):
-        rs = iptables.masquerade(uuid, index, conf.name, lease.ip, subnet)
-        entry.setdefault("iptables", []).append(rs.to_dict())
-        save()
-        iptables.apply(rs, f"network {conf.name!r}: ipMasq")
-    entry["mac"] = mac
-    return NetworkAttachment(conf.name, host_if if tap else ifname, lease.ip, lease.prefix_len,
-                             lease.gateway if (conf.type == "ptp" or is_gw) else "", mac, tuple(routes))
 
 
 def _index(ipr: Rtnl, name: str) -> int:

@@ -64,9 +64,3 @@ def release(path: str, uuid: str) -> None:
         held = _holder(p)
         if held is not None and held.get("uuid") == uuid:
             p.unlink(missing_ok=True)
-
-
-def holder(proto: str, port: int) -> str:
-    """The UUID of the pod holding ``port``/``proto`` (``""`` when nobody does)."""
-    info = _holder(claim_path(proto, port))
-    return (info or {}).get("uuid", "")

@@ -180,8 +180,3 @@ def load_index(cache_dir: Path | None) -> list[EntryPoint]:
 def flavors(cache_dir: Path | None) -> dict[str, EntryPoint]:
     """Installed flavors by name."""
     return {e.name: e for e in load_index(cache_dir) if e.group == STAGE1_GROUP}
-
-
-def plugins(cache_dir: Path | None) -> list[EntryPoint]:
-    """Installed cross-cutting plugins."""
-    return [e for e in load_index(cache_dir) if e.group == PLUGIN_GROUP]
