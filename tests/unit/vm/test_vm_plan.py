@@ -34,7 +34,8 @@ def make_pod(tmp_path: Path, apps: list[dict[str, Any]], volumes: list[dict[str,
         rts.append({"name": a["name"], "image": {"name": "example.com/x", "id": "sha512-" + "a" * 64},
                     "app": {"exec": a.get("exec", ["/bin/sh"]), "user": a.get("user", "0"),
                             "group": a.get("group", "0"), "isolators": a.get("isolators", []),
-                            "environment": [{"name": k, "value": v} for k, v in a.get("env", {}).items()]},
+                            "environment": [{"name": k, "value": v} for k, v in a.get("env", {}).items()],
+                            "mountPoints": a.get("mountPoints", [])},
                     "mounts": a.get("mounts", [])})
     man = PodManifest.from_dict({"acKind": "PodManifest", "acVersion": "0.8.11", "apps": rts,
                                  "volumes": volumes or []})
@@ -67,6 +68,25 @@ def test_plan_resolves_users_env_and_shares(tmp_path: Path) -> None:
     assert "-w/apps/0/ -S 1000 -F" in script, "su sets gid and groups, nsenter the uid"
     assert "-G 0 -S 0 -F" in script, "an app without supplementary groups"
     subprocess.run([str(find_busybox()), "sh", "-n", str(plan.xchg / "pod.sh")], check=True)
+
+
+def test_plan_read_only_rule_per_app_and_share(tmp_path: Path) -> None:
+    """The image's read-only mount point applies in its app only; the share is read-only when every app's
+    mount of it is."""
+    host = tmp_path / "host"
+    host.mkdir()
+    ro_point = [{"name": "data", "path": "/data", "readOnly": True}]
+    data, scratch = {"volume": "data", "path": "/data"}, {"volume": "scratch", "path": "/scratch"}
+    pod = make_pod(tmp_path, [{"name": "reader", "mountPoints": ro_point, "mounts": [data]},
+                              {"name": "writer", "mounts": [data]},
+                              {"name": "both", "mountPoints": ro_point, "mounts": [data, scratch]}],
+                   [{"name": "data", "kind": "host", "source": str(host)},
+                    {"name": "scratch", "kind": "empty"}])
+    plan = plan_pod(pod, RunOptions(net="none"))
+    assert [[m.read_only for m in a.mounts] for a in plan.apps] == [[True], [False], [True, False]]
+    shares = {s.tag: s for s in plan.shares}
+    assert not shares["vol0"].read_only, "a volume one app writes is exported writable"
+    assert (tmp_path / "pod" / "stage1-data" / "volumes" / "scratch").is_dir(), "the empty volume's directory is made"
 
 
 def test_plan_refuses_a_file_volume_and_networks_without_mac(tmp_path: Path) -> None:
