@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -29,22 +31,36 @@ def new_image(layout: Path, tag: str) -> None:
 
 
 def add_layer(layout: Path, tag: str, files: Mapping[str, bytes | None], scratch: Path) -> None:
-    """One new layer holding ``files`` (path in the image -> content; ``None`` adds a whiteout)."""
-    src = scratch / "layer"
-    shutil.rmtree(src, ignore_errors=True)
-    src.mkdir(parents=True)
-    for name, data in files.items():
-        if data is None:
-            continue
-        p = src / name.lstrip("/")
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(data)
-        p.chmod(0o755)
-    if any(d is not None for d in files.values()):
-        umoci("insert", "--no-history", "--image", f"{layout}:{tag}", str(src), "/")
-    for name, data in files.items():
-        if data is None:
-            umoci("insert", "--no-history", "--image", f"{layout}:{tag}", "--whiteout", name)
+    """One new layer holding ``files`` (path in the image -> content; ``None`` adds a whiteout).
+
+    The layer's tar is written here (``umoci insert`` of this umoci leaves its tars unterminated).
+    """
+    scratch.mkdir(parents=True, exist_ok=True)
+    raw = scratch / "layer.tar"
+    with tarfile.open(raw, "w", format=tarfile.PAX_FORMAT) as tf:
+        dirs: set[str] = set()
+        for name, data in files.items():
+            parts = name.strip("/").split("/")
+            for i in range(1, len(parts)):
+                d = "/".join(parts[:i])
+                if d not in dirs:
+                    dirs.add(d)
+                    _entry(tf, d, None, tarfile.DIRTYPE)
+            leaf = parts[-1] if data is not None else ".wh." + parts[-1]
+            _entry(tf, "/".join([*parts[:-1], leaf]), data or b"", tarfile.REGTYPE)
+    try:
+        umoci("raw", "add-layer", "--no-history", "--image", f"{layout}:{tag}", str(raw))
+    finally:
+        raw.unlink()
+
+
+def _entry(tf: tarfile.TarFile, name: str, data: bytes | None, kind: bytes) -> None:
+    ti = tarfile.TarInfo(name)
+    ti.type = kind
+    ti.mode = 0o755
+    ti.mtime = 1_600_000_000
+    ti.size = len(data) if data is not None and kind == tarfile.REGTYPE else 0
+    tf.addfile(ti, io.BytesIO(data or b"") if ti.size else None)
 
 
 def configure(layout: Path, tag: str, *, entrypoint: Sequence[str] = (), cmd: Sequence[str] = (),
