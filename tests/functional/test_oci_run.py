@@ -67,18 +67,35 @@ def test_oci_image_runs_in_a_vm(rkt: Rkt, layout: Path, vm_config: Path, libvirt
     check_output(r.out)
 
 
+def stopper(tmp_path: Path) -> Path:
+    return busybox_layout(tmp_path / "stopper", "v1", entrypoint=["/bin/sh", "-c"], stop_signal="SIGUSR1",
+                          cmd=["trap 'echo got USR1; exit 7' USR1; trap 'echo got TERM; exit 3' TERM; echo ready; "
+                               "while true; do sleep 0.1; done"])
+
+
+def stop_when_ready(rkt: Rkt, args: tuple[str, ...], timeout: float) -> None:
+    p = rkt.popen(*args)
+    assert p.stdout is not None
+    assert p.stdout.readline().strip() == "ready"
+    (pod,) = rkt.pods()
+    rkt.run_ok("stop", pod.name, timeout=60)
+    assert p.wait(timeout=timeout) == 7
+    assert p.communicate()[0].strip() == "got USR1"
+
+
 @pytest.mark.parametrize("flavor", ["fly", "coreos"])
 def test_stop_sends_the_images_stop_signal(rkt: Rkt, tmp_path: Path, flavor: str) -> None:
-    lay = busybox_layout(tmp_path / "stopper", "v1", entrypoint=["/bin/sh", "-c"], stop_signal="SIGUSR1",
-                         cmd=["trap 'echo got USR1; exit 7' USR1; trap 'echo got TERM; exit 3' TERM; echo ready; "
-                              "while true; do sleep 0.1; done"])
-    p = rkt.popen("run", f"--stage1-name={flavor}", f"oci:{lay}:v1")
-    assert p.stdout is not None
-    assert p.stdout.readline() == "ready\n"
-    (pod,) = rkt.pods()
-    rkt.run_ok("stop", pod.name)
-    assert p.wait(timeout=20) == 7
-    assert p.communicate()[0] == "got USR1\n"
+    stop_when_ready(rkt, ("run", f"--stage1-name={flavor}", f"oci:{stopper(tmp_path)}:v1"), 20)
+
+
+@pytest.mark.vm
+@pytest.mark.slow
+@pytest.mark.parametrize("flavor", ["qemu", "kvm"])
+def test_stop_sends_the_images_stop_signal_in_a_vm(rkt: Rkt, tmp_path: Path, vm_config: Path, libvirtd: bool,
+                                                   flavor: str) -> None:
+    if flavor == "kvm" and not libvirtd:
+        pytest.skip("libvirtd cannot be started here")
+    stop_when_ready(rkt, run_args(vm_config, flavor, f"oci:{stopper(tmp_path)}:v1"), 120)
 
 
 def test_gc_keeps_the_trees_a_pod_uses(rkt: Rkt, layout: Path, data_dir: Path) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rkt_sdk.poddir import PodDir, write_atomic
-from rkt_sdk.record import Record
+from rkt_sdk.record import Record, replace
 from rkt_sdk.resolved import ResolvedApp, make_volume_dirs, resolve_app
 from rkt_sdk.types import NetworkAttachment, Pod, RunOptions
 from rkt_sdk.vm.errors import VMError
@@ -80,6 +80,7 @@ class GuestApp(Record):
     mounts: tuple[GuestMount, ...] = ()
     files: tuple[GuestFile, ...] = ()
     groups: tuple[int, ...] = ()
+    stop_signal: str = "TERM"
 
 
 class GuestVolume(Record):
@@ -182,9 +183,11 @@ def plan_pod(pod: Pod, options: RunOptions) -> GuestPlan:
         make_volume_dirs(a.mounts)
     apps: list[GuestApp] = []
     app_shares: list[Share] = []
-    for i, a in enumerate(resolved):
+    from rkt_sdk.stopsignal import stop_signal
+
+    for i, (a, pa) in enumerate(zip(resolved, pod.apps, strict=True)):
         app, share = _guest_app(i, a, files)
-        apps.append(app)
+        apps.append(replace(app, stop_signal=stop_signal(pa.runtime).name.removeprefix("SIG")))
         app_shares.append(share)
     hostname = options.hostname or f"rkt-{pod.uuid}"
     return GuestPlan(hostname, tuple(apps), tuple(volumes), _networks(pod.networks),
