@@ -159,3 +159,30 @@ def test_signature_beside_the_url(rkt: Rkt, server: AciServer, env: dict[str, st
         assert r.code == 0 and "signature verification is disabled" in r.err, r
     finally:
         home.close()
+
+
+@pytest.mark.parametrize(("kind", "credentials", "header"), [
+    ("basic", {"user": "me", "password": "pw"}, "Basic bWU6cHc="),
+    ("oauth", {"token": "t0ken"}, "Bearer t0ken"),
+])
+def test_credentials_from_the_auth_config(rkt: Rkt, tls: TlsFiles, env: dict[str, str], tmp_path: Path,
+                                          kind: str, credentials: dict[str, str], header: str) -> None:
+    import json
+
+    server = AciServer(tls, authorization=header)
+    try:
+        server.files["/app.aci"] = build_aci(tmp_path / "app.aci").read_bytes()
+        url = server.base + "/app.aci"
+        r = rkt("fetch", url, env=env)
+        assert (r.code, _errors(r.err)) == (254, [f'fetch: image "{url}": the server answered HTTP 401 '
+                                                  "Unauthorized; credentials for its host go in an auth config "
+                                                  "(auth.d)"]), r
+        conf = tmp_path / "etc"
+        (conf / "auth.d").mkdir(parents=True)
+        (conf / "auth.d" / "host.json").write_text(json.dumps({
+            "rktKind": "auth", "rktVersion": "v1", "domains": [server.base.partition("://")[2]], "type": kind,
+            "credentials": credentials}))
+        rkt.run_ok(f"--local-config={conf}", "fetch", url, env=env)
+        assert server.of("/app.aci")[-1] == 200
+    finally:
+        server.stop()

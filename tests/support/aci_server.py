@@ -19,9 +19,11 @@ from tests.support.registry_tls import TlsFiles
 class AciServer:
     """Started on 127.0.0.1 (a free port); HTTPS when ``tls`` is given."""
 
-    def __init__(self, tls: TlsFiles | None = None, cache_control: str | None = None) -> None:
+    def __init__(self, tls: TlsFiles | None = None, cache_control: str | None = None,
+                 authorization: str | None = None) -> None:
         self.files: dict[str, bytes] = {}
         self.cache_control = cache_control
+        self.authorization = authorization
         self.log: list[tuple[str, int]] = []
         server = self
 
@@ -50,6 +52,10 @@ class AciServer:
         return sum(1 for p, status in self.log if p == path and status == 200)
 
     def _answer(self, h: BaseHTTPRequestHandler) -> None:
+        if self.authorization is not None and h.headers.get("Authorization") != self.authorization:
+            self.log.append((h.path, 401))
+            h.send_error(401, "Unauthorized")
+            return
         data = self.files.get(h.path)
         if data is None:
             self.log.append((h.path, 404))

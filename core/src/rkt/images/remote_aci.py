@@ -103,10 +103,12 @@ def _stored(store: Store, rec: RemoteRecord | None) -> ImageRecord | None:
 
 
 def fetch_url(store: Store, url: str, *, insecure: frozenset[str] = frozenset(), pull_policy: str = "new",
-              verifier: Verifier | None = None) -> ImageRecord:
+              verifier: Verifier | None = None, config_dirs: tuple[Path, ...] = ()) -> ImageRecord:
     """Bring the ACI at ``url`` (``http://`` or ``https://``) into the store; its record.
 
     ``verifier`` checks the image against ``<url>.asc`` before anything of it is kept (None: no check).
+    Credentials for the URL's host come from the ``auth`` kind of rkt's ``config_dirs``, as rkt
+    sent them (``basic``, or an ``oauth`` bearer token).
     """
     rec = read_record(store, url)
     cached = _stored(store, rec)
@@ -118,12 +120,24 @@ def fetch_url(store: Store, url: str, *, insecure: frozenset[str] = frozenset(),
         return cached
     if url.startswith("http://") and "http" not in insecure:
         raise FetchError(f'image "{url}": plain HTTP is not allowed; --insecure-options=http allows it')
-    return _download(store, url, insecure, rec if cached is not None else None, verifier)
+    return _download(store, url, insecure, rec if cached is not None else None, verifier, _auth(url, config_dirs))
 
 
-def _signature(client: HttpClient, url: str) -> bytes | None:
+def _auth(url: str, config_dirs: tuple[Path, ...]) -> dict[str, str]:
+    """The ``Authorization`` header the ``auth`` config gives the URL's host (none: empty)."""
+    if not config_dirs:
+        return {}
+    from rkt.config.auth import load_auth
+
+    u = urlsplit(url)
+    conf = load_auth(config_dirs)
+    creds = conf.for_host(u.netloc.rpartition("@")[2]) or conf.for_host(u.hostname or "")
+    return {"Authorization": creds.header()} if creds is not None else {}
+
+
+def _signature(client: HttpClient, url: str, headers: dict[str, str]) -> bytes | None:
     """The detached signature the server has at ``<url>.asc``, or None when it has none."""
-    r, _ = client.open(url + ".asc")
+    r, _ = client.open(url + ".asc", headers)
     try:
         body = r.read(1 << 20)
     finally:
@@ -132,14 +146,14 @@ def _signature(client: HttpClient, url: str) -> bytes | None:
 
 
 def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecord | None,
-              verifier: Verifier | None) -> ImageRecord:
+              verifier: Verifier | None, auth: dict[str, str]) -> ImageRecord:
     from rkt.images.progress import Progress
     from rkt.images.registry.errors import registry_reason
     from rkt.images.registry.transport import HttpClient, ResponseStream
     from rkt.store.importer import import_stream
 
     client = HttpClient(verify_tls="tls" not in insecure)
-    headers = {"Accept": "application/vnd.coreos.aci+x-tar, application/octet-stream, */*"}
+    headers = {"Accept": "application/vnd.coreos.aci+x-tar, application/octet-stream, */*", **auth}
     if rec is not None and rec.etag:
         headers["If-None-Match"] = rec.etag
     check = None
@@ -157,7 +171,8 @@ def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecor
         if r.status != 200:
             body = r.read(64 << 10)
             r.release_conn()
-            raise FetchError(f'image "{url}": the server answered {registry_reason(r.status, body)}')
+            hint = "; credentials for its host go in an auth config (auth.d)" if r.status in (401, 403) else ""
+            raise FetchError(f'image "{url}": the server answered {registry_reason(r.status, body)}{hint}')
         length = r.headers.get("Content-Length")
         size = int(length) if length and length.isdigit() else -1
         key = "aci:" + (urlsplit(url).path.rpartition("/")[2] or "image")
@@ -166,7 +181,7 @@ def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecor
             download = ResponseStream(r, f'image "{url}"', size, lambda n: progress.advance(key, n))
             with io.BufferedReader(download, buffer_size=1 << 20) as stream:
                 if verifier is not None:
-                    check = verifier.begin_url(url, lambda: _signature(client, url))
+                    check = verifier.begin_url(url, lambda: _signature(client, url, auth))
                 image = import_stream(store.layout, store.index, stream, url, store.limits, store.durable, check)
             check = None
             progress.finished(key)

@@ -33,7 +33,8 @@ def fetch(store: Store, ref: str, *, insecure: frozenset[str], verifier: Verifie
     if r.kind == "remote" and ref.startswith(("https://", "http://")):
         from rkt.images.remote_aci import fetch_url
 
-        return fetch_url(store, ref, insecure=insecure, pull_policy=pull_policy, verifier=verifier)
+        return fetch_url(store, ref, insecure=insecure, pull_policy=pull_policy, verifier=verifier,
+                         config_dirs=config_dirs)
     if r.kind == "remote":
         raise ImageError(f'image "{ref}": fetching from {ref.partition("://")[0]} URLs is not supported; '
                          "fetch an ACI file")
