@@ -21,13 +21,14 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     from rkt.paths import DataDir
     from rkt.pods.layout import find_pod, read_uuid_file
     from rkt_sdk.errors import RktError
+    from rkt_sdk.poddir import PodDir
 
     uuid = read_uuid_file(args.uuid_file) if args.uuid_file else args.uuid
     if not uuid:
         raise RktError("must provide the pod UUID (or --uuid-file)")
     ref = find_pod(DataDir(gopts.dir), uuid)
     try:
-        raw = json.loads((ref.path / "pod").read_bytes())
+        raw = json.loads(PodDir(ref.path).manifest_path.read_bytes())
     except FileNotFoundError:
         raise RktError(f'pod "{ref.uuid}" has no manifest yet (state: {ref.state()})') from None
     sys.stdout.write(json.dumps(raw, indent=2 if args.pretty_print else None) + "\n")

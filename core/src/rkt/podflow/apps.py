@@ -168,9 +168,7 @@ def discard(mp: MutablePod, name: str) -> None:
 
 
 def _write_manifest(mp: MutablePod, manifest: PodManifest) -> None:
-    from rkt_sdk.poddir import write_atomic
-
-    write_atomic(mp.pd.manifest_path, manifest.to_json())
+    mp.pd.write_manifest(manifest)
 
 
 def _runtime_app(mp: MutablePod, req: AppRequest, modes: tuple[str, str, str], image_id: str,
