@@ -256,7 +256,8 @@ def test_basic_auth(basic: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyP
 @pytest.fixture(scope="module")
 def bearer(tmp_path_factory: pytest.TempPathFactory, image: str) -> Iterator[tuple[Registry, TokenService]]:
     work = tmp_path_factory.mktemp("bearer")
-    tokens = TokenService(work / "tokens", users={"bob": "hunter2"}, public=("pub/app",)).start()
+    tokens = TokenService(work / "tokens", users={"bob": "hunter2"}, public=("pub/app",),
+                          refresh_tokens={"r3fresh": "bob"}).start()
     try:
         with running_registry(work / "registry", auth=tokens.registry_auth()) as reg:
             reg.push(image, "pub/app:1", creds="bob:hunter2")
@@ -327,3 +328,20 @@ def test_passing_server_trouble_is_tried_again(tmp_path: Path, image: str) -> No
             assert len(front.blob_headers) == 4 + 2 and front.failures == 0
         finally:
             front.stop()
+
+
+def test_bearer_with_an_identity_token(bearer: tuple[Registry, TokenService], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    reg, tokens = bearer
+    auth = tmp_path / "auth.json"
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(auth))
+    auth.write_text(json.dumps({"auths": {reg.host: {"identitytoken": "r3fresh"}}}))
+    _pull_all(reg.ref("priv/app:1"))
+    assert tokens.requests[-1] == {"user": "bob", "scope": ["repository:priv/app:pull"],
+                                   "service": ["rkt-test-registry"], "grant": ["refresh_token"]}
+    auth.write_text(json.dumps({"auths": {reg.host: {"identitytoken": "stale"}}}))
+    ref = reg.ref("priv/app:1")
+    with pytest.raises(AuthError) as e:
+        docker_source(ref, insecure=HTTP).fetch_manifest()
+    assert str(e.value) == (f'image "{ref}": the registry\'s token service refused the identity token '
+                            f"(from {auth}): invalid refresh token")

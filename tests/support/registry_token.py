@@ -4,7 +4,9 @@
 signed with a key whose self-signed certificate is the registry's ``rootcertbundle`` and
 carries that certificate in its ``x5c`` header. Users (name -> password) get pull and push
 on every repository; anonymous callers get pull on the repositories in ``public``. A wrong
-password gets 401. Every request is recorded (``requests``) so tests can check what came.
+password gets 401. ``POST /token`` with ``grant_type=refresh_token`` (OAuth2) trades a token of
+``refresh_tokens`` (token -> user) for an ``access_token``. Every request is recorded
+(``requests``) so tests can check what came.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ class TokenService:
     """The service, started by :meth:`start` on 127.0.0.1 (a free port) and stopped by :meth:`stop`."""
 
     def __init__(self, workdir: Path, users: dict[str, str] | None = None,
-                 public: tuple[str, ...] = ()) -> None:
+                 public: tuple[str, ...] = (), refresh_tokens: dict[str, str] | None = None) -> None:
         self.users = dict(users or {})
+        self.refresh_tokens = dict(refresh_tokens or {})
         self.public = public
         self.requests: list[dict[str, Any]] = []
         self._key = new_key()
@@ -56,6 +59,9 @@ class TokenService:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 service._answer(self)
+
+            def do_POST(self) -> None:
+                service._answer_oauth(self)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -94,6 +100,21 @@ class TokenService:
                 granted = ["pull"] if name in self.public and "pull" in actions.split(",") else []
             access.append({"type": kind, "name": name, "actions": granted})
         self._reply(h, 200, {"token": self._token(user or "", access), "expires_in": 300})
+
+    def _answer_oauth(self, h: BaseHTTPRequestHandler) -> None:
+        form = parse_qs(h.rfile.read(int(h.headers.get("Content-Length") or 0)).decode())
+        user = self.refresh_tokens.get(form.get("refresh_token", [""])[0])
+        self.requests.append({"user": user, "scope": form.get("scope", []), "service": form.get("service", []),
+                              "grant": form.get("grant_type", [])})
+        if form.get("grant_type") != ["refresh_token"] or user is None:
+            self._reply(h, 401, {"details": "invalid refresh token"})
+            return
+        access = []
+        for scope in form.get("scope", []):
+            kind, _, rest = scope.partition(":")
+            name, _, actions = rest.rpartition(":")
+            access.append({"type": kind, "name": name, "actions": [a for a in actions.split(",") if a == "pull"]})
+        self._reply(h, 200, {"access_token": self._token(user, access), "expires_in": 300})
 
     def _token(self, subject: str, access: list[dict[str, Any]]) -> str:
         import jwt

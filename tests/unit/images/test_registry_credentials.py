@@ -76,6 +76,13 @@ def test_rkt_docker_auth_config_first(home: Path, tmp_path: Path) -> None:
     assert hub is not None and hub.user == "rktuser"
 
 
+def test_identity_tokens(home: Path) -> None:
+    (home / ".docker").mkdir(parents=True)
+    (home / ".docker" / "config.json").write_text(json.dumps({"auths": {"r.example": {"identitytoken": "tok"}}}))
+    got = find_credentials("r.example", "app")
+    assert got is not None and (got.user, got.identity_token) == ("<token>", "tok")
+
+
 def test_malformed_files_are_named(home: Path) -> None:
     (home / ".docker").mkdir(parents=True)
     cfg = home / ".docker" / "config.json"
@@ -92,6 +99,7 @@ read server
 case "$server" in
   r.example) echo '{"ServerURL":"r.example","Username":"helped","Secret":"s3"}' ;;
   https://index.docker.io/v1/) echo '{"ServerURL":"hub","Username":"hubhelped","Secret":"s4"}' ;;
+  token.example) echo '{"ServerURL":"token.example","Username":"<token>","Secret":"refr"}' ;;
   broken.example) echo 'keychain locked' >&2; exit 3 ;;
   *) echo 'credentials not found in native keychain'; exit 1 ;;
 esac
@@ -109,6 +117,7 @@ def test_credential_helpers(home: Path, tmp_path: Path, monkeypatch: pytest.Monk
     cfg = home / ".docker" / "config.json"
     cfg.parent.mkdir(parents=True)
     cfg.write_text(json.dumps({"credHelpers": {"r.example": "rkttest", "broken.example": "rkttest",
+                                               "token.example": "rkttest",
                                                "missing.example": "nothere"},
                                "auths": {"other.example": _auth("plain", "p")}, "credsStore": "rkttest"}))
     got = find_credentials("r.example", "app")
@@ -116,6 +125,8 @@ def test_credential_helpers(home: Path, tmp_path: Path, monkeypatch: pytest.Monk
     assert (got.user, got.password, got.source) == ("helped", "s3", f"{cfg}, through docker-credential-rkttest")
     hub = find_credentials("docker.io", "library/busybox")  # through credsStore, asked as Docker asks
     assert hub is not None and (hub.user, hub.password) == ("hubhelped", "s4")
+    token = find_credentials("token.example", "app")
+    assert token is not None and (token.user, token.password, token.identity_token) == ("<token>", "", "refr")
     plain = find_credentials("other.example", "app")
     assert plain is not None and plain.user == "plain"
     assert find_credentials("nobody.example", "app") is None

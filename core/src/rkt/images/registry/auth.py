@@ -85,7 +85,7 @@ class Authenticator:
         assert self._challenge is not None
         if self._challenge.scheme == "basic":
             c = self.credentials()
-            if c is None:
+            if c is None or c.identity_token:
                 raise AuthError(f"{self._prefix}the registry needs a user name and password; {_CONFIG_HINT}")
             return basic_header(c)
         return "Bearer " + self._token(self._challenge, scope)
@@ -95,24 +95,22 @@ class Authenticator:
         if not realm or urlsplit(realm).scheme not in ("http", "https"):
             raise AuthError(f"{self._prefix}the registry's Bearer challenge has no usable realm ({realm!r})")
         query = {k: v for k, v in (("service", ch.params.get("service")), ("scope", scope)) if v}
-        url = realm + ("&" if urlsplit(realm).query else "?") + urlencode(query)
         headers = {"Accept": "application/json"}
         c = self.credentials()
-        if c is not None:
-            headers["Authorization"] = basic_header(c)
-        r, _ = self._client.open(url, headers)
+        if c is not None and c.identity_token:  # OAuth2: trade the refresh token for an access token
+            form = {"grant_type": "refresh_token", "refresh_token": c.identity_token, "client_id": "rkt", **query}
+            r, _ = self._client.open(realm, {**headers, "Content-Type": "application/x-www-form-urlencoded"},
+                                     method="POST", body=urlencode(form).encode())
+        else:
+            if c is not None:
+                headers["Authorization"] = basic_header(c)
+            r, _ = self._client.open(realm + ("&" if urlsplit(realm).query else "?") + urlencode(query), headers)
         try:
             body = r.read(_TOKEN_MAX + 1)
         finally:
             r.release_conn()
-        if r.status in (401, 403):
-            if c is None:
-                raise AuthError(f"{self._prefix}the registry's token service refused anonymous access "
-                                f"({registry_reason(r.status, body)}); {_CONFIG_HINT}")
-            raise AuthError(f"{self._prefix}the registry's token service refused the credentials of user "
-                            f"\"{c.user}\" (from {c.source}): {registry_reason(r.status, body)}")
         if r.status != 200:
-            raise AuthError(f"{self._prefix}the registry's token service failed: {registry_reason(r.status, body)}")
+            raise self._token_refused(c, r.status, body)
         try:
             doc = json.loads(body)
             token = doc.get("token") or doc.get("access_token")
@@ -121,3 +119,13 @@ class Authenticator:
         if not isinstance(token, str) or not token:
             raise AuthError(f"{self._prefix}the registry's token service sent no token")
         return token
+
+    def _token_refused(self, c: RegistryCredentials | None, status: int, body: bytes) -> AuthError:
+        reason = registry_reason(status, body)
+        if status not in (401, 403):
+            return AuthError(f"{self._prefix}the registry's token service failed: {reason}")
+        if c is None:
+            return AuthError(f"{self._prefix}the registry's token service refused anonymous access ({reason}); "
+                             f"{_CONFIG_HINT}")
+        who = "the identity token" if c.identity_token else f'the credentials of user "{c.user}"'
+        return AuthError(f"{self._prefix}the registry's token service refused {who} (from {c.source}): {reason}")

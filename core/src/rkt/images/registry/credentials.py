@@ -5,7 +5,8 @@
 2. The containers auth file: ``$REGISTRY_AUTH_FILE``, else ``$XDG_RUNTIME_DIR/containers/auth.json``.
 3. Docker's: ``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json``.
 
-Both files hold ``{"auths": {KEY: {"auth": base64("user:password")}}}``; a key is a host
+Both files hold ``{"auths": {KEY: {"auth": base64("user:password")}}}`` (or an
+``"identitytoken"``, an OAuth2 refresh token, instead of ``"auth"``); a key is a host
 (``registry.example:5000``), a URL (``https://index.docker.io/v1/``) or, in the containers
 file, a host and repository namespace (``registry.example/team``), the longest match winning.
 A file may instead name Docker credential helpers: ``credHelpers`` (per host) is asked
@@ -30,11 +31,16 @@ DOCKER_HUB_ALIASES = (DOCKER_HUB, DOCKER_HUB_API, "index.docker.io")
 
 
 class RegistryCredentials(Record):
-    """A user name and password for one registry, and where they were found (for messages)."""
+    """A user name and password for one registry, and where they were found (for messages).
+
+    ``identity_token`` is an OAuth2 refresh token (``identitytoken`` in the files, what some
+    registries' logins store) to trade for access tokens instead of the password.
+    """
 
     user: str
     password: str
     source: str
+    identity_token: str = ""
 
 
 def auth_files() -> list[Path]:
@@ -66,6 +72,9 @@ def _normal_key(key: str) -> str:
 def _decode(path: Path, key: str, entry: object) -> RegistryCredentials | None:
     if not isinstance(entry, dict):
         raise AuthError(f'{path}: "auths" entry "{key}" must be an object')
+    token = entry.get("identitytoken")
+    if isinstance(token, str) and token:
+        return RegistryCredentials("<token>", "", str(path), token)
     auth = entry.get("auth")
     if not auth:
         return None

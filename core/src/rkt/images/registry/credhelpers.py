@@ -51,6 +51,9 @@ def from_helper(name: str, server: str, config: Path) -> RegistryCredentials | N
     except (ValueError, KeyError, TypeError):
         raise AuthError(f'{config}: credential helper "{program}" answered something that is not '
                         "{\"Username\": ..., \"Secret\": ...}") from None
-    if not user or user == "<token>":  # an identity token: not a user name and password
+    if not user:
         return None
-    return RegistryCredentials(user, secret, f"{config}, through {program}")
+    source = f"{config}, through {program}"
+    if user == "<token>":  # an identity token (an OAuth2 refresh token), not a password
+        return RegistryCredentials(user, "", source, secret)
+    return RegistryCredentials(user, secret, source)

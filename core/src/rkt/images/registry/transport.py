@@ -159,18 +159,19 @@ class HttpClient:
             return m
 
     def open(self, url: str, headers: Mapping[str, str] | None = None, *, method: str = "GET",
-             decode: bool = True) -> tuple[urllib3.BaseHTTPResponse, str]:
+             decode: bool = True, body: bytes | None = None) -> tuple[urllib3.BaseHTTPResponse, str]:
         """Send a request, following redirects; ``(response, final URL)``, the body not read yet.
 
         The caller reads the body (``response.read(n)``) and calls ``release_conn()``.
-        ``Authorization`` is dropped when a redirect leaves the first host.
+        ``Authorization`` is dropped when a redirect leaves the first host; a redirect other
+        than 307/308 turns a request with a ``body`` into a GET without one.
         """
         hdrs = {"User-Agent": USER_AGENT, **(headers or {})}
         origin = urlsplit(url).netloc
         for _ in range(_MAX_REDIRECTS + 1):
             try:
-                r = self._manager(url).urlopen(method, url, headers=hdrs, redirect=False, preload_content=False,
-                                               decode_content=decode)
+                r = self._manager(url).urlopen(method, url, headers=hdrs, body=body, redirect=False,
+                                               preload_content=False, decode_content=decode)
             except HTTPError as e:
                 raise connect_error(urlsplit(url).netloc, e) from None
             if self.debug:
@@ -181,6 +182,8 @@ class HttpClient:
             r.drain_conn()
             r.release_conn()
             url = urljoin(url, location)
+            if r.status not in (307, 308):
+                method, body = "GET", None
             if urlsplit(url).netloc != origin:
                 hdrs = {k: v for k, v in hdrs.items() if k.lower() != "authorization"}
         raise FetchError(f"too many redirects from {origin} (more than {_MAX_REDIRECTS})")
