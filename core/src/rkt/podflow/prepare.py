@@ -188,7 +188,7 @@ def make_pod(req: PodRequest, env: Environment, flavor: Flavor, store: Store, ma
     """Write the pod (its lock held), save its UUID where asked, and tell the plugins."""
     from rkt.pods.prepare import prepare_pod
     from rkt.pods.rootfs import choose_overlay
-    from rkt_sdk.poddir import Stage1Record
+    from rkt_sdk.podrecords import Stage1Record
 
     overlay = choose_overlay(not req.no_overlay, env.data.root, env.data.tmp)
     stage1 = Stage1Record(flavor.name, flavor.entry.dist_version, flavor.entry.dist, flavor.info.interface_version,

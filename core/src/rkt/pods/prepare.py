@@ -18,7 +18,8 @@ from rkt.pods.lock import DirLock
 from rkt.pods.rootfs import prepare_app_dirs
 from rkt_sdk.appc import PodManifest
 from rkt_sdk.errors import RktError
-from rkt_sdk.poddir import PodDir, Stage1Record
+from rkt_sdk.poddir import PodDir
+from rkt_sdk.podrecords import Stage1Record
 from rkt_sdk.record import Record
 
 TYPE_CHECKING = False
