@@ -263,3 +263,34 @@ def test_progress_on_a_terminal(rkt: Rkt, tmp_path: Path) -> None:
     text = shown.decode(errors="replace")
     assert "MB" in text and "/s" in text, text[-2000:]
     assert "Downloading" not in text  # the plain lines are for logs, not terminals
+
+
+def test_layer_not_matching_the_configs_diff_id_stores_nothing(rkt: Rkt, layout: Path, tmp_path: Path,
+                                                               data_dir: Path, busybox: str) -> None:
+    import hashlib
+
+    bad = tmp_path / "bad"
+    shutil.copytree(layout, bad)
+    blobs = bad / "blobs/sha256"
+
+    def put(doc: dict[str, object]) -> tuple[str, int]:
+        raw = json.dumps(doc).encode()
+        h = hashlib.sha256(raw).hexdigest()
+        (blobs / h).write_bytes(raw)
+        return f"sha256:{h}", len(raw)
+
+    manifest = json.loads((blobs / _manifest_digest(bad, "v1")).read_bytes())
+    config = json.loads((blobs / manifest["config"]["digest"].split(":")[1]).read_bytes())
+    config["rootfs"]["diff_ids"][1] = "sha256:" + "0" * 64
+    manifest["config"]["digest"], manifest["config"]["size"] = put(config)
+    digest, size = put(manifest)
+    index = json.loads((bad / "index.json").read_text())
+    index["manifests"] = [{**index["manifests"][0], "digest": digest, "size": size}]
+    (bad / "index.json").write_text(json.dumps(index))
+    rkt.run_ok("fetch", busybox)
+    before = store_snapshot(data_dir / "cas")
+    r = rkt("fetch", f"oci:{bad}:v1")
+    assert r.code == 254, str(r)
+    lines = [ln for ln in r.err.splitlines() if not ln.startswith("Download")]
+    assert len(lines) == 1 and "is not the image config's diff id" in lines[0], r.err
+    assert store_snapshot(data_dir / "cas") == before

@@ -121,8 +121,8 @@ def fetch_documents(source: ImageSource, ref: SourceRef) -> Pulled:
     return Pulled(source, ref, raw, manifest, config_raw, config, named)
 
 
-def _copy_layer(store: Store, source: ImageSource, desc: Descriptor, work: Path, progress: Any,
-                cancel: threading.Event) -> None:
+def _copy_layer(store: Store, source: ImageSource, desc: Descriptor, diff_id: str | None, work: Path,
+                progress: Any, cancel: threading.Event) -> None:
     from rkt.store.layer_ingest import stage_layer
 
     def on_bytes(n: int) -> None:
@@ -133,11 +133,21 @@ def _copy_layer(store: Store, source: ImageSource, desc: Descriptor, work: Path,
     progress.started(desc.digest, desc.size)
     stream = source.open_blob(desc.digest, desc.size)
     try:
-        stage_layer(work, stream, desc.digest, desc.size, store.limits, source.display, durable=store.durable,
-                    on_bytes=on_bytes)
+        stage_layer(work, stream, desc.digest, desc.size, store.limits, source.display, diff_id=diff_id,
+                    durable=store.durable, on_bytes=on_bytes)
     finally:
         stream.close()
     progress.finished(desc.digest)
+
+
+def _diff_ids(pulled: Pulled) -> dict[str, str]:
+    """Layer digest -> the config's diff id for it (the sha256 of the uncompressed layer)."""
+    rootfs = pulled.config.get("rootfs")
+    ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+    if not isinstance(ids, list) or len(ids) != len(pulled.manifest.layers):
+        raise FetchError(f'image "{pulled.source.display}": its config lists {len(ids or [])} layer diff ids '
+                         f"for {len(pulled.manifest.layers)} layers")
+    return {d.digest: str(i) for d, i in zip(pulled.manifest.layers, ids, strict=True)}
 
 
 def fetch_layers(store: Store, pulled: Pulled, work: Path, *, quiet: bool = False) -> list[str]:
@@ -160,7 +170,9 @@ def fetch_layers(store: Store, pulled: Pulled, work: Path, *, quiet: bool = Fals
     cancel = threading.Event()
     with Progress(pulled.source.display, quiet=quiet) as progress, \
             ThreadPoolExecutor(max_workers=min(PARALLEL, len(todo)), thread_name_prefix="pull") as pool:
-        futures = [pool.submit(_copy_layer, store, pulled.source, d, work, progress, cancel) for d in todo.values()]
+        diff_ids = _diff_ids(pulled)
+        futures = [pool.submit(_copy_layer, store, pulled.source, d, diff_ids.get(d.digest), work, progress, cancel)
+                   for d in todo.values()]
         try:
             wait(futures, return_when=FIRST_EXCEPTION)
             for f in futures:

@@ -57,25 +57,30 @@ def _read_head(src: TeeReader | BinaryIO) -> bytes:
     return head
 
 
-def _render(src: TeeReader | BinaryIO, tree: Path, limits: Limits, what: str) -> None:
+def _render(src: TeeReader | BinaryIO, tree: Path, limits: Limits, what: str) -> str:
+    """Render the layer read from ``src`` into ``tree``; returns its diff id (sha256 of the uncompressed tar)."""
     head = _read_head(src)
     try:
-        reader = HashingReader(decompressing(_Prefixed(head, src), detect(head)), limits.max_size)
+        reader = HashingReader(decompressing(_Prefixed(head, src), detect(head)), limits.max_size, "sha256")
         extract_layer(reader, tree, limits)
     except (EntryError, StreamError) as e:
         raise ImageError(f"{what}: {e}") from None
     except OSError as e:
         raise ImageError(f"{what}: cannot extract it: {e.strerror or e}") from None
+    return "sha256:" + reader.hexdigest()
 
 
 def stage_layer(work: Path, stream: BinaryIO, digest: str, size: int, limits: Limits, display: str, *,
-                durable: bool = True, on_bytes: Callable[[int], None] | None = None) -> None:
+                diff_id: str | None = None, durable: bool = True,
+                on_bytes: Callable[[int], None] | None = None) -> None:
     """Read a layer blob from ``stream`` (the caller closes it), verify it and render it in ``work``.
 
     ``work`` is the pull's work directory (under the store's ``tmp/``); the layer lands in
     ``work/<blob name>/`` (``blob`` and ``tree``) for :func:`commit_layer`.
 
-    :raises DigestMismatch: the bytes are not the blob's.
+    :param diff_id: the config's ``rootfs.diff_ids`` entry of the layer: the sha256 its uncompressed
+        tar must have.
+    :raises DigestMismatch: the bytes are not the blob's, or the uncompressed tar is not ``diff_id``'s.
     :raises ImageError: the layer is malformed or hostile.
     """
     what = f'image "{display}": layer {digest}'
@@ -87,7 +92,7 @@ def stage_layer(work: Path, stream: BinaryIO, digest: str, size: int, limits: Li
     try:
         tee = TeeReader(stream, writer, on_bytes)
         try:
-            _render(tee, tree, limits, what)
+            got = _render(tee, tree, limits, what)
             tee.drain()
         except ImageError:
             # a blob that is not what its digest names is reported as such, not as a bad tar
@@ -95,6 +100,9 @@ def stage_layer(work: Path, stream: BinaryIO, digest: str, size: int, limits: Li
             writer.verify(durable=False)
             raise
         writer.verify(durable)
+        if diff_id is not None and got != diff_id:
+            raise DigestMismatch(f"{what}: its uncompressed content ({got}) is not the image config's "
+                                 f"diff id {diff_id}; nothing was stored")
     except DigestMismatch:
         raise
     except OSError as e:

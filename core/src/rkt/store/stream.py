@@ -25,12 +25,12 @@ class SizeLimitExceeded(StreamError):
 
 
 class HashingReader:
-    """Reads ``source`` front to back, hashing with sha512 and counting against ``limit``."""
+    """Reads ``source`` front to back, hashing (sha512 unless told) and counting against ``limit``."""
 
-    def __init__(self, source: Readable, limit: int) -> None:
+    def __init__(self, source: Readable, limit: int, algorithm: str = "sha512") -> None:
         self._src = source
         self._limit = limit
-        self._hash = hashlib.sha512()
+        self._hash = hashlib.new(algorithm)
         self._buf = b""
         self._off = 0  # read position inside _buf
         self._pos = 0  # bytes handed out so far
