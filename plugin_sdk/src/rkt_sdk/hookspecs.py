@@ -17,7 +17,23 @@ the end of this module; any number of them are called.
 
 Interface versions: hooks say ``versionadded``; a flavor declares the version it was
 written for in :attr:`FlavorInfo.interface_version`, and stage0 drives any flavor between
-:data:`rkt_sdk.MIN_INTERFACE_VERSION` and :data:`rkt_sdk.INTERFACE_VERSION`.
+:data:`rkt_sdk.MIN_INTERFACE_VERSION` and :data:`rkt_sdk.INTERFACE_VERSION`. An implementation
+may take fewer arguments than its hook passes (pluggy calls it with those it names), so a
+flavor written for an older version keeps loading when a hook gains an argument.
+
+Typing: ``from rkt_sdk import hookimpl`` keeps each decorated function's type, so a flavor
+type-checks under ``mypy --strict``.
+
+**A quick test image.** An ACI is a tar (optionally gzip-compressed) holding a ``manifest``
+file (an appc image manifest: ``acKind``, ``acVersion``, ``name``, ``labels`` with ``os`` and
+``arch``, and an ``app`` with ``exec``, ``user``, ``group``) and a ``rootfs/`` directory.
+:func:`rkt_sdk.conformance.aci.busybox_aci` writes one from the host's static busybox::
+
+    python -c 'from pathlib import Path; from rkt_sdk.conformance.aci import busybox_aci;
+               busybox_aci(Path("bb.aci"), "example.com/bb")'
+    rkt --insecure-options=image run --stage1-name=NAME ./bb.aci --exec=/bin/sh -- -c 'echo hi'
+
+(``--insecure-options=image``: the test image is not signed.)
 """
 
 from __future__ import annotations
@@ -102,9 +118,20 @@ def rkt_stage1_run(pod: Pod, options: RunOptions) -> int:  # type: ignore[empty-
 
     The flavor must, before the first app starts, write the pod process's ``pid``
     (:meth:`PodDir.write_pid`) and keep :attr:`Pod.lock_fd` open in that process for the
-    pod's whole life. It passes the caller's stdin/stdout/stderr to the apps. It records
-    each app's exit code (:meth:`PodDir.record_app_exited`) where it can. It may replace
-    the stage0 process (``exec``) instead of returning.
+    pod's whole life, and out of the apps' processes (see :attr:`Pod.lock_fd`). It passes the
+    caller's stdin/stdout/stderr to the apps. It records each app's exit code
+    (:meth:`PodDir.record_app_exited`) where it can. It may replace the stage0 process
+    (``exec``) instead of returning.
+
+    Stage0 has already written the pod's ``etc/resolv.conf`` and ``etc/hosts`` where it had
+    something to impose (``--dns*``, ``--hosts-entry``, a network's DNS; see
+    :class:`~rkt_sdk.types.DNSConfig`): the flavor makes each present file the app's own and
+    leaves the image's files otherwise. It names the pod ``options.hostname`` (``rkt-<uuid>``
+    when empty). It enforces every isolator it claims (:mod:`rkt_sdk.isolators`).
+
+    **Exit codes.** An app that exits returns its code (0-255). An app killed by signal ``n``
+    counts as ``128 + n`` (SIGKILL: 137, SIGTERM: 143), as a shell reports it; the same number is
+    what :meth:`PodDir.record_app_exited` records (``os.waitstatus_to_exitcode`` gives ``-n``).
 
     A **mutable** pod (:attr:`Pod.mutable`, made by ``rkt app sandbox``; only for a flavor
     whose capabilities say ``mutable``) may have no apps: the flavor keeps it up until it is
@@ -119,7 +146,7 @@ def rkt_stage1_run(pod: Pod, options: RunOptions) -> int:  # type: ignore[empty-
 
     :param pod: the prepared pod.
     :param options: run parameters and the flavor's settings.
-    :returns: the pod's exit code: the first app that failed, else 0.
+    :returns: the pod's exit code: the first app that failed, else 0 (each as above).
     :raises Exception: whatever stops the pod; a :class:`~rkt_sdk.errors.RktError` is shown
         to the user as it is, anything else as a failure of the flavor naming the error. The
         flavor need not undo more than :func:`rkt_stage1_gc` would.
@@ -176,7 +203,13 @@ def rkt_stage1_stop(pod: Pod, force: bool, timeout: float, settings: Mapping[str
 def rkt_stage1_gc(pod_path: Path, uuid: str, settings: Mapping[str, Any]) -> None:
     """Release what the flavor made for an exited pod (``rkt gc``, ``rkt rm``).
 
-    Called with the pod lock held by stage0 and the pod's processes gone. Must unmount
+    Called with the pod lock held by stage0, so no process of the pod holds the lock any
+    more. **That is all gc may assume**: processes outside the rkt process (an outside runtime's
+    container, a VM, a daemon's task) may live on when the rkt process that ran the pod was
+    killed. A flavor with such processes reports them from :func:`rkt_stage1_status`
+    (``"running": True``), so that gc leaves the pod alone; when gc does come (the report said
+    not running, or the flavor cannot tell), the hook first kills whatever of the pod still
+    runs, then releases the rest. Must unmount
     what the flavor mounted, remove cgroups, VMs, tap devices, sockets and temporary
     files it made, and be idempotent (it may run again after a crash). Stage0 afterwards
     unmounts whatever is still mounted under the pod directory, tears down networks, and

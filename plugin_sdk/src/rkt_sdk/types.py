@@ -38,6 +38,11 @@ class Capabilities(Record):
     :ivar mutable: the flavor supports ``app add/start/stop/rm`` on a running pod.
     :ivar enter: the flavor supports ``rkt enter``.
     :ivar virtualized: each pod is a virtual machine.
+
+    Defaults (a flavor that says nothing): ``multi_app=False``, ``isolators=frozenset()``,
+    ``network_modes=frozenset({"host"})``, ``network_attachment="netns"``, ``mutable=False``,
+    ``enter=True``, ``virtualized=False``. Stage0 refuses, with exit 254 and before anything is
+    made, a second app, a ``--net`` mode or an isolator the flavor does not claim.
     """
 
     multi_app: bool = False
@@ -62,6 +67,8 @@ class FlavorInfo(Record):
     :ivar interface_version: the :data:`rkt_sdk.INTERFACE_VERSION` the flavor was written for.
     :ivar summary: one line for ``rkt flavors``.
     :ivar capabilities: what the flavor supports.
+
+    Defaults: ``summary=""``, ``capabilities=Capabilities()``.
     """
 
     name: str
@@ -76,7 +83,10 @@ class HostCheck(Record):
 
     :ivar ok: the flavor can run pods here.
     :ivar reason: when not ``ok``, why not, in words a user can act on.
-    :ivar warnings: things that work but degrade (e.g. "KVM unusable, falling back to TCG").
+    :ivar warnings: things that work but degrade (e.g. "KVM unusable, falling back to TCG");
+        stage0 prints each on stderr as ``rkt: warning: ...``.
+
+    Defaults: ``reason=""``, ``warnings=()``.
     """
 
     ok: bool
@@ -92,6 +102,8 @@ class ConfigField(Record):
     :ivar default: value used when no config file sets it.
     :ivar description: one line for ``rkt config`` and the docs.
     :ivar choices: allowed values when ``type`` is ``"choice"``.
+
+    Default: ``choices=()``.
     """
 
     name: str
@@ -112,6 +124,8 @@ class NetworkAttachment(Record):
     :ivar mac: hardware address the pod's interface must use (set for taps), or ``""``.
     :ivar routes: routes as ``(destination CIDR, gateway)`` pairs.
     :ivar dns: nameservers the network's result gave.
+
+    Defaults: ``ip4=""``, ``prefix_len=0``, ``gateway=""``, ``mac=""``, ``routes=()``, ``dns=()``.
     """
 
     name: str
@@ -146,11 +160,23 @@ class Pod(Record):
     :ivar apps: the rendered apps, in manifest order.
     :ivar lock_fd: the file descriptor holding the pod's lock, or -1. During ``run`` it is
         open and not close-on-exec: the pod is "running" exactly as long as some process
-        of the pod holds it, so a flavor that execs or forks must keep it open in the
-        pod's longest-lived process.
-    :ivar netns: path of the pod's network namespace made by stage0, or ``None`` (host
-        network, or a flavor with ``tap`` attachment).
-    :ivar networks: the networks attached, in order.
+        holds it, so a flavor that execs or forks must keep it open in the pod's longest-lived
+        process. **Keep it out of the apps**: the process that waits for the apps (the rkt
+        process, a supervisor, a shim beside an outside runtime such as ``runc run``) holds it,
+        and each app's process closes it (``os.close(lock_fd)`` after fork, or
+        ``os.set_inheritable(lock_fd, False)`` before exec; with runc, leave it out of
+        ``--preserve-fds``), or an app's child could keep the pod "running" forever. If that
+        holder dies while the apps live on (the rkt process was killed and the apps run under
+        an outside runtime), the lock is free: report the apps through
+        :func:`~rkt_sdk.hookspecs.rkt_stage1_status` (``"running": True``), and let
+        :func:`~rkt_sdk.hookspecs.rkt_stage1_gc` kill what is left.
+    :ivar netns: path of the pod's network namespace made by stage0, or ``None``. Stage0
+        makes one for ``--net=none`` too (loopback only, up) and for contained networks, when
+        the flavor's attachment is ``netns``; ``None`` for ``--net=host`` and for ``tap``
+        attachment (a VM has its own network stack; ``--net=none`` then means no tap).
+    :ivar networks: the networks attached, in order (empty for ``--net=host`` and ``--net=none``).
+
+    Defaults: ``lock_fd=-1``, ``netns=None``, ``networks=()``.
     """
 
     uuid: str
@@ -186,6 +212,15 @@ class DNSConfig(Record):
     :ivar search: search domains (``--dns-search``).
     :ivar options: resolver options (``--dns-opt``).
     :ivar domain: the local domain (``--dns-domain``), or ``""``.
+
+    Stage0 applies these itself: it writes the pod's ``etc/resolv.conf`` (see
+    :class:`rkt_sdk.poddir.PodDir`) for ``flags``, for ``host`` (a copy of the host's file) and for
+    ``default`` when a network gave nameservers, and writes nothing for ``none``. A flavor's only
+    duty is to make that file, when present, the app's ``/etc/resolv.conf`` (bind mount or
+    copy), and to leave the image's own file otherwise; it needs to read this record only when
+    it writes a guest's files itself (a VM with its own stack).
+
+    Defaults: ``mode="default"``, the lists empty, ``domain=""``.
     """
 
     mode: str = "default"
@@ -204,11 +239,21 @@ class RunOptions(Record):
     :ivar hostname: the pod's hostname (``rkt-<uuid>`` unless set).
     :ivar dns: resolver settings.
     :ivar hosts_entries: extra ``/etc/hosts`` lines as ``(ip, hostname)`` pairs; an entry
-        ``("host", "")`` means copy the host's ``/etc/hosts``.
+        ``("host", "")`` means copy the host's ``/etc/hosts``. Stage0 has already written them
+        (and the pod's own name) into the pod's ``etc/hosts``; the flavor makes that file, when
+        present, the app's ``/etc/hosts``, as for :attr:`dns`.
     :ivar insecure_options: ``--insecure-options`` values (``image``, ``paths``,
         ``capabilities``, ``seccomp``, ``ondisk``, ``all-run`` ...).
     :ivar settings: this flavor's validated per-host settings, by field name.
-    :ivar stop_timeout: seconds between SIGTERM and SIGKILL when stopping apps.
+    :ivar stop_timeout: seconds between SIGTERM and SIGKILL when stopping apps: the pod's one
+        stop timeout. Stage0 records it in the pod directory (:meth:`PodDir.read_stop_timeout`)
+        before ``run``; ``rkt stop --timeout`` replaces the record, and the stop hook gets the
+        recorded value. A killer started at ``run`` reads the record when it stops the pod.
+
+    Defaults: ``debug=False``, ``net="host"``, ``interactive=False``, ``hostname=""`` (no
+    ``--hostname``: the flavor names the pod ``rkt-<uuid>``), ``dns=DNSConfig()``, ``hosts_entries=()``,
+    ``insecure_options=frozenset()``, ``settings={}`` (the schema's defaults are filled in by
+    stage0), ``stop_timeout=10.0``.
     """
 
     debug: bool = False
@@ -229,6 +274,11 @@ class EnterOptions(Record):
     :ivar command: the command and its arguments (``["/bin/sh"]`` by default).
     :ivar interactive: stdin is a terminal.
     :ivar settings: this flavor's validated per-host settings.
+
+    The command runs as the app's user and group (its ``user``, ``group`` and supplementary
+    gids, resolved in the app's root as for the app), with the app's environment, working
+    directory, capabilities and seccomp filter where the flavor applies them: ``rkt enter``
+    gives no more privilege than the app has. Defaults: ``interactive=False``, ``settings={}``.
     """
 
     app: str

@@ -17,7 +17,7 @@ from typing import Any
 
 #: Applets linked in the image's /bin.
 APPLETS = ("sh", "cat", "echo", "env", "id", "ls", "sleep", "true", "false", "test", "touch", "grep", "dd",
-           "printf", "ip", "mkdir", "rm", "stat", "head", "wc", "hostname", "pwd", "kill")
+           "printf", "ip", "mkdir", "rm", "stat", "head", "wc", "hostname", "pwd", "kill", "uname", "cut", "tr")
 
 _MTIME = 1_500_000_000
 
@@ -34,14 +34,16 @@ def find_busybox() -> Path:
     raise BusyboxMissing("no busybox binary found on this host: install busybox-static")
 
 
-def image_manifest(name: str, exec_: Sequence[str], env: Mapping[str, str]) -> dict[str, Any]:
-    """An appc image manifest for a linux/amd64 image running ``exec_`` as root."""
+def image_manifest(name: str, exec_: Sequence[str], env: Mapping[str, str],
+                   isolators: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """An appc image manifest for a linux/amd64 image running ``exec_`` as root, with ``isolators``."""
     return {
         "acKind": "ImageManifest", "acVersion": "0.8.11", "name": name,
         "labels": [{"name": "version", "value": "1.0"}, {"name": "os", "value": "linux"},
                    {"name": "arch", "value": "amd64"}],
         "app": {"exec": list(exec_), "user": "0", "group": "0",
-                "environment": [{"name": k, "value": v} for k, v in env.items()]},
+                "environment": [{"name": k, "value": v} for k, v in env.items()],
+                **({"isolators": [dict(i) for i in isolators]} if isolators else {})},
     }
 
 
@@ -57,15 +59,17 @@ def _entry(tf: tarfile.TarFile, name: str, kind: bytes, *, data: bytes = b"", mo
 
 
 def busybox_aci(dest: Path, name: str, *, exec_: Sequence[str] = ("/bin/sh",),
-                env: Mapping[str, str] | None = None, files: Mapping[str, str] | None = None) -> Path:
+                env: Mapping[str, str] | None = None, files: Mapping[str, str] | None = None,
+                isolators: Sequence[Mapping[str, Any]] = ()) -> Path:
     """Write a busybox ACI named ``name`` to ``dest`` and return ``dest``.
 
     :param files: extra regular files, absolute path in the image -> text.
+    :param isolators: the app's isolators in the image manifest (``{"name": ..., "value": ...}``).
     """
     busybox = find_busybox().read_bytes()
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
-        man = json.dumps(image_manifest(name, exec_, env or {})).encode()
+        man = json.dumps(image_manifest(name, exec_, env or {}, isolators)).encode()
         _entry(tf, "manifest", tarfile.REGTYPE, data=man, mode=0o644)
         _entry(tf, "rootfs", tarfile.DIRTYPE)
         dirs = {"bin", "etc", "tmp", "proc", "sys", "dev", "root", "var", "run", "mnt"}

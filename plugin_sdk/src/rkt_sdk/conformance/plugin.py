@@ -30,7 +30,12 @@ import pytest
 
 from rkt_sdk.conformance.driver import RktDriver, RktNotFound, find_rkt
 
-SUITE = Path(__file__).with_name("test_contract.py")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rkt_sdk.conformance.kit import Kit
+
+#: the kit's test modules, added to the run by ``--rkt-flavor``
+SUITES = (Path(__file__).with_name("test_contract.py"), Path(__file__).with_name("test_isolators.py"))
 MARKER = "conformance-marker"
 
 
@@ -45,8 +50,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rkt_capability(name): a conformance check of one claimed capability")
-    if config.getoption("rkt_flavor") and not any(Path(a.split("::")[0]).resolve() == SUITE for a in config.args):
-        config.args.append(str(SUITE))
+    if not config.getoption("rkt_flavor"):
+        return
+    given = {Path(a.split("::")[0]).resolve() for a in config.args}
+    for suite in SUITES:
+        if suite not in given and suite.parent not in given:
+            config.args.append(str(suite))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -151,3 +160,12 @@ def rkt_driver(rkt_runnable: None, rkt_binary: Path, request: pytest.FixtureRequ
     problems = driver.cleanup()
     if problems:
         pytest.fail("after gc: " + "; ".join(problems))
+
+
+@pytest.fixture
+def kit(rkt_driver: RktDriver, rkt_images: dict[str, Path], rkt_flavor: str, rkt_capabilities: dict[str, Any],
+        rkt_net_flags: list[str]) -> Kit:
+    """A :class:`~rkt_sdk.conformance.kit.Kit`: rkt on a fresh data directory, the images, the flavor's claims."""
+    from rkt_sdk.conformance.kit import Kit
+
+    return Kit(rkt_driver, rkt_images, rkt_flavor, rkt_capabilities, rkt_net_flags)

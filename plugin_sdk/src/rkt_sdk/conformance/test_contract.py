@@ -8,52 +8,17 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rkt_sdk.conformance.driver import Result, RktDriver
+from rkt_sdk.conformance.driver import Result
+from rkt_sdk.conformance.kit import Kit, expect
 from rkt_sdk.conformance.plugin import MARKER
 
 VALID_NET_MODES = {"host", "none", "contained"}
 VALID_ATTACHMENTS = {"netns", "tap", "host"}
-
-
-@dataclass(frozen=True)
-class Kit:
-    """What a conformance test works with: rkt on a fresh data dir, the images, the flavor and its claims."""
-
-    rkt: RktDriver
-    images: dict[str, Path]
-    flavor: str
-    caps: dict[str, Any]
-    net_flags: list[str]
-
-    @property
-    def pod_flags(self) -> list[str]:
-        """``--stage1-name`` and a ``--net`` needing no network set-up."""
-        return [f"--stage1-name={self.flavor}", *self.net_flags]
-
-    def run(self, *args: str) -> Result:
-        return self.rkt("--insecure-options=image", "run", *args)
-
-    def run_app(self, script: str, *args: str, pod: tuple[str, ...] = (), app: tuple[str, ...] = ()) -> Result:
-        """``rkt run [pod flags] main-image --exec=/bin/sh [app] -- -c SCRIPT sh ARGS...``."""
-        return self.run(*self.pod_flags, *pod, str(self.images["main"]), "--exec=/bin/sh", *app,
-                        "--", "-c", script, "sh", *args)
-
-
-@pytest.fixture
-def kit(rkt_driver: RktDriver, rkt_images: dict[str, Path], rkt_flavor: str, rkt_capabilities: dict[str, Any],
-        rkt_net_flags: list[str]) -> Kit:
-    return Kit(rkt_driver, rkt_images, rkt_flavor, rkt_capabilities, rkt_net_flags)
-
-
-def expect(r: Result, code: int = 0) -> Result:
-    assert r.returncode == code, f"expected exit code {code}\n{r.describe()}"
-    return r
 
 
 # --- what the flavor says of itself ------------------------------------------------------
@@ -223,38 +188,6 @@ def test_single_app_flavor_refuses_two(kit: Kit) -> None:
     assert kit.rkt.pod_dirs() == [], "a refused pod left its directory"
 
 
-#: isolator -> (app flags, script that exits 0 when the isolator took effect)
-ISOLATOR_CHECKS: dict[str, tuple[tuple[str, ...], str]] = {
-    "resource/memory": (("--memory=128M",), "dd if=/dev/zero of=/dev/null bs=8M count=1"),
-    "resource/cpu": (("--cpu=500m",), "true"),
-    "os/linux/cpu-shares": (("--cpu-shares=512",), "true"),
-    "os/linux/oom-score-adj": (("--oom-score-adj=100",), 'test "$(cat /proc/self/oom_score_adj)" = 100'),
-    # bit 13 (CAP_NET_RAW) must be clear in the bounding set
-    "os/linux/capabilities-remove-set": (
-        ("--caps-remove=CAP_NET_RAW",), "b=$(grep CapBnd /proc/self/status | cut -f2); test $(( 0x$b >> 13 & 1 )) = 0"),
-    # only bit 0 (CAP_CHOWN) left in the effective set
-    "os/linux/capabilities-retain-set": (
-        ("--caps-retain=CAP_CHOWN",), "e=$(grep CapEff /proc/self/status | cut -f2); test $(( 0x$e )) = 1"),
-}
-
-
-@pytest.mark.rkt_capability("isolators")
-@pytest.mark.parametrize("isolator", sorted(ISOLATOR_CHECKS))
-def test_isolator(kit: Kit, isolator: str) -> None:
-    if isolator not in kit.caps["isolators"]:
-        pytest.skip(f"the flavor does not claim {isolator}")
-    flags, script = ISOLATOR_CHECKS[isolator]
-    expect(kit.run_app(script, app=flags))
-
-
-@pytest.mark.rkt_capability("isolators")
-def test_memory_limit_enforced(kit: Kit) -> None:
-    if "resource/memory" not in kit.caps["isolators"]:
-        pytest.skip("the flavor does not claim resource/memory")
-    r = kit.run_app("dd if=/dev/zero of=/dev/null bs=600M count=1", app=("--memory=128M",))
-    assert r.returncode != 0, f"an app allocated 600M under --memory=128M\n{r.describe()}"
-
-
 def _inet4(r: Result) -> list[str]:
     """The IPv4 addresses in ``ip -o -4 addr`` output."""
     out = []
@@ -288,21 +221,61 @@ def test_net_host(kit: Kit) -> None:
     assert inside == _host_ifaces(), r.describe()
 
 
+def _host_ifindexes() -> dict[int, str]:
+    """Host interfaces by index (an index is not reused until the counter wraps)."""
+    out = {}
+    for name in os.listdir("/sys/class/net"):
+        try:
+            out[int(Path(f"/sys/class/net/{name}/ifindex").read_text())] = name
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def _peer_indexes(r: Result) -> set[int]:
+    """Host-side peer indexes of the pod's veths, from ``ip -o link`` inside it (``eth0@if951:``)."""
+    found = set()
+    for ln in r.lines():
+        words = ln.split()
+        if len(words) > 1 and "@if" in words[1]:
+            try:
+                found.add(int(words[1].rstrip(":").rsplit("@if", 1)[1]))
+            except ValueError:
+                continue
+    return found
+
+
 @pytest.mark.rkt_capability("network")
 def test_net_contained(kit: Kit, tmp_path: Path) -> None:
+    """The pod gets an address on the default network; after gc, nothing of its network is left.
+
+    Other pods may come and go on the host meanwhile (other tests, other users), so the check
+    follows this pod's own host interfaces: with ``netns`` attachment, the peers of its veths
+    (``eth0@ifN`` inside names host index N); with ``tap`` attachment, the interfaces that
+    appeared while it ran and whose names carry the pod's short UUID, when any do.
+    """
     if "contained" not in kit.caps["networkModes"]:
         pytest.skip("the flavor does not claim contained networking")
-    before = _host_ifaces()
+    before = _host_ifindexes()
     uuid_file = tmp_path / "uuid"
     r = expect(kit.run(f"--stage1-name={kit.flavor}", "--net=default", f"--uuid-file-save={uuid_file}",
-                       str(kit.images["main"]), "--exec=/bin/ip", "--", "-o", "-4", "addr"))
+                       str(kit.images["main"]), "--exec=/bin/sh", "--", "-c", "ip -o -4 addr; ip -o link"))
     addrs = [a for a in _inet4(r) if not a.startswith("127.")]
     assert addrs, f"no IPv4 address on the default network\n{r.describe()}"
+    uuid = uuid_file.read_text().strip()
+    peers = _peer_indexes(r)
+    during = _host_ifindexes()
     for _ in range(2):
         expect(kit.rkt("gc", "--grace-period=0s"))
-    leftover = _host_ifaces() - before
-    assert not leftover, f"host interfaces left after gc: {sorted(leftover)}"
+    after = _host_ifindexes()
+    if kit.caps["networkAttachment"] == "netns":
+        assert peers, f"the pod's interface names no host-side peer (eth0@ifN)\n{r.describe()}"
+        mine = {i: during.get(i, "?") for i in peers}
+    else:
+        short = uuid.replace("-", "")[:8]
+        mine = {i: n for i, n in during.items() if i not in before and short in n.replace("-", "")}
+    leftover = sorted(after[i] for i in mine if i in after)
+    assert not leftover, f"host interfaces of the pod left after gc: {leftover}"
     netns = Path("/var/run/netns")
-    uuid = uuid_file.read_text().strip()
     if netns.is_dir():
         assert not [n for n in os.listdir(netns) if uuid in n], "network namespace left after gc"
