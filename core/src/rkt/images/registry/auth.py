@@ -53,7 +53,8 @@ class Authenticator:
         return self._creds
 
     def header(self, scope: str) -> dict[str, str]:
-        """The header to send for ``scope`` (empty when the registry asked for nothing yet)."""
+        """The header to send for ``scope`` (empty when the registry asked for nothing yet, or
+        asked for Basic auth and no credentials are configured: the request goes anonymously)."""
         with self._lock:
             if self._challenge is None:
                 return {}
@@ -61,7 +62,7 @@ class Authenticator:
             if value is None:
                 value = self._authorize(scope)
                 self._headers[scope] = value
-            return {"Authorization": value}
+            return {"Authorization": value} if value else {}
 
     def challenged(self, www_authenticate: str, scope: str) -> None:
         """A reply was 401 with this challenge: the next :meth:`header` for ``scope`` answers it afresh."""
@@ -76,18 +77,19 @@ class Authenticator:
     def denied(self, reason: str) -> AuthError:
         """The error for a request refused even with the credentials (or anonymous token) it carried."""
         c = self.credentials()
+        if (c is None or c.identity_token) and self._challenge is not None and self._challenge.scheme == "basic":
+            return AuthError(f"{self._prefix}the registry needs a user name and password; {_CONFIG_HINT}")
         if c is None:
             return AuthError(f"{self._prefix}access denied ({reason}); the registry may need credentials: "
                              f"{_CONFIG_HINT}")
         return AuthError(f"{self._prefix}access denied to user \"{c.user}\" (credentials from {c.source}): {reason}")
 
     def _authorize(self, scope: str) -> str:
+        """The ``Authorization`` value for ``scope`` (``""``: none to send)."""
         assert self._challenge is not None
         if self._challenge.scheme == "basic":
             c = self.credentials()
-            if c is None or c.identity_token:
-                raise AuthError(f"{self._prefix}the registry needs a user name and password; {_CONFIG_HINT}")
-            return basic_header(c)
+            return "" if c is None or c.identity_token else basic_header(c)
         return "Bearer " + self._token(self._challenge, scope)
 
     def _token(self, ch: Challenge, scope: str) -> str:
