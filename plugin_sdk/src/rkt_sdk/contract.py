@@ -3,8 +3,8 @@
 - which hooks a flavor must implement (:data:`REQUIRED_HOOKS`) and what its description
   must say (:func:`description_problem`);
 - which interface versions stage0 drives (:func:`compatible`);
-- which requests a flavor's capabilities refuse (:func:`unsupported`), checked before
-  anything is made for the pod;
+- which requests a flavor's capabilities refuse (:func:`unsupported`, and for isolators
+  :func:`unenforced_isolators`), checked before anything is made for the pod;
 - when a pod counts as **running** (:func:`is_running`) and what an exception from a hook
   means (:func:`hook_failure`).
 
@@ -32,6 +32,9 @@ from rkt_sdk.errors import FlavorError, RktError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping
+
+    from rkt_sdk.appc import PodManifest
     from rkt_sdk.types import Capabilities
 
 #: hooks every flavor implements; the others in :mod:`rkt_sdk.hookspecs` are optional
@@ -75,6 +78,35 @@ def unsupported(flavor: str, caps: Capabilities, *, net_mode: str | None, app_co
         return (f"--net={flag}: the {flavor} flavor does not support {mode} "
                 f"(it supports: {', '.join(sorted(caps.network_modes))})")
     return None
+
+
+def unenforced_isolators(flavor: str, claimed: Collection[str], manifest: PodManifest,
+                         image_isolators: Mapping[str, Collection[object]]) -> tuple[str | None, list[str]]:
+    """Isolators of the pod the flavor does not claim: ``(refusal or None, warnings)``.
+
+    An isolator a flag or the pod manifest asked for is refused; one the app's image brought
+    unchanged (the same ``{"name", "value"}`` as in ``image_isolators[app]``) is a warning, and
+    the pod runs without it, as rkt ignored image isolators its stage1 did not know. The
+    rule as flavor authors read it: :mod:`rkt_sdk.isolators`.
+    """
+    from rkt_sdk.isolators import described
+
+    for iso in manifest.isolators:
+        if iso.name not in claimed:
+            return f"pod manifest: the {flavor} flavor does not enforce {described(iso.name)}", []
+    warnings: list[str] = []
+    for app in manifest.apps:
+        from_image = image_isolators.get(app.name, ())
+        for iso in app.app.isolators:
+            if iso.name in claimed:
+                continue
+            if iso.to_dict() in from_image:
+                warnings.append(f"app {app.name!r}: the {flavor} flavor does not enforce {described(iso.name)} "
+                                "from its image; running without it")
+                continue
+            return (f"{described(iso.name)}: the {flavor} flavor does not enforce it "
+                    f"(it enforces: {', '.join(sorted(claimed)) or 'no isolators'})"), warnings
+    return None, warnings
 
 
 def is_running(pod_path: Path) -> bool:

@@ -96,28 +96,15 @@ def check_pod(flavor: Flavor, manifest: PodManifest, images: Mapping[str, ImageM
 
 
 def check_isolators(flavor: Flavor, manifest: PodManifest, images: Mapping[str, ImageManifest]) -> None:
-    """Refuse an isolator the flavor does not claim; warn instead for one an image brought unchanged.
+    """Refuse an isolator the flavor does not claim; warn for one an image brought (:mod:`rkt_sdk.contract`)."""
+    from rkt_sdk.contract import unenforced_isolators
 
-    See :mod:`rkt_sdk.isolators` for the rule as flavor authors read it.
-    """
-    from rkt_sdk.isolators import described
-
-    claimed = flavor.info.capabilities.isolators
-    for iso in manifest.isolators:
-        if iso.name not in claimed:
-            raise RktError(f"pod manifest: the {flavor.name} flavor does not enforce {described(iso.name)}")
-    for app in manifest.apps:
-        image = images.get(app.name)
-        from_image = [i.to_dict() for i in image.app.isolators] if image is not None and image.app else []
-        for iso in app.app.isolators:
-            if iso.name in claimed:
-                continue
-            if iso.to_dict() in from_image:
-                sys.stderr.write(f"rkt: warning: app {app.name!r}: the {flavor.name} flavor does not enforce "
-                                 f"{described(iso.name)} from its image; running without it\n")
-                continue
-            raise RktError(f"{described(iso.name)}: the {flavor.name} flavor does not enforce it "
-                           f"(it enforces: {', '.join(sorted(claimed)) or 'no isolators'})")
+    from_images = {name: [i.to_dict() for i in m.app.isolators] if m.app else [] for name, m in images.items()}
+    why, warnings = unenforced_isolators(flavor.name, flavor.info.capabilities.isolators, manifest, from_images)
+    for w in warnings:
+        sys.stderr.write(f"rkt: warning: {w}\n")
+    if why:
+        raise RktError(why)
 
 
 def app_images(store: Store, manifest: PodManifest) -> dict[str, ImageManifest]:
