@@ -147,3 +147,13 @@ def test_prepare_discovers_verifies_and_uses_the_name(ns: InNs, key: Key) -> Non
     r = ns("prepare", "--stage1-name=fly", "example.com/app:v1.0", "--exec=/hello")
     assert r.code == 0 and "verified: signed by App Publisher" in r.err, r
     assert _images(ns).split() == ["example.com/app:v1.0"]
+
+
+def test_trust_key_by_url_needs_https_unless_allowed(ns: InNs, key: Key) -> None:
+    r = ns("trust", "--prefix=example.com/app", "--skip-fingerprint-review", "http://example.com/pubkeys.gpg")
+    assert r.code == 254 and "plain HTTP is not allowed" in r.err, r
+    r = ns("trust", "--prefix=example.com/app", "--skip-fingerprint-review", "--insecure-allow-http",
+           "http://example.com/pubkeys.gpg")
+    assert r.code == 0 and key.fingerprint in r.out.replace(" ", "").lower(), r
+    r = ns("trust", "--prefix=example.com/other", "--skip-fingerprint-review", "https://example.com/pubkeys.gpg")
+    assert r.code == 0 and 'Key: "https://example.com/pubkeys.gpg"' in r.out, r

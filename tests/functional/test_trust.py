@@ -181,3 +181,16 @@ def test_each_refusal_is_one_line_and_stores_nothing(case: str, reason: str, trk
     assert r.err.startswith(f'fetch: image "{aci}" (example.com/app): ') and reason in r.err, r
     store = data_dir / "store"
     assert not any((store / d).exists() and any((store / d).iterdir()) for d in ("blobs", "trees", "signatures"))
+
+
+def test_prepare_checks_the_signature_flag(trk: Trusting, keys: dict[str, Key], tmp_path: Path) -> None:
+    s = keys["signer"]
+    aci = tiny_aci(tmp_path / "app.aci")
+    sig = s.sign(aci, tmp_path / "detached.sig")
+    assert trk("trust", "--root", "--skip-fingerprint-review", str(s.public)).code == 0
+    bogus = tmp_path / "bogus.sig"
+    bogus.write_bytes(keys["stranger"].sign(aci, tmp_path / "other.sig").read_bytes())
+    r = trk("prepare", "--stage1-name=fly", str(aci), f"--signature={bogus}", "--exec=/hello")
+    assert r.code == 254 and "not trusted" in r.err and trk("image", "list", "--no-legend").out == "", r
+    r = trk("prepare", "--stage1-name=fly", str(aci), f"--signature={sig}", "--exec=/hello")
+    assert r.code == 0 and "verified: signed by Image Signer" in r.err, r
