@@ -291,7 +291,7 @@ class ImageManifest(Record):
     def from_json(cls, data: bytes | str) -> ImageManifest:
         try:
             raw = json.loads(data)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: nested too deeply
             raise ManifestError(f"image manifest: invalid JSON: {e}") from None
         return cls.from_dict(raw)
 

@@ -199,7 +199,7 @@ class PodManifest(Record):
     def from_json(cls, data: bytes | str) -> PodManifest:
         try:
             raw = json.loads(data)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: nested too deeply
             raise ManifestError(f"pod manifest: invalid JSON: {e}") from None
         return cls.from_dict(raw)
 

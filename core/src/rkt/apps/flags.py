@@ -6,13 +6,13 @@ Each parser raises :class:`FlagError` naming the flag and the value.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from rkt_sdk.appc import KV, Isolator, Mount, PodPort, Volume, validate_ac_name
 from rkt_sdk.errors import ManifestError, RktError
 
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MEM = re.compile(r"^\d+(\.\d+)?([KMGT]i?)?$")
+_MAX_ENV_FILE = 1 << 20
 _CPU = re.compile(r"^\d+(\.\d+)?m?$")
 
 
@@ -49,9 +49,16 @@ def env_pair(flag: str, value: str) -> KV:
 def env_file(path: str) -> tuple[KV, ...]:
     """A ``--set-env-file``: NAME=VALUE lines; lines starting with ``#`` or ``;`` and blank ones skipped."""
     try:
-        text = Path(path).read_text()
+        with open(path, "rb") as f:
+            raw = f.read(_MAX_ENV_FILE + 1)
     except OSError as e:
         raise FlagError(f"--set-env-file={path}: {e.strerror}") from None
+    if len(raw) > _MAX_ENV_FILE:
+        raise FlagError(f"--set-env-file={path}: larger than {_MAX_ENV_FILE} bytes")
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        raise FlagError(f"--set-env-file={path}: not UTF-8 text") from None
     out = []
     for n, line in enumerate(text.splitlines(), 1):
         s = line.strip()
@@ -90,6 +97,15 @@ def volume(value: str) -> Volume:
         return Volume.from_dict(raw, f"--volume={value}")
     except ManifestError as e:
         raise FlagError(str(e)) from None
+
+
+def app_name(value: str) -> str:
+    """``--name``: an AC name (lower-case letters, digits, ``-``, ``.``, ``/``... as appc defines)."""
+    try:
+        validate_ac_name(value, f"--name={value}")
+    except ManifestError as e:
+        raise FlagError(str(e)) from None
+    return value
 
 
 def mount(value: str) -> Mount:

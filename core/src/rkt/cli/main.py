@@ -138,6 +138,12 @@ def dispatch(name: str, module: str, cmd_args: list[str], gopts: GlobalOptions) 
     except RktError as e:
         sys.stderr.write(f"{name}: {e}\n")
         return e.exit_code
+    except (UnicodeEncodeError, UnicodeDecodeError) as e:  # an argument's bytes that are not UTF-8 reached a text file
+        sys.stderr.write(f"{name}: a value is not valid UTF-8 text ({e.reason})\n")
+        return 254
+    except RecursionError:  # JSON (or other input) nested deeper than any parser goes
+        sys.stderr.write(f"{name}: input nested too deeply to be parsed\n")
+        return 254
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

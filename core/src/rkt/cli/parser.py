@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 
 _width: list[int] = []
+#: what a flag's value "--" is while argparse parses (no argument can hold a NUL)
+_DASHES = "\0--"
 
 
 def terminal_width() -> int:
@@ -68,10 +70,20 @@ class RktArgumentParser(argparse.ArgumentParser):
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
         from rkt.cli.options import expand_bare
 
-        argv = list(sys.argv[1:] if args is None else args)
-        return super().parse_known_args(expand_bare(argv, self._option_string_actions), namespace)
+        argv = expand_bare(list(sys.argv[1:] if args is None else args), self._option_string_actions)
+        # argparse drops a value of "--" (``--flag=--``) and stores an empty list: carry it through hidden
+        argv = [a[:-2] + _DASHES if a.endswith("=--") and a[:-3] in self._option_string_actions else a
+                for a in argv]
+        ns, rest = super().parse_known_args(argv, namespace)
+        for key, value in vars(ns).items():
+            if value == _DASHES:
+                setattr(ns, key, "--")
+            elif isinstance(value, list) and _DASHES in value:
+                setattr(ns, key, ["--" if v == _DASHES else v for v in value])
+        return ns, rest
 
     def error(self, message: str) -> NoReturn:
+        message = message.replace(repr(_DASHES), "'--'")
         sys.stderr.write(f"{self.prog}: {message} (see '{self.prog.removesuffix(' IMAGE')} --help')\n")
         sys.exit(254)
 

@@ -14,7 +14,6 @@ against the flavor's network modes), ``--dns*`` :func:`rkt.net.dns.dns_config_fr
 from __future__ import annotations
 
 import argparse
-import re
 
 from rkt.cli.options import Flag, bool_flag
 from rkt_sdk.errors import RktError
@@ -22,8 +21,6 @@ from rkt_sdk.errors import RktError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 NETWORK_FLAGS = (
     Flag("--net", "networks: host, none, default, NAME[:K=V;...], all (a bare --net is the default network)",
@@ -116,10 +113,9 @@ def hostname(value: str) -> str:
     """
     if not value:
         return ""
-    if len(value) > 253 or not all(_LABEL.match(label) for label in value.split(".")):
-        raise RktError(f"--hostname={value!r}: not a valid host name (RFC 1123: labels of letters, digits and "
-                       "inner hyphens, at most 63 characters each, separated by dots)")
-    return value
+    from rkt.net.dns import check_hostname
+
+    return check_hostname(value, "--hostname")
 
 
 def network_fields(ns: argparse.Namespace) -> dict[str, Any]:

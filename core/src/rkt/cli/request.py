@@ -98,6 +98,8 @@ def _app(ns: argparse.Namespace, defaults: argparse.Namespace) -> AppRequest:
         return v if v not in (None, "", []) else getattr(defaults, field)
 
     merged = argparse.Namespace(**{f: pick(f) for f in _APP_FIELDS})
+    if merged.name:
+        F.app_name(str(merged.name))
     if merged.exec and not str(merged.exec).startswith("/"):
         raise F.FlagError(f"--exec={merged.exec}: the path must be absolute")
     if merged.working_dir and not str(merged.working_dir).startswith("/"):

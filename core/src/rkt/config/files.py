@@ -54,7 +54,7 @@ def read_document(path: Path, layer: int, kinds: tuple[str, ...]) -> Document:
         doc = json.loads(path.read_bytes())
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # RecursionError: nested too deeply
         raise ConfigError(f"{path}: invalid JSON: {e}") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: must hold a JSON object")

@@ -79,7 +79,7 @@ def builtin(name: str) -> NetConf:
 def _load_file(path: Path) -> NetConf:
     try:
         raw = json.loads(path.read_bytes())
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RecursionError) as e:  # RecursionError: nested too deeply
         raise NetworkError(f"network config {path}: cannot read JSON: {e}") from None
     if not isinstance(raw, dict):
         raise NetworkError(f"network config {path}: must be a JSON object")

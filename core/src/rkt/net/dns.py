@@ -19,6 +19,7 @@ Files are written under the pod directory (:attr:`rkt_sdk.poddir.PodDir.resolv_c
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -40,6 +41,22 @@ def _check_ip(value: str, flag: str) -> str:
         raise NetworkError(f"{flag}: {value!r} is not an IP address") from None
 
 
+_LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
+_OPTION = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+
+def check_hostname(value: str, flag: str) -> str:
+    """``value`` if it is an RFC 1123 host name (labels of letters, digits, inner hyphens; underscores
+    allowed, as resolvers do); at most 253 characters. A trailing dot is refused.
+
+    :raises NetworkError: naming the flag and the value.
+    """
+    if not value or len(value) > 253 or not all(_LABEL.match(label) for label in value.split(".")):
+        raise NetworkError(f"{flag}: {value!r} is not a valid host name (RFC 1123: labels of letters, digits and "
+                           "inner hyphens, at most 63 characters each, separated by dots)")
+    return value
+
+
 def dns_config_from_flags(dns: list[str], search: list[str], opts: list[str], domain: str) -> DNSConfig:
     """Turn ``--dns``, ``--dns-search``, ``--dns-opt`` and ``--dns-domain`` into a :class:`DNSConfig`.
 
@@ -58,6 +75,12 @@ def dns_config_from_flags(dns: list[str], search: list[str], opts: list[str], do
                 raise NetworkError(f"--dns={magic} cannot be combined with --dns-search, --dns-opt or --dns-domain")
             return DNSConfig(mode=magic)
     servers = tuple(_check_ip(v, "--dns") for v in values)
+    search_l = [check_hostname(v, "--dns-search") for v in search_l]
+    if domain:
+        check_hostname(domain, "--dns-domain")
+    for o in opts_l:
+        if not _OPTION.match(o):
+            raise NetworkError(f"--dns-opt: {o!r} is not a resolver option (such as ndots:2 or rotate)")
     if servers or search_l or opts_l or domain:
         return DNSConfig("flags", servers, tuple(search_l), tuple(opts_l), domain)
     return DNSConfig()
@@ -76,9 +99,9 @@ def hosts_entries_from_flags(values: list[str]) -> tuple[tuple[str, str], ...]:
                 out.append(("host", ""))
                 continue
             ip, eq, name = item.partition("=")
-            if not eq or not name or any(c.isspace() for c in name):
+            if not eq or not name:
                 raise NetworkError(f"--hosts-entry: {item!r} is not IP=HOSTNAME or host")
-            out.append((_check_ip(ip, "--hosts-entry"), name))
+            out.append((_check_ip(ip, "--hosts-entry"), check_hostname(name, "--hosts-entry")))
     if ("host", "") in out and len(out) > 1:
         raise NetworkError("--hosts-entry=host cannot be combined with IP=HOSTNAME entries")
     return tuple(out)

@@ -121,7 +121,7 @@ def _read_json(path: str) -> object:
         return None
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

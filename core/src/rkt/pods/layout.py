@@ -97,6 +97,11 @@ def find_pod(data: DataDir, uuid_or_prefix: str) -> PodRef:
 def read_uuid_file(path: str) -> str:
     """The UUID saved by ``--uuid-file-save`` in ``path``."""
     try:
-        return Path(path).read_text().strip()
+        with open(path, "rb") as f:
+            raw = f.read(4096)  # a UUID and some whitespace; never all of /dev/zero
     except OSError as e:
         raise RktError(f"unable to read UUID from file {path!r}: {e.strerror}") from None
+    text = raw.decode("utf-8", "replace").strip()
+    if len(raw) == 4096 or not text or any(not c.isprintable() for c in text):
+        raise RktError(f"unable to read UUID from file {path!r}: it does not hold a UUID")
+    return text

@@ -29,6 +29,8 @@ DEFAULT_MAX_SIZE = 16 << 30
 DEFAULT_MAX_ENTRIES = 1_000_000
 #: Cap on the manifest and on the metadata headers (pax, GNU long names) of one entry.
 MAX_MANIFEST = 4 << 20
+#: Bytes read after the end-of-archive marker (tar pads to its record size) before the input is refused.
+MAX_TRAILING = 8 << 20
 _MAX_META = 1 << 20
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -338,8 +340,11 @@ def tar_entries(data: HashingReader, limits: Limits) -> Iterator[tuple[tarfile.T
             parts = clean_parts(ti.name)
             if parts:
                 yield ti, parts
+        if entries == 0:
+            raise StreamError("not an image: no archive entries before the end-of-archive marker "
+                              "(an ACI is a tar archive, optionally compressed)")
         current = ""
-        data.drain()
+        data.drain(MAX_TRAILING)
     except SizeLimitExceeded as e:
         msg = str(e)
         if "entry" not in msg and current:

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from rkt.store.compression import HEAD, Readable, decompressing, detect
 from rkt.store.errors import ImageError
-from rkt.store.extract import EntryError, Extracted, Limits, extract_aci
+from rkt.store.extract import MAX_TRAILING, EntryError, Extracted, Limits, extract_aci
 from rkt.store.ids import full_id, short_id, tree_id
 from rkt.store.index import Index
 from rkt.store.layout import RENDERED, Layout, fsync_dir, sync_filesystem
 from rkt.store.records import ImageRecord
-from rkt.store.stream import CHUNK, HashingReader, StreamError
+from rkt.store.stream import CHUNK, HashingReader, SizeLimitExceeded, StreamError
 from rkt_sdk.appc import ImageManifest
 from rkt_sdk.errors import ManifestError
 
@@ -49,8 +49,11 @@ class _Tee:
 
     def drain(self) -> None:
         """Copy what the decompressor left unread (trailing bytes) so the blob is the whole input."""
-        while self.read(CHUNK):
-            pass
+        left = MAX_TRAILING
+        while data := self.read(CHUNK):
+            left -= len(data)
+            if left < 0:
+                raise SizeLimitExceeded(f"more than {MAX_TRAILING} bytes follow the end of the compressed archive")
 
 
 def parse_manifest(raw: bytes, display: str) -> ImageManifest:

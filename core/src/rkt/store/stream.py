@@ -107,12 +107,17 @@ class HashingReader:
                 break
         return self._pos
 
-    def drain(self) -> int:
-        """Read to the end of the stream (so the hash covers it all); returns bytes skipped."""
+    def drain(self, most: int | None = None) -> int:
+        """Read to the end of the stream (so the hash covers it all); returns bytes skipped.
+
+        :raises SizeLimitExceeded: more than ``most`` bytes were left (None: only the size limit).
+        """
         skipped = len(self._buf) - self._off
         self._buf, self._off = b"", 0
         while chunk := self._pull(CHUNK):
             skipped += len(chunk)
+            if most is not None and skipped > most:
+                raise SizeLimitExceeded(f"more than {most} bytes follow the end of the archive")
         return skipped
 
     def hexdigest(self) -> str:
