@@ -4,7 +4,8 @@ Each :class:`Check` gives the ``rkt run`` app flags that ask for the isolator (a
 with no flag, the image manifest isolator that does) and a busybox ``sh`` script that exits
 0 only when the app sees the isolator in force, printing what it saw otherwise. A container
 flavor shows limits in the app's cgroup (v1 or v2, whichever the host has); a virtual machine
-flavor (``virtualized``) may show them as the guest's size instead. Checks that a host cannot
+flavor (``virtualized``) shows a CPU limit as its CPU count and its memory limit only to the
+allocation check (its RAM adds the flavor's overhead). Checks that a host cannot
 make (no system call table for its machine) skip with the reason.
 """
 
@@ -27,10 +28,10 @@ case "$lim" in ''|max) echo "no memory limit in the app's cgroup (saw '$lim')"; 
 if [ "$lim" -gt {_MEMORY_MAX} ]; then echo "cgroup memory limit $lim is above 128M"; exit 1; fi
 """
 
-_MEMORY_VM = f"""
-kb=$(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2)
-if [ "$kb" -gt {_MEMORY_MAX // 1024} ]; then echo "guest MemTotal ${{kb}}kB is above 128M"; exit 1; fi
-"""
+#: a VM's guest RAM is the apps' limits plus the flavor's own overhead (a per-host setting), so
+#: the limit is not readable as such inside; the allocation check tests it
+_MEMORY_VM_SKIP = ("a virtual machine's RAM is its apps' limits plus the flavor's overhead; "
+                   "test_memory_limit_stops_an_allocation_over_it checks the limit")
 
 # 500m = half a CPU: a quota of at most half the period
 _CPU_CGROUP = """
@@ -114,6 +115,7 @@ class Check:
         :class:`CheckUnavailable`).
     :ivar script: the observation of a container flavor (exits 0 when the isolator is in force).
     :ivar vm_script: the observation of a virtualized flavor, when it differs.
+    :ivar vm_skip: why a virtualized flavor cannot show the isolator from inside (the check skips).
     :ivar image_isolators: isolators the image manifest carries (for isolators without a flag).
     :ivar argv: when set, the app runs this instead of ``sh -c script`` and must exit ``expect_code``.
     :ivar expect_code: the exit code of ``argv`` that shows the isolator in force.
@@ -122,6 +124,7 @@ class Check:
     flags: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()
     script: str = ""
     vm_script: str | None = None
+    vm_skip: str = ""
     image_isolators: tuple[dict[str, Any], ...] = field(default=())
     argv: tuple[str, ...] = ()
     expect_code: int = 0
@@ -134,7 +137,7 @@ class Check:
 
 
 CHECKS: dict[str, Check] = {
-    "resource/memory": Check((f"--memory={MEMORY_LIMIT}",), _MEMORY_CGROUP, _MEMORY_VM),
+    "resource/memory": Check((f"--memory={MEMORY_LIMIT}",), _MEMORY_CGROUP, vm_skip=_MEMORY_VM_SKIP),
     "resource/cpu": Check(("--cpu=500m",), _CPU_CGROUP, _CPU_VM),
     "os/linux/cpu-shares": Check(("--cpu-shares=512",), _SHARES),
     "os/linux/oom-score-adj": Check(("--oom-score-adj=100",), _OOM),

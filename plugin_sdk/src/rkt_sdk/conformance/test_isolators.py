@@ -39,6 +39,8 @@ def test_isolator_enforced(kit: Kit, tmp_path: Path, isolator: str) -> None:
     if isolator not in kit.caps["isolators"]:
         pytest.skip(f"the flavor does not claim {isolator}")
     check = CHECKS[isolator]
+    if kit.caps.get("virtualized") and check.vm_skip:
+        pytest.skip(check.vm_skip)
     try:
         flags = check.app_flags()
     except CheckUnavailable as e:
