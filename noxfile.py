@@ -31,7 +31,7 @@ def _existing(paths: list[str]) -> list[str]:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff over every distribution, and the import contracts between them."""
-    session.run(PY, "-m", "ruff", "check", *_existing(SOURCES))
+    session.run(PY, "-m", "ruff", "check", *_existing([*SOURCES, "examples", "docs"]))
     session.run(str(Path(PY).parent / "lint-imports"), "--config", str(ROOT / ".importlinter"))
 
 

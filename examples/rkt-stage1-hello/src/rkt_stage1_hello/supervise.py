@@ -20,6 +20,7 @@ from rkt_sdk.errors import FlavorError
 from rkt_sdk.linux import mount as M
 from rkt_sdk.linux.creds import Credentials, CredentialsError, resolve
 from rkt_sdk.poddir import PodDir
+from rkt_sdk.resolved import mount_read_only
 from rkt_sdk.types import EnterOptions, Pod, PodApp, RunOptions
 
 
@@ -52,7 +53,8 @@ def _mount_all(pod: Pod, app: PodApp, options: RunOptions) -> None:
         else:
             src = pd.stage1_data / "volumes" / v.name
             src.mkdir(parents=True, exist_ok=True)
-        M.bind(src, _target(root, m.path, src.is_dir()), read_only=v.read_only, recursive=v.recursive)
+        read_only = mount_read_only(v, app.runtime.app)  # rkt's rule: the volume's readOnly, else the image's
+        M.bind(src, _target(root, m.path, src.is_dir()), read_only=read_only, recursive=v.recursive)
     for name, imposed in (("resolv.conf", pd.resolv_conf), ("hosts", pd.hosts)):
         if imposed.exists():
             M.bind(imposed, _target(root, f"/etc/{name}", False), read_only=True)
