@@ -89,6 +89,7 @@ def test_signed_image_accepted_and_tampered_twin_refused(setup: Setup, images: P
     [sig] = setup.signatures("team/app")
     r = setup("fetch", setup.reg.ref("team/app:v1"))
     assert r.code == 254 and "no key is trusted" in _error(r), r
+    assert "Download" not in r.err, "a refused image's layers are not downloaded"
     r = setup("trust", f"--prefix={setup.reg.host}/team", "--skip-fingerprint-review", str(setup.key.public))
     assert r.code == 0, r
     r = setup("fetch", setup.reg.ref("team/app:v1"))

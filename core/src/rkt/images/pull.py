@@ -1,12 +1,13 @@
 """The pull engine: from an :class:`~rkt.images.source.ImageSource` into the store.
 
 A pull reads the manifest (picking this host's image from an index), checks every document
-against the digest that names it, reads the config, then copies the layers not yet stored,
+against the digest that names it, reads the config, lets :func:`check_image` decide (a registry
+image's signature), then copies the layers not yet stored,
 :data:`PARALLEL` at a time: each one streams through its digest check and is rendered on the
 way (:func:`rkt.store.layer_ingest.stage_layer`) into the pull's work directory. The image
 and its new layers become visible in one step under the store lock
-(:func:`rkt.store.oci_images.commit_image`), right after :func:`check_image` accepted it: a pull
-that fails or is killed leaves the store as it was.
+(:func:`rkt.store.oci_images.commit_image`): a pull that fails or is killed leaves the store as
+it was.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class Pulled:
 
 
 def check_image(pulled: Pulled, options: SourceOptions) -> None:
-    """Decide whether a fetched image may be stored; called once, just before it is committed.
+    """Decide whether a fetched image may be stored; called once its manifest and config are read,
+    before any layer is downloaded (nothing of an image refused is read further or stored).
 
     A registry image must carry a simple-signing signature (what ``skopeo copy --sign-by``
     writes) by a key trusted for its repository (:mod:`rkt.trust.registry`), unless
@@ -186,11 +188,11 @@ def fetch_layers(store: Store, pulled: Pulled, work: Path, *, quiet: bool = Fals
 
 
 def commit(store: Store, pulled: Pulled, options: SourceOptions, work: Path, staged: list[str]) -> ImageRecord:
-    """Check the pulled image (:func:`check_image`) and make it visible in the store."""
+    """Make the pulled image (accepted by :func:`check_image`) visible in the store."""
     from rkt.images.naming import image_names
     from rkt.store.oci_images import OciImage, commit_image
 
-    check_image(pulled, options)
+    del options
     name, labels, annotations = image_names(pulled)
     appc = _appc_json(store, pulled, name, labels, annotations, work, staged)
     size = pulled.manifest.config.size + sum(d.size for d in pulled.manifest.layers)
@@ -226,6 +228,7 @@ def pull(store: Store, source: ImageSource, ref: SourceRef, options: SourceOptio
     from rkt.store.oci_images import image_id_of
 
     pulled = fetch_documents(source, ref)
+    check_image(pulled, options)
     image_id = image_id_of(pulled.manifest_raw)
     try:
         return store.resolve(image_id)
