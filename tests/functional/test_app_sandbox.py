@@ -55,12 +55,14 @@ class Sandbox:
         return wait_for(lambda: (s := self.status(name))["state"] == state and s, what=f"{name} {state}")  # type: ignore[no-any-return]
 
 
-def start_sandbox(rkt: Rkt, tmp_path: Path, *flags: str) -> Sandbox:
+def start_sandbox(rkt: Rkt, tmp_path: Path, *flags: str, wait: bool = True) -> Sandbox:
     uuid_file = tmp_path / "uuid"
     proc = rkt.popen("app", "sandbox", COREOS, f"--uuid-file-save={uuid_file}", *flags)
     uuid = wait_for(lambda: uuid_file.exists() and uuid_file.read_text(), what="the sandbox's uuid")
     sb = Sandbox(rkt, proc, uuid)
-    wait_for(lambda: (sb.path / "stage1-data" / "control").exists(), what="the sandbox's control socket")
+    if wait:
+        wait_for(lambda: (sb.path / "stage1-data" / "control").exists(),
+                 what="the sandbox's control socket")
     return sb
 
 
@@ -73,8 +75,10 @@ def sandbox(rkt: Rkt, tmp_path: Path) -> Iterator[Sandbox]:
         sb.proc.communicate(timeout=20)
 
 
-def test_sandbox_is_listed_at_once_and_stops_with_rkt_stop(rkt: Rkt, sandbox: Sandbox, busybox: str) -> None:
-    listed = json.loads(rkt.run_ok("list", "--format=json").out)
+def test_sandbox_is_listed_at_once_and_stops_with_rkt_stop(rkt: Rkt, tmp_path: Path, busybox: str) -> None:
+    sandbox = start_sandbox(rkt, tmp_path, "--net=host", wait=False)  # app commands wait for its supervisor
+    listed = wait_for(lambda: (ps := json.loads(rkt.run_ok("list", "--format=json").out)) and
+                      ps[0]["state"] == "running" and ps, timeout=5, what="the sandbox listed as running")
     assert [p["name"] for p in listed] == [sandbox.uuid]
     assert listed[0]["state"] == "running" and listed[0]["app_names"] == []
     sandbox.add(busybox, "one", "sleep 1000")

@@ -8,7 +8,6 @@ by the supervisor (:mod:`rkt_stage1_coreos.sandbox`) over the pod's control sock
 from __future__ import annotations
 
 from rkt_sdk.errors import FlavorError
-from rkt_stage1_coreos import control
 from rkt_stage1_coreos.plan import app_cgroup, app_plan, load_run_record
 
 TYPE_CHECKING = False
@@ -25,10 +24,14 @@ def add(pod: Pod, app: PodApp, options: AppOptions) -> None:
 
 
 def start(pod: Pod, app: str) -> None:
+    from rkt_stage1_coreos import control
+
     control.request(pod.path, pod.uuid, {"op": "start", "app": app})
 
 
 def stop(pod: Pod, app: str, force: bool, timeout: float) -> int | None:
+    from rkt_stage1_coreos import control
+
     answer = control.request(pod.path, pod.uuid, {"op": "stop", "app": app, "force": force, "timeout": timeout},
                              timeout=None)
     code = answer.get("exit")
@@ -37,6 +40,8 @@ def stop(pod: Pod, app: str, force: bool, timeout: float) -> int | None:
 
 def rm(pod: Pod, app: str, options: AppOptions) -> None:
     """Have the supervisor forget the app (killing it if it runs); its cgroup goes either way."""
+    from rkt_stage1_coreos import control
+
     try:
         control.request(pod.path, pod.uuid, {"op": "rm", "app": app}, timeout=None)
     except FlavorError:
@@ -51,6 +56,8 @@ def rm(pod: Pod, app: str, options: AppOptions) -> None:
 
 
 def reopen_log(pod: Pod, app: str) -> None:
+    from rkt_stage1_coreos import control
+
     control.request(pod.path, pod.uuid, {"op": "reopen", "app": app})
 
 
@@ -65,6 +72,7 @@ def attach(pod: Pod, app: str, options: AttachOptions) -> int:
     import json
 
     from rkt_sdk.attach import session
+    from rkt_stage1_coreos import control
 
     sock = control.connect(pod.path, pod.uuid)
     try:

@@ -74,19 +74,44 @@ def send(sock: socket.socket, obj: dict[str, Any]) -> None:
     sock.sendall(json.dumps(obj).encode() + b"\n")
 
 
-def connect(pod_path: Path, uuid: str) -> socket.socket:
+def connect(pod_path: Path, uuid: str, wait: float = 10.0) -> socket.socket:
     """A connection to the pod's supervisor.
+
+    A sandbox just started may not listen yet (``rkt list`` shows it, and ``--uuid-file-save``
+    names it, from the moment it is prepared): the socket is waited for up to ``wait`` seconds
+    while the pod's supervisor runs.
 
     :raises FlavorError: the pod's supervisor does not answer (the pod is not a running sandbox).
     """
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    import errno
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            with _in_dir(pod_path) as addr:
+                s.connect(addr)
+            return s
+        except OSError as e:
+            s.close()
+            waiting = e.errno in (errno.ENOENT, errno.ECONNREFUSED) and _supervisor_runs(pod_path)
+            if not waiting or time.monotonic() > deadline:
+                raise FlavorError(f"pod {uuid}: its supervisor does not answer ({e.strerror})") from None
+        time.sleep(0.02)
+
+
+def _supervisor_runs(pod_path: Path) -> bool:
+    from rkt_sdk.poddir import PodDir
+
+    pid = PodDir(pod_path).read_pid()
+    if pid is None:
+        return True  # not recorded yet: the pod is starting
     try:
-        with _in_dir(pod_path) as addr:
-            s.connect(addr)
-    except OSError as e:
-        s.close()
-        raise FlavorError(f"pod {uuid}: its supervisor does not answer ({e.strerror})") from None
-    return s
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def request(pod_path: Path, uuid: str, obj: dict[str, Any], timeout: float | None = 30.0) -> dict[str, Any]:
