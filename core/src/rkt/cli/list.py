@@ -8,11 +8,15 @@ codes are argparse's.
 
 from __future__ import annotations
 
-import argparse
 import sys
+from types import SimpleNamespace
 
 from rkt.cli.context import GlobalOptions
 from rkt.cli.options import Flag, bool_flag, fast_parse
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
 
 #: the arguments are parsed here (see :func:`parse`), not by the dispatcher
 RAW_ARGV = True
@@ -30,7 +34,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     """``rkt list``'s options from its arguments (argparse's errors and help for anything unusual)."""
     values = fast_parse(argv, FLAGS)
     if values is not None:
-        return argparse.Namespace(**values)
+        return SimpleNamespace(**values)  # type: ignore[return-value]
     from rkt.cli.parser import parse_command
 
     return parse_command("list", argv, sys.modules[__name__])

@@ -15,7 +15,7 @@ from rkt.cli.context import GlobalOptions, parse_global
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
 USAGE = """\
 NAME:
@@ -122,15 +122,16 @@ def dispatch(name: str, module: str, cmd_args: list[str], gopts: GlobalOptions) 
     """Parse a command's arguments, run it, and turn rkt's errors into one line and 254."""
     import importlib
 
-    from rkt.cli.parser import parse_command
     from rkt_sdk.errors import RktError
 
     mod = importlib.import_module(module)
-    if getattr(mod, "RAW_ARGV", False):
-        import argparse
+    if getattr(mod, "RAW_ARGV", False):  # parses its own arguments (list, status: without argparse)
+        from types import SimpleNamespace
 
-        ns = argparse.Namespace(argv=cmd_args)
+        ns: Any = SimpleNamespace(argv=cmd_args)
     else:
+        from rkt.cli.parser import parse_command
+
         ns = parse_command(name, cmd_args, mod)
     ns.command = name
     try:

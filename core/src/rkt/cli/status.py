@@ -8,9 +8,9 @@ means "until it happens" and never takes the next word: ``rkt status --wait UUID
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+from types import SimpleNamespace
 
 from rkt.cli.context import GlobalOptions
 from rkt.cli.options import Arg, Flag, fast_parse
@@ -18,6 +18,8 @@ from rkt.cli.options import Arg, Flag, fast_parse
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
+    import argparse
+
     from rkt.pods.layout import PodRef
 
 
@@ -33,6 +35,10 @@ def _wait_value(text: str) -> float | None:
 
 
 def _wait_flag(flag: str, text: str) -> float | None:
+    if text in ("true", "", "false"):
+        return _wait_value(text)
+    import argparse
+
     from rkt_sdk.errors import RktError
 
     try:
@@ -61,7 +67,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     """``rkt status``'s options from its arguments (argparse's errors and help for anything unusual)."""
     values = fast_parse(argv, FLAGS, "uuid")
     if values is not None:
-        return argparse.Namespace(**values)
+        return SimpleNamespace(**values)  # type: ignore[return-value]
     from rkt.cli.parser import parse_command
 
     return parse_command("status", argv, sys.modules[__name__])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
+from types import SimpleNamespace
 
 from rkt.cli.context import GlobalOptions
 from rkt.cli.options import Flag, fast_parse
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
 
 #: the arguments are parsed here (see :func:`parse`), not by the dispatcher
 RAW_ARGV = True
@@ -19,7 +23,7 @@ FEATURES = ("-TPM", "-SDJOURNAL")
 def parse(argv: list[str]) -> argparse.Namespace:
     values = fast_parse(argv, FLAGS)
     if values is not None:
-        return argparse.Namespace(**values)
+        return SimpleNamespace(**values)  # type: ignore[return-value]
     from rkt.cli.parser import parse_command
 
     return parse_command("version", argv, sys.modules[__name__])
