@@ -192,6 +192,22 @@ def test_cri_log_lines_with_partial_lines(sandbox: Sandbox, busybox: str) -> Non
     assert stamps == sorted(stamps, key=lambda s: s.replace("Z", "").ljust(29, "0"))
 
 
+def test_log_file_reopened_on_request(sandbox: Sandbox, busybox: str) -> None:
+    sandbox.add(busybox, "ticker", "while :; do echo tick; sleep 0.05; done")
+    sandbox.ok("start", sandbox.uuid, "--app=ticker")
+    log = sandbox.path / "logs" / "ticker.log"
+    wait_for(lambda: log.exists() and "tick" in log.read_text(), what="the first lines")
+    rotated = log.with_name("ticker.log.1")
+    log.rename(rotated)  # what a log rotator does; the app's lines still go to the moved file
+    time.sleep(0.2)
+    assert not log.exists()
+    sandbox.ok("reopen-log", sandbox.uuid, "--app=ticker")
+    wait_for(lambda: log.exists() and "stdout F tick" in log.read_text(), what="lines in the reopened file")
+    before = rotated.read_text()
+    time.sleep(0.2)
+    assert rotated.read_text() == before  # nothing goes to the moved file any more
+
+
 def test_app_flags_stdio_modes_and_errors(sandbox: Sandbox, busybox: str) -> None:
     uuid = sandbox.uuid
     sandbox.add(busybox, "quiet", "echo hidden", "--stdout=null", "--stderr=null", "--environment=BAR=flag",

@@ -49,6 +49,7 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[Arg, ...], tuple[Flag, ...]]] = {
              (FORMAT, bool_flag("--no-legend", "suppress a legend with the list"),
               bool_flag("--full", "use long output format"))),
     "status": ("Show the status of an app of a sandbox", (UUID,), (APP, FORMAT)),
+    "reopen-log": ("Open an app's log file again by its name (after a log rotator moved it)", (UUID,), (APP,)),
 }
 
 
@@ -97,7 +98,7 @@ def run(raw: argparse.Namespace, gopts: GlobalOptions) -> int:
         from rkt_sdk.errors import RktError
 
         raise RktError("--app=NAME is required")
-    handler = globals()["_run_" + args.subcommand]
+    handler = globals()["_run_" + args.subcommand.replace("-", "_")]
     return int(handler(args, _environment(gopts)))
 
 
@@ -186,4 +187,11 @@ def _run_status(args: argparse.Namespace, env: Environment) -> int:
             sys.stdout.write(f"{key}={value}\n")
     for key, value in (st.get("stage1_status") or {}).items():
         sys.stdout.write(f"{key}={value}\n")
+    return 0
+
+
+def _run_reopen_log(args: argparse.Namespace, env: Environment) -> int:
+    from rkt.podflow.apps import reopen_log
+
+    reopen_log(env, args.uuid, args.app)
     return 0
