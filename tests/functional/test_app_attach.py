@@ -82,7 +82,7 @@ def _set_size(fd: int, rows: int, cols: int) -> None:
 
 
 def test_attach_to_a_tty_app_under_a_pty_window_size_and_detach(sandbox: Sandbox, busybox: str) -> None:
-    script = 'while read l; do echo "got $l"; /bin/busybox stty size; done'
+    script = 'echo "TERM=$TERM"; while read l; do echo "got $l"; /bin/busybox stty size; done'
     sandbox.add(busybox, "term", script, "--stdin=tty", "--stdout=tty")
     sandbox.ok("start", sandbox.uuid, "--app=term")
     master, slave = os.openpty()
@@ -94,7 +94,7 @@ def test_attach_to_a_tty_app_under_a_pty_window_size_and_detach(sandbox: Sandbox
     try:
         time.sleep(0.5)
         os.write(master, b"hello\r")
-        _read_until(master, b"30 100")
+        assert b"TERM=xterm" in _read_until(master, b"30 100")
         _set_size(master, 40, 120)
         p.send_signal(signal.SIGWINCH)
         time.sleep(0.3)

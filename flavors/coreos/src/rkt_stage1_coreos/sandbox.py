@@ -65,17 +65,18 @@ class Sandbox(Supervisor):
     # --- starting an app ------------------------------------------------------------------
 
     def _plan(self, name: str) -> tuple[AppPlan, Any]:
-        from rkt_sdk.appc import PodManifest
-        from rkt_sdk.types import Pod, PodApp
+        from rkt_sdk.appio import io_modes
+        from rkt_sdk.record import replace
         from rkt_stage1_coreos.plan import app_plan
 
-        manifest = PodManifest.from_json(self.pd.manifest_path.read_bytes())
-        ra = manifest.app(name)
-        if ra is None:
+        pod = self.pd.read_pod(self.plan.uuid)
+        pa = pod.app(name)
+        if pa is None:
             raise RktError(f"the pod has no app {name!r}")
-        apps = tuple(PodApp(a.name, self.pd.app_rootfs(a.name), a) for a in manifest.apps)
-        pod = Pod(self.plan.uuid, self.plan.path, manifest, apps)
-        return app_plan(pod, PodApp(name, self.pd.app_rootfs(name), ra), self.insecure, self.settings), ra
+        plan = app_plan(pod, pa, self.insecure, self.settings)
+        if io_modes(pa.runtime)[0] == "tty" and "TERM" not in plan.env:
+            plan = replace(plan, env={**plan.env, "TERM": "xterm"})  # a terminal's programs want to know it
+        return plan, pa.runtime
 
     def start_app(self, name: str) -> None:
         """Start app ``name`` from the manifest on disk; raise with the reason if it cannot start."""
