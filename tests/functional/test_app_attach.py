@@ -70,6 +70,16 @@ def test_attach_to_a_stream_app_buffered_output_two_clients_and_exit_code(sandbo
     assert st["state"] == "exited" and st["exit_code"] == 4
 
 
+def test_attach_keeps_up_with_a_chatty_app(sandbox: Sandbox, busybox: str) -> None:
+    """Output faster than the client reads is queued for it (bounded), not dropped: every line arrives, in order."""
+    sandbox.add(busybox, "chatty", "read go; seq 1 200000; exit 0", "--stdin=stream", "--stdout=stream")
+    sandbox.ok("start", sandbox.uuid, "--app=chatty")
+    p = sandbox.rkt.popen("attach", sandbox.uuid, "--app=chatty", stdin=subprocess.PIPE)
+    out, err = p.communicate("go\n", timeout=60)
+    assert p.returncode == 0, err
+    assert out.split() == [str(i) for i in range(1, 200001)]
+
+
 def test_attach_refused_for_a_log_app(sandbox: Sandbox, busybox: str) -> None:
     sandbox.add(busybox, "logged", "sleep 1000")
     sandbox.ok("start", sandbox.uuid, "--app=logged")

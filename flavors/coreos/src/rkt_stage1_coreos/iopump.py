@@ -41,6 +41,7 @@ class AppIO:
         self.master = -1
         self.clients: list[socket.socket] = []
         self.readers: dict[int, FrameReader] = {}
+        self.pending: dict[int, bytearray] = {}  # output a slow client has not taken yet
         self.kept: deque[tuple[int, bytes]] = deque()
         self.kept_size = 0
         self.code: int | None = None
@@ -121,10 +122,43 @@ class AppIO:
                 self.kept_size -= len(self.kept.popleft()[1])
             return
         for conn in list(self.clients):
+            self._send(conn, frame(kind, data), sel)
+
+    def _send(self, conn: socket.socket, data: bytes, sel: selectors.BaseSelector) -> None:
+        """Send without blocking the supervisor: what the client cannot take now waits (bounded)."""
+        fd = conn.fileno()
+        pending = self.pending.get(fd)
+        if pending is not None:
+            pending += data
+        else:
             try:
-                conn.sendall(frame(kind, data))
+                sent = conn.send(data)
+            except BlockingIOError:
+                sent = 0
             except OSError:
                 self._detach(conn, sel)
+                return
+            if sent == len(data):
+                return
+            pending = self.pending[fd] = bytearray(data[sent:])
+            sel.modify(conn, selectors.EVENT_READ | selectors.EVENT_WRITE, sel.get_key(conn).data)
+        if len(pending) > BUFFER:
+            self._detach(conn, sel)  # a client that takes nothing is dropped, not waited for
+
+    def _flush(self, conn: socket.socket, sel: selectors.BaseSelector) -> None:
+        pending = self.pending.get(conn.fileno())
+        if not pending:
+            return
+        try:
+            del pending[:conn.send(pending)]
+        except BlockingIOError:
+            return
+        except OSError:
+            self._detach(conn, sel)
+            return
+        if not pending:
+            del self.pending[conn.fileno()]
+            sel.modify(conn, selectors.EVENT_READ, sel.get_key(conn).data)
 
     def finish(self, code: int, sel: selectors.BaseSelector) -> None:
         """The app exited with ``code``."""
@@ -139,7 +173,8 @@ class AppIO:
             return
         for conn in list(self.clients):
             try:
-                conn.sendall(frame(EXIT, str(self.code).encode()))
+                conn.settimeout(2.0)
+                conn.sendall(bytes(self.pending.get(conn.fileno(), b"")) + frame(EXIT, str(self.code).encode()))
             except OSError:
                 pass
             self._detach(conn, sel)
@@ -162,9 +197,14 @@ class AppIO:
         conn.setblocking(False)
         self.clients.append(conn)
         self.readers[conn.fileno()] = FrameReader()
-        sel.register(conn, selectors.EVENT_READ, lambda _fd: self._client(conn, sel))
+        sel.register(conn, selectors.EVENT_READ, lambda _fd: self._ready(conn, sel))
         self._maybe_done(sel)
         return True
+
+    def _ready(self, conn: socket.socket, sel: selectors.BaseSelector) -> None:
+        self._flush(conn, sel)
+        if conn in self.clients:
+            self._client(conn, sel)
 
     def _client(self, conn: socket.socket, sel: selectors.BaseSelector) -> None:
         try:
@@ -205,6 +245,7 @@ class AppIO:
         if conn in self.clients:
             self.clients.remove(conn)
             self.readers.pop(conn.fileno(), None)
+            self.pending.pop(conn.fileno(), None)
             try:
                 sel.unregister(conn)
             except (KeyError, ValueError):
