@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rkt.images.oci_spec import APPC_ARCH
+from rkt_sdk.resolved import DEFAULT_PATH  # the PATH an app gets unless it sets one
 
 #: Annotations docker2aci wrote, which run reads back.
 ENTRYPOINT = "appc.io/docker/entrypoint"
@@ -29,7 +30,6 @@ REGISTRY = "appc.io/docker/registryurl"
 REPOSITORY = "appc.io/docker/repository"
 TAG = "appc.io/docker/tag"
 MANIFEST_DIGEST = "appc.io/oci/manifestdigest"
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 #: Reads a file of the image (its topmost version), or None: ``read(path) -> bytes | None``.
 FileReader = Callable[[str], "bytes | None"]
