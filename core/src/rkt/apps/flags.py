@@ -99,6 +99,17 @@ def volume(value: str) -> Volume:
         raise FlagError(str(e)) from None
 
 
+#: the largest user or group id (2**32 - 2; 2**32 - 1 is the kernel's "no id")
+MAX_ID = 4294967294
+
+
+def user_or_group(flag: str, value: str) -> str:
+    """``--user``/``--group``: a name, a path in the image, or a number no larger than :data:`MAX_ID`."""
+    if value.isdigit() and int(value) > MAX_ID:
+        raise FlagError(f"--{flag}={value}: ids go up to {MAX_ID}")
+    return value
+
+
 def app_name(value: str) -> str:
     """``--name``: an AC name (lower-case letters, digits, ``-``, ``.``, ``/``... as appc defines)."""
     try:

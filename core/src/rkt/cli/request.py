@@ -87,9 +87,12 @@ def _gids(value: str | None) -> tuple[int, ...]:
     if not value:
         return ()
     try:
-        return tuple(int(g) for g in value.split(","))
+        gids = tuple(int(g) for g in value.split(","))
     except ValueError:
         raise F.FlagError(f"--supplementary-gids={value}: expected comma-separated numbers") from None
+    if any(not 0 <= g <= F.MAX_ID for g in gids):
+        raise F.FlagError(f"--supplementary-gids={value}: ids go from 0 to {F.MAX_ID}")
+    return gids
 
 
 def _app(ns: argparse.Namespace, defaults: argparse.Namespace) -> AppRequest:
@@ -100,6 +103,9 @@ def _app(ns: argparse.Namespace, defaults: argparse.Namespace) -> AppRequest:
     merged = argparse.Namespace(**{f: pick(f) for f in _APP_FIELDS})
     if merged.name:
         F.app_name(str(merged.name))
+    for flag in ("user", "group"):
+        if getattr(merged, flag):
+            F.user_or_group(flag, str(getattr(merged, flag)))
     if merged.exec and not str(merged.exec).startswith("/"):
         raise F.FlagError(f"--exec={merged.exec}: the path must be absolute")
     if merged.working_dir and not str(merged.working_dir).startswith("/"):
