@@ -407,3 +407,39 @@ def test_teardown_after_a_crash_in_the_middle_of_setup(env: Env, crash_at: str) 
     net.teardown(pod, env.data)
     net.teardown(pod, env.data)
     assert_nothing_left(env, [u])
+
+
+def test_address_of_a_pod_deleted_without_teardown_is_reused_and_its_link_removed(env: Env) -> None:
+    """A pod whose directory vanished without a teardown (a data dir wiped) leaves its veth and route;
+    the next pod given its address must get it, and the leftover link goes (it once failed: File exists)."""
+    leases = env.tmp / "leases"
+    env.conf("10-tiny.conf", {"name": "tiny", "type": "ptp",
+                              "ipam": {"type": "host-local", "subnet": "10.236.1.0/29", "dataDir": str(leases)}})
+    pod_a, a, _, atts_a = env.setup(["tiny:IP=10.236.1.3"])
+    left = f"veth{iptables.short_id(a)}0"
+    assert left in host_links()
+    env.pods.remove(pod_a)
+    shutil.rmtree(pod_a)
+    _, b, _, atts_b = env.setup(["tiny:IP=10.236.1.3"])
+    assert atts_b[0].ip4 == atts_a[0].ip4 == "10.236.1.3"
+    assert left not in host_links()
+    assert f"rkt-{a}" not in netns_names()
+    route = subprocess.run(["ip", "-4", "route", "show", "10.236.1.3/32"], capture_output=True, text=True).stdout
+    assert f"veth{iptables.short_id(b)}0" in route
+
+
+def test_a_stale_route_to_a_leased_address_is_replaced(env: Env) -> None:
+    """A host route to the address with no lease behind it (a link someone left) does not block the pod."""
+    leases = env.tmp / "leases"
+    env.conf("10-tiny.conf", {"name": "tiny", "type": "ptp",
+                              "ipam": {"type": "host-local", "subnet": "10.236.2.0/29", "dataDir": str(leases)}})
+    subprocess.run(["ip", "link", "add", "rkttestleft0", "type", "veth", "peer", "name", "rkttestleft1"], check=True)
+    try:
+        subprocess.run(["ip", "link", "set", "rkttestleft0", "up"], check=True)
+        subprocess.run(["ip", "route", "add", "10.236.2.4/32", "dev", "rkttestleft0", "scope", "link"], check=True)
+        _, b, _, atts = env.setup(["tiny:IP=10.236.2.4"])
+        assert atts[0].ip4 == "10.236.2.4"
+        route = subprocess.run(["ip", "-4", "route", "show", "10.236.2.4/32"], capture_output=True, text=True).stdout
+        assert f"veth{iptables.short_id(b)}0" in route and "rkttestleft0" not in route
+    finally:
+        subprocess.run(["ip", "link", "del", "rkttestleft0"], check=False)

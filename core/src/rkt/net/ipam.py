@@ -7,13 +7,16 @@ CNI's host-local plugin keeps them: ``/var/lib/cni/networks/<network>/``, or
 
 Layout of a lease directory: ``lock`` (flock held while allocating or releasing), ``last``
 (last address handed out: allocation goes round-robin from there, so a freed address is not
-reused at once) and one file per leased address holding ``{"uuid", "pod", "ifName"}``, ``pod``
-being the pod directory (``<data dir>/pods/<state>/<uuid>``) when the lease was taken. A new
+reused at once) and one file per leased address holding ``{"uuid", "pod", "ifName", "hostIf"}``,
+``pod`` being the pod directory (``<data dir>/pods/<state>/<uuid>``) when the lease was taken and
+``hostIf`` the host end of the pod's link. A new
 lease file is linked into place, so it never replaces a file another allocator made in the
 meantime. Leases survive crashes; a lease is released by its pod's teardown, and is taken over
 only when its pod is gone from disk: neither its directory nor a directory of the same UUID
 in another state directory of its data directory exists (the pod was deleted without a
-teardown). A file that is not such a record (another allocator's) is never taken over.
+teardown). Taking a lease over first hands its record to the caller's ``reclaim``, which removes
+what the vanished pod left on the host (its link, and with it the link's route to the address).
+A file that is not such a record (another allocator's) is never taken over.
 
 Configuration keys (CNI host-local): ``subnet``, ``rangeStart``, ``rangeEnd``, ``gateway``,
 ``routes`` (``[{"dst": CIDR, "gw": IP}]``), ``dataDir``, or the first IPv4 entry of ``ranges``;
@@ -25,7 +28,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,14 +182,20 @@ def _claim(d: Path, ip: str, record: str, *, replace: bool) -> bool:
             os.unlink(tmp)
 
 
-def allocate(net: str, ipam: dict[str, Any], *, uuid: str, pod: Path, ifname: str, want: str = "") -> Lease:
+def allocate(net: str, ipam: dict[str, Any], *, uuid: str, pod: Path, ifname: str, want: str = "",
+             host_if: str = "", reclaim: Callable[[dict[str, Any]], None] | None = None) -> Lease:
     """Lease an address of the network to the pod's interface (``want``: a given address).
+
+    ``host_if`` (the host end of the pod's link) is kept in the lease; ``reclaim`` gets the record
+    of a lease taken over from a pod gone from disk, under the lease lock, before the address is
+    handed out again.
 
     :raises NetworkError: the range is exhausted, or ``want`` is taken or out of range.
     """
     pool = Pool.from_conf(net, ipam)
     d = lease_dir(net, ipam)
-    record = json.dumps({"uuid": uuid, "pod": str(pod), "ifName": ifname}) + "\n"
+    record = json.dumps({"uuid": uuid, "pod": str(pod), "ifName": ifname, **({"hostIf": host_if} if host_if else {})})
+    record += "\n"
     with locked(d):
         if want:
             try:
@@ -207,6 +216,8 @@ def allocate(net: str, ipam: dict[str, Any], *, uuid: str, pod: Path, ifname: st
             stale = lease.exists()
             if stale and _held(lease):
                 continue
+            if stale and reclaim is not None:
+                reclaim(_read(lease) or {})
             if not _claim(d, str(ip), record, replace=stale):
                 continue
             tmp_last = d / f".last.tmp{os.getpid()}"

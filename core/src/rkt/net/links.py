@@ -124,16 +124,17 @@ def _setup(conf: NetConf, req: NetRequest, entry: dict[str, Any], *, index: int,
     entry["lease"] = conf.name
     entry["leaseDir"] = str(ipam.lease_dir(conf.name, conf.raw["ipam"]))
     save()
+    host_if = host_if_name(uuid, index, tap)
+    if conf.type == "macvlan":
+        host_if = f"mv{iptables.short_id(uuid)}{index}"
     lease = ipam.allocate(conf.name, conf.raw["ipam"], uuid=uuid, pod=pod_path, ifname=ifname,
-                          want=dict(req.args).get("IP", ""))
+                          want=dict(req.args).get("IP", ""), host_if=host_if if conf.type != "macvlan" else "",
+                          reclaim=remove_left_links)
     routes = list(lease.routes)
     if conf.type == "bridge" and conf.raw.get("isDefaultGateway") and not any(d == "0.0.0.0/0" for d, _ in routes):
         routes.append(("0.0.0.0/0", lease.gateway))
     subnet = str(ipaddress.IPv4Network(f"{lease.ip}/{lease.prefix_len}", strict=False))
     entry.update(ip=lease.ip, prefixLen=lease.prefix_len, gateway=lease.gateway, routes=routes, subnet=subnet)
-    host_if = host_if_name(uuid, index, tap)
-    if conf.type == "macvlan":
-        host_if = f"mv{iptables.short_id(uuid)}{index}"
     entry["hostIf"] = host_if
     if conf.type == "bridge":
         entry["bridge"] = str(conf.raw.get("bridge") or DEFAULT_BRIDGE)
@@ -172,7 +173,9 @@ def _make_links(conf: NetConf, entry: dict[str, Any], lease: ipam.Lease, host_if
             _make_host_end(ipr, host_if, ifname, tap, netns, mtu)
             idx = _index(ipr, host_if)
             ipr.add_addr(idx, lease.gateway, 32)
-            ipr.add_route(f"{lease.ip}/32", oif=idx, scope=SCOPE_LINK)
+            # The address is this pod's now (its lease is held): a route to it left by a link nobody
+            # tore down (its lease gone with it) is stale, and this one takes its place.
+            ipr.add_route(f"{lease.ip}/32", oif=idx, scope=SCOPE_LINK, replace=True)
             if tap:
                 _sysctl(f"net/ipv4/conf/{host_if}/proxy_arp", "1")
         else:
@@ -240,6 +243,26 @@ def _configure_pod_end(netns: Path, ifname: str, ip: str, prefix_len: int, gatew
             if dst == subnet and ptp:
                 continue
             ns.add_route(dst, gateway=gw, oif=idx)
+
+
+def remove_left_links(lease: dict[str, Any]) -> None:
+    """Remove what a pod gone from disk without a teardown left on the host, given its lease record.
+
+    The host end of its link goes (a veth takes its peer and its route to the address with it),
+    and its named network namespace; older records without ``hostIf`` name no link, so the
+    names the pod's first networks would have had are tried.
+    """
+    uuid = str(lease.get("uuid") or "")
+    if not uuid:
+        return
+    names = [str(lease["hostIf"])] if lease.get("hostIf") else \
+        [host_if_name(uuid, i, tap) for i in range(4) for tap in (False, True)]
+    with Rtnl() as ipr:
+        for name in names:
+            ipr.del_link_named(name)
+    from rkt.net import netns
+
+    netns.remove(netns.path_for(uuid))
 
 
 def teardown(entry: dict[str, Any], data_dir: Path, uuid: str) -> None:

@@ -22,6 +22,7 @@ _RTM_NEWLINK, _RTM_DELLINK, _RTM_GETLINK = 16, 17, 18
 _RTM_NEWADDR, _RTM_GETADDR = 20, 22
 _RTM_NEWROUTE, _RTM_GETROUTE = 24, 26
 _NLM_F_REQUEST, _NLM_F_ACK, _NLM_F_EXCL, _NLM_F_CREATE, _NLM_F_DUMP = 0x1, 0x4, 0x200, 0x400, 0x300
+_NLM_F_REPLACE = 0x100
 _NLMSG_ERROR, _NLMSG_DONE = 2, 3
 _IFLA_ADDRESS, _IFLA_IFNAME, _IFLA_MTU, _IFLA_LINK, _IFLA_MASTER = 1, 3, 4, 5, 10
 _IFLA_LINKINFO, _IFLA_NET_NS_FD = 18, 28
@@ -249,8 +250,13 @@ class Rtnl:
                     found.add(socket.inet_ntoa(value))
         return found
 
-    def add_route(self, dst: str, *, oif: int, gateway: str = "", scope: int = SCOPE_UNIVERSE) -> None:
-        """Add an IPv4 route to ``dst`` (CIDR) out of link ``oif``, through ``gateway`` if given."""
+    def add_route(self, dst: str, *, oif: int, gateway: str = "", scope: int = SCOPE_UNIVERSE,
+                  replace: bool = False) -> None:
+        """Add an IPv4 route to ``dst`` (CIDR) out of link ``oif``, through ``gateway`` if given.
+
+        With ``replace``, a route to the same destination takes this one's place instead of
+        making the request fail with EEXIST.
+        """
         net, _, plen = dst.partition("/")
         dst_len = int(plen or 32)
         body = struct.pack("=BBBBBBBBI", socket.AF_INET, dst_len, 0, 0, _RT_TABLE_MAIN, _RTPROT_BOOT, scope,
@@ -260,7 +266,7 @@ class Rtnl:
         body += _u32(_RTA_OIF, oif)
         if gateway:
             body += _attr(_RTA_GATEWAY, socket.inet_aton(gateway))
-        self._request(_RTM_NEWROUTE, _NLM_F_ACK | _NLM_F_CREATE | _NLM_F_EXCL, body)
+        self._request(_RTM_NEWROUTE, _NLM_F_ACK | _NLM_F_CREATE | (_NLM_F_REPLACE if replace else _NLM_F_EXCL), body)
 
     def route_oif(self, ip: str) -> int | None:
         """The index of the link the route to ``ip`` goes out of, or None."""
