@@ -99,3 +99,18 @@ def test_an_error_once_the_pod_is_running_keeps_it_for_gc(host: Host) -> None:
     assert host("gc", "--grace-period=0s").returncode == 0
     assert host.pods() == [] and mounts_under(host.data) == [] and leftovers(uuid) == []
     assert not cgroup.exists()
+
+
+def test_run_prepared_shares_the_start_and_its_undo(host: Host) -> None:
+    fetched = host("--insecure-options=image", "fetch", str(host.img))
+    assert fetched.returncode == 0, fetched.stderr
+    prepared = host("prepare", "--stage1-name=failing", "example.com/failing:1.0")
+    assert prepared.returncode == 0, prepared.stderr
+    uuid = prepared.stdout.strip()
+    assert host.pods() == [f"prepared/{uuid}"]
+    p = host("run-prepared", uuid)
+    assert p.returncode == 254, p
+    assert p.stderr.splitlines() == ["run-prepared: the failing flavor failed: the failing flavor fails on purpose"]
+    cgroup, _ = _made(p.stdout)
+    assert host.pods() == [] and mounts_under(host.data) == [] and leftovers(uuid) == [] and leases_of(uuid) == []
+    assert not cgroup.exists()

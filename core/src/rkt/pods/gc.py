@@ -105,7 +105,7 @@ class MountTable:
 
 
 def release_pod_resources(path: Path, uuid: str, data: DataDir, config_dirs: tuple[Path, ...],
-                          flavors: FlavorCache | None = None) -> None:
+                          flavors: FlavorCache | None = None, err: Say = _err) -> None:
     """Ask the pod's flavor to clean up, then tear down networks (lock held by caller)."""
     from rkt_sdk.poddir import PodDir
 
@@ -118,16 +118,16 @@ def release_pod_resources(path: Path, uuid: str, data: DataDir, config_dirs: tup
             flavor, settings = (flavors or FlavorCache(data, config_dirs)).get(name)
             flavor.hook.rkt_stage1_gc(pod_path=path, uuid=uuid, settings=settings)
         except RktError as e:
-            _err(f"gc: skipping stage1 GC of pod {uuid!r}: {e}")
+            err(f"gc: skipping stage1 GC of pod {uuid!r}: {e}")
         except Exception as e:  # a third-party flavor's bug must not stop gc
-            _err(f"gc: problem performing stage1 GC on {uuid!r}: {type(e).__name__}: {e}")
+            err(f"gc: problem performing stage1 GC on {uuid!r}: {type(e).__name__}: {e}")
     if os.path.isdir(path / "net"):
         try:
             from rkt import net
 
             net.teardown(path, data.root)
         except Exception as e:
-            _err(f"gc: network teardown of pod {uuid!r} failed: {e}")
+            err(f"gc: network teardown of pod {uuid!r} failed: {e}")
 
 
 def _remove_dir(path: Path, may_have_mounts: bool) -> None:
@@ -143,7 +143,7 @@ def _remove_dir(path: Path, may_have_mounts: bool) -> None:
 
 
 def delete_pod(ref: PodRef, data: DataDir, config_dirs: tuple[Path, ...], *, lock: DirLock | None = None,
-               flavors: FlavorCache | None = None, mounts: MountTable | None = None) -> bool:
+               flavors: FlavorCache | None = None, mounts: MountTable | None = None, err: Say = _err) -> bool:
     """Remove a pod that nobody holds; False if it is locked (running or being changed).
 
     ``flavors`` and ``mounts`` are shared by a pass over many pods; without ``mounts`` the
@@ -156,10 +156,10 @@ def delete_pod(ref: PodRef, data: DataDir, config_dirs: tuple[Path, ...], *, loc
     except FileNotFoundError:
         return True
     try:
-        release_pod_resources(ref.path, ref.uuid, data, config_dirs, flavors)
+        release_pod_resources(ref.path, ref.uuid, data, config_dirs, flavors, err)
         _remove_dir(ref.path, mounts is None or mounts.has_mounts(ref))
     except RktError as e:  # something is still mounted: the directory is kept
-        _err(f"gc: {e}")
+        err(f"gc: {e}")
         return False
     finally:
         held.release()
@@ -171,7 +171,8 @@ def discard_pod(uuid: str, lock: DirLock, data: DataDir, config_dirs: tuple[Path
     """Undo a pod whose start failed, wherever it got to (``lock.path``): what :func:`delete_pod`
     does for ``gc``, and the lock is released. What cannot be undone is said on stderr."""
     ref = PodRef(uuid, lock.path.parent.name, lock.path)
-    delete_pod(ref, data, config_dirs, lock=lock, flavors=flavors)
+    delete_pod(ref, data, config_dirs, lock=lock, flavors=flavors,
+               err=lambda msg: _err(f"rkt: warning: undoing the failed start: {msg.removeprefix('gc: ')}"))
 
 
 class _Mover:
