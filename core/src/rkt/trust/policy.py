@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from rkt.trust.aci import PendingCheck
     from rkt.trust.keystore import Keystore
 
-#: Whether an image without any signature is refused (when no ``--insecure-options=image``).
-REQUIRE_SIGNATURE = False
+#: An image without a signature is refused (unless ``--insecure-options=image``), as rkt refused it.
+REQUIRE_SIGNATURE = True
 
 
 class ImagePolicy:
