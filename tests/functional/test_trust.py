@@ -160,6 +160,7 @@ def test_insecure_image_says_so(trk: Trusting, tmp_path: Path) -> None:
     ("untrusted", "signed by a key that is not trusted for prefix"),
     ("expired", "which is expired"),
     ("revoked", "which is revoked"),
+    ("unsigned", "no signature found (app.aci.asc beside it, or --signature=FILE); use --insecure-options=image"),
 ])
 def test_each_refusal_is_one_line_and_stores_nothing(case: str, reason: str, trk: Trusting, keys: dict[str, Key],
                                                      tmp_path: Path, data_dir: Path) -> None:
@@ -176,9 +177,12 @@ def test_each_refusal_is_one_line_and_stores_nothing(case: str, reason: str, trk
     if case == "tampered":
         with open(aci, "ab") as f:
             f.write(b"\0" * 512)
+    if case == "unsigned":
+        (tmp_path / "app.aci.asc").unlink()
     r = trk("fetch", str(aci))
     assert r.code == 254 and r.err.count("\n") == 1, r
-    assert r.err.startswith(f'fetch: image "{aci}" (example.com/app): ') and reason in r.err, r
+    named = "" if case == "unsigned" else " (example.com/app)"  # unsigned: refused before it is read
+    assert r.err.startswith(f'fetch: image "{aci}"{named}: ') and reason in r.err, r
     store = data_dir / "store"
     assert not any((store / d).exists() and any((store / d).iterdir()) for d in ("blobs", "trees", "signatures"))
 
