@@ -157,3 +157,12 @@ def test_trust_key_by_url_needs_https_unless_allowed(ns: InNs, key: Key) -> None
     assert r.code == 0 and key.fingerprint in r.out.replace(" ", "").lower(), r
     r = ns("trust", "--prefix=example.com/other", "--skip-fingerprint-review", "https://example.com/pubkeys.gpg")
     assert r.code == 0 and 'Key: "https://example.com/pubkeys.gpg"' in r.out, r
+
+
+def test_https_aci_without_signature_refused(ns: InNs) -> None:
+    good = ns.host.root / "images/example.com/app-v1.0-linux-amd64.aci"
+    ns.host.put("plain/app.aci", good.read_bytes())
+    r = ns("fetch", "https://example.com/plain/app.aci")
+    assert r.code == 254, r
+    assert 'image "https://example.com/plain/app.aci": no signature found' in r.err and _images(ns) == ""
+    assert any("GET /plain/app.aci.asc" in line and " 404 " in line for line in ns.host.requests())
