@@ -35,6 +35,45 @@ def test_bare_flags_never_take_the_next_word() -> None:
                                                             "uuid": "word"}
 
 
+@pytest.mark.parametrize("argv", [
+    ["add", "UUID", "IMAGE"],
+    ["add", "--name=x", "UUID", "--readonly-rootfs=false", "IMAGE", "--environment=A=b", "--environment", "C=d",
+     "--stdin=tty", "--mount=volume=v,target=/t", "--user=1"],
+    ["stop", "UUID", "--app", "a", "--timeout=2.5", "--force"],
+    ["stop", "UUID", "--app=a"],
+    ["rm", "--app=a", "UUID", "--timeout", "0"],
+    ["list", "UUID", "--format=json", "--no-legend"],
+    ["status", "UUID", "--app=a"],
+    ["start", "UUID", "--app=a"],
+    ["sandbox", "--stage1-name=coreos", "--net=host", "--net", "--hostname=h", "--annotation=k=v"],
+])
+def test_app_fast_path_gives_what_argparse_gives(argv: list[str]) -> None:
+    """``rkt app`` parses its usual arguments without argparse: the values must be argparse's, converted."""
+    from rkt.cli import app
+    from rkt.cli.options import add_args, add_flags
+    from rkt.cli.parser import make_parser
+
+    _, positional, flags = app.SUBCOMMANDS[argv[0]]
+    parser = make_parser(f"rkt app {argv[0]}", "")
+    add_args(parser, positional)
+    add_flags(parser, flags)
+    fast = fast_parse(argv[1:], flags, tuple(a.name for a in positional))
+    assert fast == vars(parser.parse_args(argv[1:]))
+
+
+@pytest.mark.parametrize("argv", [["UUID"], ["UUID", "IMAGE", "MORE"], ["UUID", "", "IMAGE"]])
+def test_fast_path_leaves_missing_or_extra_positionals_to_argparse(argv: list[str]) -> None:
+    assert fast_parse(argv, (), ("uuid", "image")) is None
+
+
+def test_fast_path_converts_as_argparse_does() -> None:
+    flags = (Flag("--timeout", "t", default=10.0, convert=float), Flag("--ro", "r", kind="bool", bare="true",
+                                                                          default=""))
+    assert fast_parse([], flags) == {"timeout": 10.0, "ro": None}
+    assert fast_parse(["--timeout=1", "--ro"], flags) == {"timeout": 1.0, "ro": True}
+    assert fast_parse(["--timeout=soon"], flags) is None
+
+
 def test_expand_bare_skips_values_of_flags_that_take_one() -> None:
     parser = command_parser("run-prepared", importlib.import_module("rkt.cli.run_prepared"))
     actions = parser._option_string_actions

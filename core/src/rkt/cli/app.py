@@ -5,16 +5,17 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
+from types import SimpleNamespace
 
 from rkt.cli.context import GlobalOptions
-from rkt.cli.options import Arg, Flag, add_args, add_flags, bool_flag
-from rkt.cli.parser import usage_line
+from rkt.cli.options import Arg, Flag, bool_flag, fast_parse
 from rkt.cli.podflags import APP_FLAGS, NETWORK_FLAGS, POD_FLAGS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+
     from rkt.paths import Environment
 
 #: the arguments are parsed here: what follows ``--`` in ``app add`` is the app's (argparse's
@@ -55,6 +56,9 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[Arg, ...], tuple[Flag, ...]]] = {
 
 def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
     """The subcommands, each from its declarations in :data:`SUBCOMMANDS`."""
+    from rkt.cli.options import add_args, add_flags
+    from rkt.cli.parser import usage_line
+
     p.description = "Operate on the apps of a mutable pod"
     sub = p.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
     for name, (summary, args, flags) in SUBCOMMANDS.items():
@@ -65,13 +69,19 @@ def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    """One subcommand's flags through a parser of that subcommand only (``rkt app --help`` lists them all)."""
-    from rkt.cli.parser import make_parser, parse_command
-
+    """One subcommand's flags: the usual arguments without argparse (:func:`rkt.cli.options.fast_parse`),
+    anything else through a parser of that subcommand only (``rkt app --help`` lists them all)."""
     name = argv[0] if argv else ""
+    if name in SUBCOMMANDS:
+        summary, positional, flags = SUBCOMMANDS[name]
+        values = fast_parse(argv[1:], flags, tuple(a.name for a in positional))
+        if values is not None:
+            return SimpleNamespace(subcommand=name, **values)  # type: ignore[return-value]
+    from rkt.cli.options import add_args, add_flags
+    from rkt.cli.parser import make_parser, parse_command, usage_line
+
     if name not in SUBCOMMANDS:
         return parse_command("app", argv, sys.modules[__name__])  # argparse's help or error
-    summary, positional, flags = SUBCOMMANDS[name]
     p = make_parser(f"rkt app {name}", summary, usage=usage_line(f"rkt app {name}", flags, positional))
     add_args(p, positional)
     add_flags(p, flags)

@@ -4,7 +4,7 @@ A command module lists its flags as :class:`Flag` records (``FLAGS``) and its po
 arguments as :class:`Arg` records (``ARGS``). From them:
 
 - :func:`add_flags` builds the argparse arguments (help, errors, ``--help``);
-- :func:`fast_parse` reads the usual arguments of ``list`` and ``status`` without argparse
+- :func:`fast_parse` reads the usual arguments of ``list``, ``status`` and ``app`` without argparse
   (it gives up, returning None, on anything it does not know, and argparse takes over);
 - completion scripts and ``docs/commands.md`` list them.
 
@@ -179,24 +179,54 @@ def expand_bare(argv: list[str], actions: dict[str, Any]) -> list[str]:
     return out
 
 
-def fast_parse(argv: list[str], flags: Iterable[Flag], positional: str = "") -> dict[str, Any] | None:
-    """The values of ``flags`` (and of at most one ``positional`` argument) in ``argv``, without argparse.
+#: what :func:`_fast_value` returns for text the flag refuses
+_NO = object()
 
-    None when ``argv`` holds anything else (an unknown flag, a bad value, ``--help``, a second
-    positional word): the caller then parses through argparse, for its messages and exit codes.
+
+def _fast_value(f: Flag, text: str) -> Any:
+    """``text`` as argparse would store it for flag ``f`` (through its type); ``_NO`` if refused."""
+    if f.kind == "bool":
+        return text in TRUE if text in TRUE or text in FALSE else _NO
+    if f.convert is None:
+        return text
+    try:
+        return f.convert(text)
+    except Exception:
+        return _NO
+
+
+def fast_parse(argv: list[str], flags: Iterable[Flag], positional: str | tuple[str, ...] = ""
+               ) -> dict[str, Any] | None:
+    """The values of ``flags`` (and of the ``positional`` arguments, in order) in ``argv``, without argparse.
+
+    ``positional``: one name (the argument may be left out: its value is then ``""``) or a
+    tuple of names (each required). None when ``argv`` holds anything else (an unknown flag, a
+    bad value, ``--help``, a positional word too many or too few): the caller then parses
+    through argparse, for its messages and exit codes.
     """
     by_name = {f.name: f for f in flags}
-    values: dict[str, Any] = {f.dest: f.initial for f in by_name.values()}
-    if positional:
-        values[positional] = ""
+    values: dict[str, Any] = {}
+    for flag in by_name.values():  # as argparse does, a default given as text goes through the flag's type
+        value = flag.initial
+        if isinstance(value, str) and flag.kind != "list" and (flag.kind == "bool" or flag.convert is not None):
+            value = None if flag.kind == "bool" and not value else _fast_value(flag, value)
+            if value is _NO:
+                return None
+        values[flag.dest] = value
+    names = (positional,) if isinstance(positional, str) else positional
+    names = tuple(p for p in names if p)
+    for name in names:
+        values[name] = ""
+    given = 0
     i, n = 0, len(argv)
     while i < n:
         word = argv[i]
         i += 1
         if not word.startswith("-"):
-            if not positional or values[positional]:
+            if given >= len(names) or not word:
                 return None
-            values[positional] = word
+            values[names[given]] = word
+            given += 1
             continue
         name, eq, text = word.partition("=")
         f = by_name.get(name)
@@ -212,17 +242,13 @@ def fast_parse(argv: list[str], flags: Iterable[Flag], positional: str = "") -> 
                 return None
         if f.choices and text not in f.choices:
             return None
-        if f.convert is not None:
-            try:
-                f.convert(text)
-            except Exception:
-                return None
-        if f.kind == "bool":
-            if text not in TRUE and text not in FALSE:
-                return None
-            values[f.dest] = text in TRUE
-        elif f.kind == "list":
-            values[f.dest] = [*values[f.dest], text]
+        value = _fast_value(f, text)
+        if value is _NO:
+            return None
+        if f.kind == "list":
+            values[f.dest] = [*values[f.dest], value]
         else:
-            values[f.dest] = text
+            values[f.dest] = value
+    if isinstance(positional, tuple) and given < len(names):
+        return None
     return values

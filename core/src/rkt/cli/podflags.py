@@ -13,13 +13,12 @@ against the flavor's network modes), ``--dns*`` :func:`rkt.net.dns.dns_config_fr
 
 from __future__ import annotations
 
-import argparse
-
 from rkt.cli.options import Flag, bool_flag
 from rkt_sdk.errors import RktError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from typing import Any
 
 NETWORK_FLAGS = (

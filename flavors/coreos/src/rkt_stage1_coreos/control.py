@@ -7,21 +7,26 @@ descriptor of its directory (``/proc/self/fd/N/control``).
 A request is one JSON object on one line (``{"op": "start", "app": NAME}``...); the answer
 is one JSON object on one line: ``{"ok": true, ...}`` or ``{"error": MESSAGE}``. After an
 ``attach`` answer the connection carries the app's streams (:mod:`rkt_stage1_coreos.attach`).
+
+The client side (``rkt app start|stop|rm``, run once per command) speaks through the C
+module ``_socket``: the ``socket`` module around it turns every constant into an enum when
+imported, a few ms of a command that only connects, sends a line and reads one.
 """
 
 from __future__ import annotations
 
+import _socket
 import json
 import os
-import socket
 from contextlib import contextmanager
-from pathlib import Path
 
 from rkt_sdk.errors import FlavorError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Iterator
+    from pathlib import Path
     from typing import Any
 
 NAME = "control"
@@ -40,6 +45,8 @@ def _in_dir(pod_path: str | os.PathLike[str]) -> Iterator[str]:
 
 def listen(pod_path: str | os.PathLike[str]) -> socket.socket:
     """Bind and listen on the pod's control socket (the supervisor does, before it reports ready)."""
+    import socket
+
     os.makedirs(os.path.join(pod_path, "stage1-data"), exist_ok=True)
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     with _in_dir(pod_path) as addr:
@@ -53,14 +60,14 @@ def listen(pod_path: str | os.PathLike[str]) -> socket.socket:
     return s
 
 
-def read_line(sock: socket.socket) -> bytes:
+def read_line(sock: _socket.socket) -> bytes:
     """One line from ``sock`` (without its newline); ``b""`` at end of file.
 
     Reads no further than the newline (peeking first): after an ``attach`` answer, frames follow.
     """
     buf = bytearray()
     while len(buf) < MAX_LINE:
-        peek = sock.recv(4096, socket.MSG_PEEK)
+        peek = sock.recv(4096, _socket.MSG_PEEK)
         if not peek:
             break
         end = peek.find(b"\n")
@@ -70,11 +77,18 @@ def read_line(sock: socket.socket) -> bytes:
     return bytes(buf)
 
 
-def send(sock: socket.socket, obj: dict[str, Any]) -> None:
+def send(sock: _socket.socket, obj: dict[str, Any]) -> None:
     sock.sendall(json.dumps(obj).encode() + b"\n")
 
 
 def connect(pod_path: Path, uuid: str, wait: float = 10.0) -> socket.socket:
+    """A connection to the pod's supervisor (see :func:`_connect`)."""
+    import socket
+
+    return socket.socket(fileno=_connect(pod_path, uuid, wait).detach())
+
+
+def _connect(pod_path: Path, uuid: str, wait: float = 10.0) -> _socket.socket:
     """A connection to the pod's supervisor.
 
     A sandbox just started may not listen yet (``rkt list`` shows it, and ``--uuid-file-save``
@@ -88,7 +102,7 @@ def connect(pod_path: Path, uuid: str, wait: float = 10.0) -> socket.socket:
 
     deadline = time.monotonic() + wait
     while True:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
         try:
             with _in_dir(pod_path) as addr:
                 s.connect(addr)
@@ -119,7 +133,7 @@ def request(pod_path: Path, uuid: str, obj: dict[str, Any], timeout: float | Non
 
     :raises FlavorError: no answer, or the supervisor's error message.
     """
-    s = connect(pod_path, uuid)
+    s = _connect(pod_path, uuid)
     try:
         s.settimeout(timeout)
         send(s, obj)
