@@ -11,6 +11,7 @@ import pytest
 
 from rkt.store import AmbiguousImageId, ImageError, ImageNotFound, Store, StoreError, short_id
 from rkt.store.locks import lock_dir
+from rkt.trust.fetching import fetch_image
 from tests.support.aci import build_aci
 from tests.support.hostile import build, reg
 
@@ -101,21 +102,21 @@ def test_names_and_versions(store: Store, tmp_path: Path) -> None:
                                             r"fetch it first"):
         store.resolve("example.com/busybox:3.0")
     with pytest.raises(ImageNotFound, match="fetch"):
-        store.fetch("example.com/nothing")
-    assert store.fetch("example.com/busybox:1.0") == v1
+        fetch_image(store, "example.com/nothing")
+    assert fetch_image(store, "example.com/busybox:1.0") == v1
 
 
 def test_fetch_file_forms(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = build_aci(tmp_path / "img.aci")
     monkeypatch.chdir(tmp_path)
-    a = store.fetch("img.aci")
-    assert store.fetch(f"file://{path}") == a
-    assert store.fetch(str(path)) == a
-    assert store.fetch("./img.aci") == a
+    a = fetch_image(store, "img.aci")
+    assert fetch_image(store, f"file://{path}") == a
+    assert fetch_image(store, str(path)) == a
+    assert fetch_image(store, "./img.aci") == a
     with pytest.raises(ImageError, match=r'^image "missing.aci": no such file$'):
-        store.fetch("missing.aci")
+        fetch_image(store, "missing.aci")
     with pytest.raises(ImageError, match="not supported"):
-        store.fetch("ftp://example.com/x.aci")
+        fetch_image(store, "ftp://example.com/x.aci")
 
 
 def test_manifest_render_tree_touch(store: Store, tmp_path: Path) -> None:
@@ -222,24 +223,24 @@ def test_abandoned_work_is_cleaned_but_live_work_is_not(store: Store, tmp_path: 
     assert os.listdir(store.layout.tmp) == []
 
 
-def test_find_id_reads_ids_from_the_blobs_without_the_index(store: Store, tmp_path: Path) -> None:
+def test_stored_id_reads_ids_from_the_blobs_without_the_index(store: Store, tmp_path: Path) -> None:
     rec = store.import_file(build_aci(tmp_path / "a.aci", exec_=("/bin/true",)))
     fresh = Store(store.root, durable=False)
-    assert fresh.find_id(short_id(rec.id)) == rec.id
-    assert fresh.find_id(rec.id.upper().replace("SHA512-", "sha512-")) == rec.id
+    assert fresh.stored_id(short_id(rec.id)) == rec.id
+    assert fresh.stored_id(rec.id.upper().replace("SHA512-", "sha512-")) == rec.id
     assert fresh.manifest(rec.id).app is not None
     fresh.render(rec.id)
     fresh.touch(rec.id)
     assert fresh.index._conn is None  # nothing above opened SQLite
-    assert fresh.find_id("example.com/busybox:1.0") == rec.id  # names still come from the index
+    assert fetch_image(fresh, "example.com/busybox:1.0").id == rec.id  # names still come from the index
     twin = rec.id[:9] + "f" * (len(rec.id) - 9)
     (store.root / "blobs" / twin).write_bytes(b"")
     with pytest.raises(AmbiguousImageId, match=rf'image id "{rec.id[:9]}" is ambiguous: 2 images'):
-        fresh.find_id(rec.id[:9])
+        fresh.stored_id(rec.id[:9])
     with pytest.raises(ImageNotFound, match="too short"):
-        fresh.find_id("sha512-a")
+        fresh.stored_id("sha512-a")
     with pytest.raises(ImageNotFound):
-        fresh.find_id("sha512-" + "0" * 30)
+        fetch_image(fresh, "sha512-" + "0" * 30)
 
 
 def test_last_use_is_kept_when_the_tree_is_removed(store: Store, tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ def test_signed_image_is_stored_with_its_signature(tmp_path: Path, config: tuple
     aci = tiny_aci(tmp_path / "app.aci")
     signer.sign(aci)
     _trust(config, "example.com", signer)
-    rec = store.fetch(str(aci), verifier=ImagePolicy(config))
+    rec = ImagePolicy(config).fetch(store, str(aci))
     assert rec.name == "example.com/app"
     assert store.signature(rec.id) is not None
     assert store.signature(rec.id).read_bytes() == (tmp_path / "app.aci.asc").read_bytes()  # type: ignore[union-attr]
@@ -67,7 +67,7 @@ def test_refusals_leave_the_store_unchanged(case: str, tmp_path: Path, config: t
     else:
         _trust(config, "", stranger)
     with pytest.raises(SignatureError, match=expected) as e:
-        store.fetch(str(aci), verifier=ImagePolicy(config))
+        ImagePolicy(config).fetch(store, str(aci))
     assert str(e.value).startswith(f'image "{aci}" (example.com/app): ')
     _empty(store)
 
@@ -76,7 +76,7 @@ def test_signature_given_with_flag(tmp_path: Path, config: tuple[Path, Path], st
     aci = tiny_aci(tmp_path / "app.aci")
     sig = signer.sign(aci, tmp_path / "elsewhere.sig")
     _trust(config, "example.com/app", signer)
-    rec = store.fetch(str(aci), verifier=ImagePolicy(config, signatures={str(aci): sig}))
+    rec = ImagePolicy(config, signatures={str(aci): sig}).fetch(store, str(aci))
     assert store.signature(rec.id) is not None
 
 
@@ -86,12 +86,12 @@ def test_expired_and_revoked_keys_refused(tmp_path: Path, config: tuple[Path, Pa
     old_key.sign(aci, faked_time="20200101T010000")
     _trust(config, "example.com", old_key)
     with pytest.raises(SignatureError, match="which is expired"):
-        store.fetch(str(aci), verifier=ImagePolicy(config))
+        ImagePolicy(config).fetch(store, str(aci))
     _empty(store)
     doomed_key.sign(aci)
     _trust(config, "example.com", doomed_key, doomed_key.revoked_public())
     with pytest.raises(SignatureError, match="which is revoked"):
-        store.fetch(str(aci), verifier=ImagePolicy(config))
+        ImagePolicy(config).fetch(store, str(aci))
     _empty(store)
 
 
@@ -99,7 +99,7 @@ def test_insecure_image_skips_and_says_so(tmp_path: Path, config: tuple[Path, Pa
                                           capsys: pytest.CaptureFixture[str]) -> None:
     aci = tiny_aci(tmp_path / "app.aci")
     (tmp_path / "app.aci.asc").write_text("garbage")
-    rec = store.fetch(str(aci), verifier=ImagePolicy(config, frozenset({"image"})))
+    rec = ImagePolicy(config, frozenset({"image"})).fetch(store, str(aci))
     assert store.signature(rec.id) is None
     assert "signature verification is disabled" in capsys.readouterr().err
     with pytest.raises(SignatureError, match="no signature is stored"):
@@ -111,7 +111,7 @@ def test_verify_stored_sees_todays_keys(tmp_path: Path, config: tuple[Path, Path
     aci = tiny_aci(tmp_path / "app.aci")
     signer.sign(aci)
     _trust(config, "example.com", signer)
-    rec = store.fetch(str(aci), verifier=ImagePolicy(config))
+    rec = ImagePolicy(config).fetch(store, str(aci))
     Keystore(*config).remove(signer.fingerprint)
     with pytest.raises(SignatureError, match="no key is trusted"):
         verify_stored(store, rec.id, config)

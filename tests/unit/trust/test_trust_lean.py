@@ -15,7 +15,7 @@ from rkt.store import Store
 from rkt.trust.policy import ImagePolicy
 store = Store(Path(sys.argv[1]), durable=False)
 policy = ImagePolicy((Path(sys.argv[2]), Path(sys.argv[3])))
-store.find_id(sys.argv[4], verifier=policy)
+policy.find_id(store, sys.argv[4])
 heavy = sorted(m for m in sys.modules if m.startswith(("urllib3", "yaml", "rkt.trust.gpg", "rkt.trust.aci",
                                                           "rkt.trust.remote", "http.client", "ssl")))
 print(",".join(heavy))

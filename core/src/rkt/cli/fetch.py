@@ -45,8 +45,7 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
                          trust_keys_from_https=gopts.trust_keys_from_https)
     with Store(DataDir(gopts.dir).store) as store:
         for ref in args.images:
-            rec = store.fetch(ref, insecure=gopts.insecure_options, verifier=policy, pull_policy=pull_policy,
-                              config_dirs=gopts.config_dirs)
+            rec = policy.fetch(store, ref, pull_policy)
             sys.stdout.write((rec.id if args.full else short_id(rec.id)) + "\n")
             sys.stdout.flush()
     return 0

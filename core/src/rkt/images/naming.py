@@ -16,7 +16,7 @@ from rkt.images.app_config import MANIFEST_DIGEST, REGISTRY, REPOSITORY, TAG
 from rkt.images.oci_spec import APPC_ARCH
 
 if TYPE_CHECKING:
-    from rkt.images.pull import Pulled
+    from rkt.images.pulled import Pulled
     from rkt.images.reference import SourceRef
     from rkt.store import ImageRecord, Store
 

@@ -1,8 +1,8 @@
 """The pull engine: from an :class:`~rkt.images.source.ImageSource` into the store.
 
 A pull reads the manifest (picking this host's image from an index), checks every document
-against the digest that names it, reads the config, lets :func:`check_image` decide (a registry
-image's signature), then copies the layers not yet stored,
+against the digest that names it, reads the config, lets the caller's check decide (a registry
+image's signature: :func:`rkt.trust.registry.check_pull`), then copies the layers not yet stored,
 :data:`PARALLEL` at a time: each one streams through its digest check and is rendered on the
 way (:func:`rkt.store.layer_ingest.stage_layer`) into the pull's work directory. The image
 and its new layers become visible in one step under the store lock
@@ -18,11 +18,13 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from rkt.images.errors import DigestMismatch, FetchError
-from rkt.images.oci_spec import Descriptor, Manifest, kind_of, load_json, parse_index, parse_manifest, pick_platform
+from rkt.images.oci_spec import Descriptor, kind_of, load_json, parse_index, parse_manifest, pick_platform
+from rkt.images.pulled import Pulled
 from rkt.store.errors import ImageNotFound
 from rkt.store.oci import check_digest_syntax
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from rkt.images.reference import SourceRef
@@ -31,46 +33,6 @@ if TYPE_CHECKING:
 
 #: Layers copied at once.
 PARALLEL = 3
-
-
-class Pulled:
-    """What a pull fetched before it commits: the documents, checked against their digests."""
-
-    def __init__(self, source: ImageSource, ref: SourceRef, manifest_raw: bytes, manifest: Manifest,
-                 config_raw: bytes, config: dict[str, Any], named_raw: bytes | None = None) -> None:
-        self.source = source
-        self.ref = ref
-        self.named_raw = named_raw if named_raw is not None else manifest_raw  # what the reference named
-        self.manifest_raw = manifest_raw
-        self.manifest = manifest
-        self.config_raw = config_raw
-        self.config = config
-
-    @property
-    def manifest_digest(self) -> str:
-        return "sha256:" + hashlib.sha256(self.manifest_raw).hexdigest()
-
-
-def check_image(pulled: Pulled, options: SourceOptions) -> None:
-    """Decide whether a fetched image may be stored; called once its manifest and config are read,
-    before any layer is downloaded (nothing of an image refused is read further or stored).
-
-    A registry image must carry a simple-signing signature (what ``skopeo copy --sign-by``
-    writes) by a key trusted for its repository (:mod:`rkt.trust.registry`), unless
-    ``--insecure-options=image``; local sources are the user's own files, like ACI files.
-    """
-    if pulled.ref.transport != "docker":
-        return
-    if "image" in options.insecure:
-        import sys
-
-        sys.stderr.write("warning: image signature verification is disabled (--insecure-options=image)\n")
-        return
-    from rkt.trust.registry import verify_registry_pull
-
-    assert pulled.ref.docker is not None
-    verify_registry_pull(options.config_dirs, options.insecure, pulled.ref.docker, pulled.source.display,
-                         [pulled.named_raw, pulled.manifest_raw])
 
 
 def _check(raw: bytes, digest: str, what: str, display: str) -> None:
@@ -187,12 +149,11 @@ def fetch_layers(store: Store, pulled: Pulled, work: Path, *, quiet: bool = Fals
     return list(todo)
 
 
-def commit(store: Store, pulled: Pulled, options: SourceOptions, work: Path, staged: list[str]) -> ImageRecord:
-    """Make the pulled image (accepted by :func:`check_image`) visible in the store."""
+def commit(store: Store, pulled: Pulled, work: Path, staged: list[str]) -> ImageRecord:
+    """Make the pulled image (accepted by the pull's check) visible in the store."""
     from rkt.images.naming import image_names
     from rkt.store.oci_images import OciImage, commit_image
 
-    del options
     name, labels, annotations = image_names(pulled)
     appc = _appc_json(store, pulled, name, labels, annotations, work, staged)
     size = pulled.manifest.config.size + sum(d.size for d in pulled.manifest.layers)
@@ -223,12 +184,16 @@ def _appc_json(store: Store, pulled: Pulled, name: str, labels: dict[str, str], 
     return text
 
 
-def pull(store: Store, source: ImageSource, ref: SourceRef, options: SourceOptions) -> ImageRecord:
-    """Bring the image ``source`` names into the store (its stored record if it is there already)."""
+def pull(store: Store, source: ImageSource, ref: SourceRef, options: SourceOptions,
+         check: Callable[[Pulled, SourceOptions], None]) -> ImageRecord:
+    """Bring the image ``source`` names into the store (its stored record if it is there already).
+
+    ``check`` sees the manifest and config first: nothing of an image it refuses is read further or stored.
+    """
     from rkt.store.oci_images import image_id_of
 
     pulled = fetch_documents(source, ref)
-    check_image(pulled, options)
+    check(pulled, options)
     image_id = image_id_of(pulled.manifest_raw)
     try:
         return store.resolve(image_id)
@@ -236,11 +201,15 @@ def pull(store: Store, source: ImageSource, ref: SourceRef, options: SourceOptio
         pass
     with store.layout.workdir("pull") as work:
         staged = fetch_layers(store, pulled, work)
-        return commit(store, pulled, options, work, staged)
+        return commit(store, pulled, work, staged)
 
 
-def fetch_source(store: Store, ref: SourceRef, options: SourceOptions, policy: str = "new") -> ImageRecord:
-    """The record of the image ``ref`` names, pulled or not as ``policy`` (never, new, update) says."""
+def fetch_source(store: Store, ref: SourceRef, options: SourceOptions, policy: str,
+                 check: Callable[[Pulled, SourceOptions], None]) -> ImageRecord:
+    """The record of the image ``ref`` names, pulled or not as ``policy`` (never, new, update) says.
+
+    A pull is decided by ``check`` (see :func:`pull`).
+    """
     from rkt.images.naming import stored_name
     from rkt.images.source import open_source
 
@@ -253,6 +222,6 @@ def fetch_source(store: Store, ref: SourceRef, options: SourceOptions, policy: s
                                 "(--pull-policy=never)")
     source = open_source(ref, options)
     try:
-        return pull(store, source, ref, options)
+        return pull(store, source, ref, options, check)
     finally:
         source.close()

@@ -226,7 +226,7 @@ def add_app(env: Environment, uuid: str, req: AppRequest, modes: tuple[str, str,
         reconcile(mp)
         policy = ImagePolicy(env.config_dirs, env.insecure, {req.image: Path(req.signature)} if req.signature else {})
         with Store(env.data.store) as store:
-            image_id = store.find_id(req.image, insecure=env.insecure, verifier=policy)
+            image_id = policy.find_id(store, req.image)
             ra, volumes = _runtime_app(mp, req, modes, image_id, store.manifest(image_id))
             manifest = replace(mp.manifest, apps=(*mp.manifest.apps, ra), volumes=volumes)
             try:

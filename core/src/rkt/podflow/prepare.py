@@ -142,8 +142,7 @@ def build_manifest(req: PodRequest, env: Environment, store: Store) -> PodManife
                          trust_keys_from_https=env.trust_keys_from_https)
 
     def resolve(ref: str) -> tuple[str, ImageManifest]:
-        image_id = store.find_id(ref, insecure=env.insecure, verifier=policy, pull_policy=req.pull_policy,
-                                 config_dirs=env.config_dirs)
+        image_id = policy.find_id(store, ref, req.pull_policy)
         return image_id, store.manifest(image_id)
 
     return build_pod_manifest(req, resolve)

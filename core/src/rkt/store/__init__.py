@@ -1,9 +1,10 @@
 """rkt's local image store: content-addressed blobs, rendered trees and a SQLite index.
 
 :class:`Store` is the library API used by ``rkt fetch``, ``rkt image ...`` and by pod
-preparation. Images are ACIs (a tar holding ``manifest`` and ``rootfs/``, plain or
+preparation; what brings an image in from a reference is :func:`rkt.trust.fetching.fetch_image`,
+a layer above. Images are ACIs (a tar holding ``manifest`` and ``rootfs/``, plain or
 compressed); an image's id is ``sha512-<hex>`` of its uncompressed tar. Importing an image
-also renders it: the tree a pod overlays read-only is ready when ``fetch`` returns.
+also renders it: the tree a pod overlays read-only is ready when the import returns.
 
 This module stays light to import (the heavy parts load when an image is imported), and
 starting a pod from an image id never opens the index: a stored image is one whose blob is
@@ -29,21 +30,9 @@ from rkt_sdk.record import replace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from typing import Protocol
-
     from rkt.store.extract import Limits
     from rkt.store.importer import Check
     from rkt_sdk.appc import ImageManifest
-
-    class Verifier(Protocol):
-        """Starts a signature check of an image file (see :class:`rkt.trust.aci.AciVerifier`)."""
-
-        def begin(self, ref: str, path: Path) -> Check | None: ...
-
-        def fetch_name(self, store: Store, ref: str, name: str, version: str | None) -> ImageRecord: ...
-
-        def begin_url(self, url: str, fetch_signature: Callable[[], bytes | None]) -> Check | None: ...
 
 __all__ = ["AmbiguousImageId", "ImageError", "ImageNotFound", "ImageRecord", "Store", "StoreError", "short_id"]
 
@@ -107,27 +96,25 @@ class Store:
             return found
         raise ImageNotFound(f'unable to find image "{ref}" in the local store: it is a file or URL; {_FETCH_FIRST}')
 
-    def find_id(self, ref: str, *, insecure: frozenset[str] = frozenset(), verifier: Verifier | None = None,
-                pull_policy: str = "new", config_dirs: tuple[Path, ...] = ()) -> str:
-        """The full id of the image ``ref`` names, as :meth:`fetch` finds (or imports) it.
+    def stored_id(self, ref: str) -> str | None:
+        """The full id of the stored image ``ref`` names, if ``ref`` is an id (full or a unique prefix).
 
-        An id (full or a unique prefix) is looked up among the blobs, without the index.
+        Looked up among the blobs, without the index; None when ``ref`` is not an id or no
+        blob has it (:func:`rkt.trust.fetching.fetch_image` then decides).
         """
         from rkt.store.refs import parse_ref
 
-        if parse_ref(ref).kind == "id":
-            try:
-                prefix = id_prefix(ref)
-            except ValueError as e:
-                raise ImageNotFound(str(e)) from None
-            found = self._blob_ids(prefix)
-            if len(found) > 1:
-                raise AmbiguousImageId(f'image id "{ref}" is ambiguous: {len(found)} images match it; '
-                                       "give more digits")
-            if found:
-                return found[0]
-        return self.fetch(ref, insecure=insecure, verifier=verifier, pull_policy=pull_policy,
-                          config_dirs=config_dirs).id
+        if parse_ref(ref).kind != "id":
+            return None
+        try:
+            prefix = id_prefix(ref)
+        except ValueError as e:
+            raise ImageNotFound(str(e)) from None
+        found = self._blob_ids(prefix)
+        if len(found) > 1:
+            raise AmbiguousImageId(f'image id "{ref}" is ambiguous: {len(found)} images match it; '
+                                   "give more digits")
+        return found[0] if found else None
 
     def _blob_ids(self, prefix: str) -> list[str]:
         """Ids of the stored blobs starting with ``prefix``."""
@@ -186,24 +173,6 @@ class Store:
         return self._by_id(image_id).id
 
     # -- getting images in -------------------------------------------------------------------
-    def fetch(self, ref: str, *, insecure: frozenset[str] = frozenset(), verifier: Verifier | None = None,
-              pull_policy: str = "new", config_dirs: tuple[Path, ...] = ()) -> ImageRecord:
-        """Make ``ref`` available in the store and return its record.
-
-        A file (path or ``file://`` URL) is imported (again, if already there: the result
-        is the same id); an id must already be in the store. ``verifier`` checks the
-        signature of a file before anything of it is kept (None: no check), and finds a
-        name that is not in the store (or every name, with ``pull_policy="update"``) by
-        appc discovery. An ``http(s)://`` URL is downloaded as ``pull_policy`` says
-        (:mod:`rkt.images.remote_aci`). A source (``docker://``, ``oci:``, ``oci-archive:``,
-        ``docker-archive:``) is pulled as ``pull_policy`` says (:func:`rkt.images.pull.fetch_source`,
-        whose :func:`~rkt.images.pull.check_image` decides before it is stored).
-        """
-        from rkt.store.fetching import fetch
-
-        return fetch(self, ref, insecure=insecure, verifier=verifier, pull_policy=pull_policy,
-                     config_dirs=config_dirs)
-
     def import_file(self, path: Path, display: str | None = None, check: Check | None = None) -> ImageRecord:
         """Import the ACI file at ``path`` (``display``: how to name it in errors).
 

@@ -19,11 +19,27 @@ from rkt.trust.errors import SignatureError, TrustError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Protocol
 
     from rkt.store import ImageRecord, Store
     from rkt.trust.aci import PendingCheck
-    from rkt.trust.policy import ImagePolicy
+    from rkt.trust.keystore import Keystore
     from rkt_sdk.appc import ImageManifest
+
+    class NamePolicy(Protocol):
+        """What fetching by name asks of the command's checks (:class:`rkt.trust.policy.ImagePolicy`)."""
+
+        insecure: frozenset[str]
+        trust_keys_from_https: bool
+
+        @property
+        def skip(self) -> bool: ...
+
+        def warn_skipped(self) -> None: ...
+
+        def keystore(self) -> Keystore: ...
+
+        def begin(self, ref: str, path: Path, signature: Path | None = None) -> PendingCheck | None: ...
 
 
 class NameCheck:
@@ -54,7 +70,7 @@ class NameCheck:
         return self.inner.feed if self.inner is not None else None
 
 
-def _trust_discovered_keys(policy: ImagePolicy, found: Discovered, name: str) -> None:
+def _trust_discovered_keys(policy: NamePolicy, found: Discovered, name: str) -> None:
     """``--trust-keys-from-https``: trust for ``name`` the keys discovery announced over HTTPS."""
     from rkt.trust.gpg import inspect_keys
     from rkt.trust.remote import get
@@ -73,7 +89,7 @@ def _trust_discovered_keys(policy: ImagePolicy, found: Discovered, name: str) ->
                          f'for prefix "{name}" at "{path}"\n')
 
 
-def fetch_by_name(policy: ImagePolicy, store: Store, ref: str, name: str, version: str | None) -> ImageRecord:
+def fetch_by_name(policy: NamePolicy, store: Store, ref: str, name: str, version: str | None) -> ImageRecord:
     """Discover, download, verify and import the image ``name[:version]``."""
     from rkt.trust.remote import HttpError, download
 

@@ -99,6 +99,21 @@ class ImagePolicy:
                                  "use --insecure-options=image to skip the check")
         return AciVerifier(self.keystore(), self.signatures, self.quiet).begin_stream(url, signature)
 
+    def fetch(self, store: Store, ref: str, pull_policy: str = "new") -> ImageRecord:
+        """Make the image ``ref`` names available in ``store`` under these checks (see
+        :func:`rkt.trust.fetching.fetch_image`)."""
+        from rkt.trust.fetching import fetch_image
+
+        return fetch_image(store, ref, insecure=self.insecure, verifier=self, pull_policy=pull_policy,
+                           config_dirs=self.config_dirs)
+
+    def find_id(self, store: Store, ref: str, pull_policy: str = "new") -> str:
+        """The full id of the image ``ref`` names: a stored id is found without the index or any
+        fetching machinery (a pod from a stored image imports nothing of it); anything else as
+        :meth:`fetch` finds or brings it."""
+        image_id = store.stored_id(ref)
+        return image_id if image_id is not None else self.fetch(store, ref, pull_policy).id
+
     def fetch_name(self, store: Store, ref: str, name: str, version: str | None) -> ImageRecord:
         """Find ``name[:version]`` by appc discovery, then download, check and import it."""
         from rkt.trust.named import fetch_by_name

@@ -19,6 +19,26 @@ from rkt.trust.simple import manifest_digest, verify_registry_image
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from rkt.images.docker_reference import DockerReference
+    from rkt.images.pulled import Pulled
+    from rkt.images.source import SourceOptions
+
+
+def check_pull(pulled: Pulled, options: SourceOptions) -> None:
+    """Decide whether a fetched image may be stored; the pull engine calls it once the image's manifest
+    and config are read, before any layer is downloaded (nothing of an image refused is read further or stored).
+
+    A registry image must carry a simple-signing signature (what ``skopeo copy --sign-by``
+    writes) by a key trusted for its repository, unless ``--insecure-options=image``; local
+    sources are the user's own files, like ACI files.
+    """
+    if pulled.ref.transport != "docker":
+        return
+    if "image" in options.insecure:
+        sys.stderr.write("warning: image signature verification is disabled (--insecure-options=image)\n")
+        return
+    assert pulled.ref.docker is not None
+    verify_registry_pull(options.config_dirs, options.insecure, pulled.ref.docker, pulled.source.display,
+                         [pulled.named_raw, pulled.manifest_raw])
 
 
 def verify_registry_pull(config_dirs: tuple[Path, ...], insecure: frozenset[str], ref: DockerReference,

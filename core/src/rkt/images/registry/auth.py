@@ -16,8 +16,8 @@ from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit
 
 from rkt.images.registry.challenge import Challenge, parse_challenges
-from rkt.images.registry.credentials import RegistryCredentials
 from rkt.images.registry.errors import AuthError, registry_reason
+from rkt.images.registry.login import RegistryCredentials
 from rkt.images.registry.transport import HttpClient
 
 _TOKEN_MAX = 1 << 20

@@ -24,23 +24,10 @@ from pathlib import Path
 from rkt.images.docker_reference import DOCKER_HUB, DOCKER_HUB_API
 from rkt.images.registry.credhelpers import DOCKER_HUB_SERVER, from_helper
 from rkt.images.registry.errors import AuthError
-from rkt_sdk.record import Record
+from rkt.images.registry.login import RegistryCredentials
 
 #: Names users and credential files give Docker Hub.
 DOCKER_HUB_ALIASES = (DOCKER_HUB, DOCKER_HUB_API, "index.docker.io")
-
-
-class RegistryCredentials(Record):
-    """A user name and password for one registry, and where they were found (for messages).
-
-    ``identity_token`` is an OAuth2 refresh token (``identitytoken`` in the files, what some
-    registries' logins store) to trade for access tokens instead of the password.
-    """
-
-    user: str
-    password: str
-    source: str
-    identity_token: str = ""
 
 
 def auth_files() -> list[Path]:

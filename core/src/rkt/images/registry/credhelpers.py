@@ -14,10 +14,7 @@ import subprocess
 from pathlib import Path
 
 from rkt.images.registry.errors import AuthError
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from rkt.images.registry.credentials import RegistryCredentials
+from rkt.images.registry.login import RegistryCredentials
 
 #: The server name Docker gives its helpers for Docker Hub.
 DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
@@ -25,8 +22,6 @@ DOCKER_HUB_SERVER = "https://index.docker.io/v1/"
 
 def from_helper(name: str, server: str, config: Path) -> RegistryCredentials | None:
     """Ask ``docker-credential-NAME`` (named in ``config``) for ``server``; None when it has none."""
-    from rkt.images.registry.credentials import RegistryCredentials
-
     program = f"docker-credential-{name}"
     exe = shutil.which(program)
     if exe is None:  # as with a config copied from another machine: go on without credentials
