@@ -83,6 +83,18 @@ def parse_global(argv: list[str], verbatim: Callable[[str, list[str], int], int]
     :raises ValueError: a malformed global flag.
     :raises rkt.config.errors.ConfigError: a malformed ``paths.d`` file.
     """
+    values, rest = _scan_global(argv, verbatim)
+    opts = _global_options(values)
+    if "dir" not in values and not os.environ.get("RKT_DIR"):
+        configured = configured_data_dir(opts.config_dirs)
+        if configured is not None:
+            opts = replace(opts, dir=configured)
+    return opts, rest
+
+
+def _scan_global(argv: list[str], verbatim: Callable[[str, list[str], int], int] | None
+                 ) -> tuple[dict[str, object], list[str]]:
+    """(the global flags found, by field name, raw; everything else in order), as :func:`parse_global` reads them."""
     values: dict[str, object] = {}
     rest: list[str] = []
     i = 0
@@ -108,7 +120,11 @@ def parse_global(argv: list[str], verbatim: Callable[[str, list[str], int], int]
         else:
             rest.append(a)
         i += 1
-    rest += argv[i:]
+    return values, rest + argv[i:]
+
+
+def _global_options(values: dict[str, object]) -> GlobalOptions:
+    """The options the scanned ``values`` give, with ``$RKT_DIR`` and the user config dir's default."""
     env_dir = os.environ.get("RKT_DIR")
     kw: dict[str, object] = {}
     if "dir" in values or env_dir:
@@ -127,12 +143,7 @@ def parse_global(argv: list[str], verbatim: Callable[[str, list[str], int], int]
         if home and os.geteuid() != 0:
             kw["user_config"] = Path(home) / "rkt"
     kw["explicit"] = frozenset(values)
-    opts = GlobalOptions(**kw)  # type: ignore[arg-type]
-    if "dir" not in kw:
-        configured = configured_data_dir(opts.config_dirs)
-        if configured is not None:
-            opts = replace(opts, dir=configured)
-    return opts, rest
+    return GlobalOptions(**kw)  # type: ignore[arg-type]
 
 
 def configured_data_dir(config_dirs: tuple[Path, ...]) -> Path | None:
