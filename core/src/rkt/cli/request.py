@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
+from types import SimpleNamespace
 
 from rkt.apps import flags as F
 from rkt.apps.request import AppRequest, PodRequest
@@ -10,6 +10,10 @@ from rkt.cli.context import GlobalOptions
 from rkt.paths import DataDir, Environment
 from rkt_sdk.appc import Isolator
 from rkt_sdk.errors import RktError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
 
 _APP_FIELDS = ("exec", "name", "user", "group", "supplementary_gids", "working_dir", "memory", "cpu",
                "cpu_shares", "caps_retain", "caps_remove", "seccomp", "oom_score_adj", "readonly_rootfs")
@@ -64,7 +68,7 @@ def stage1_name(pod: argparse.Namespace) -> str:
     return flavor
 
 
-def _isolators(ns: argparse.Namespace) -> tuple[Isolator, ...]:
+def _isolators(ns: argparse.Namespace | SimpleNamespace) -> tuple[Isolator, ...]:
     out = []
     if ns.memory:
         out.append(F.memory(ns.memory))
@@ -95,12 +99,12 @@ def _gids(value: str | None) -> tuple[int, ...]:
     return gids
 
 
-def _app(ns: argparse.Namespace, defaults: argparse.Namespace) -> AppRequest:
+def _app(ns: argparse.Namespace, defaults: argparse.Namespace | SimpleNamespace) -> AppRequest:
     def pick(field: str) -> object:
         v = getattr(ns, field)
         return v if v not in (None, "", []) else getattr(defaults, field)
 
-    merged = argparse.Namespace(**{f: pick(f) for f in _APP_FIELDS})
+    merged = SimpleNamespace(**{f: pick(f) for f in _APP_FIELDS})
     if merged.name:
         F.app_name(str(merged.name))
     for flag in ("user", "group"):
@@ -145,5 +149,5 @@ def app_request(ns: argparse.Namespace) -> AppRequest:
     """One app's request from its parsed app flags alone (``rkt app add``: no pod-wide defaults)."""
     from rkt.cli.podflags import APP_FLAGS
 
-    defaults = argparse.Namespace(**{f.dest: f.initial for f in APP_FLAGS})
+    defaults = SimpleNamespace(**{f.dest: f.initial for f in APP_FLAGS})
     return _app(ns, defaults)

@@ -49,11 +49,18 @@ class MutablePod(Record):
     pd: PodDir
     pod: Pod
     flavor: Flavor
-    options: AppOptions
+    env: Environment
 
     @property
     def manifest(self) -> PodManifest:
         return self.pod.manifest
+
+    @property
+    def options(self) -> AppOptions:
+        """What the flavor's add and rm hooks get (the flavor's settings are read here: start and stop need none)."""
+        env = self.env
+        return AppOptions(debug=env.debug, insecure_options=env.insecure,
+                          settings=self.flavor.settings(env.config_dirs))
 
     def app(self, name: str) -> RuntimeApp:
         ra = self.manifest.app(name)
@@ -116,8 +123,7 @@ def open_pod(env: Environment, uuid: str) -> MutablePod:
     pod = _read_pod(pd, ref.uuid)
     if not pod.mutable:
         raise AppError(f'pod "{ref.uuid}" was not started by \'rkt app sandbox\': its apps are fixed')
-    options = AppOptions(debug=env.debug, insecure_options=env.insecure, settings=flavor.settings(env.config_dirs))
-    return MutablePod(ref.uuid, pd, pod, flavor, options)
+    return MutablePod(ref.uuid, pd, pod, flavor, env)
 
 
 @contextmanager
