@@ -173,6 +173,19 @@ def test_app_stop_kills_after_the_timeout(sandbox: Sandbox, busybox: str) -> Non
     assert sandbox.status("stubborn")["exit_code"] == 137
 
 
+def test_app_stop_signals_every_process_of_the_app(sandbox: Sandbox, busybox: str) -> None:
+    """SIGTERM reaches the whole app, as systemd's KillMode=control-group did: a shell waiting for a
+    child acts on its trap at once instead of after the child (or the SIGKILL at the timeout)."""
+    sandbox.add(busybox, "waits", "trap 'exit 7' TERM; sleep 30")
+    sandbox.ok("start", sandbox.uuid, "--app=waits")
+    sandbox.wait_state("waits", "running")
+    time.sleep(0.2)  # the shell is in wait(2) for sleep
+    t = time.monotonic()
+    sandbox.ok("stop", sandbox.uuid, "--app=waits", "--timeout=20")
+    assert time.monotonic() - t < 5
+    assert sandbox.status("waits")["exit_code"] == 7
+
+
 def test_cri_log_lines_with_partial_lines(sandbox: Sandbox, busybox: str) -> None:
     script = "echo one; echo -n par; sleep 0.3; echo tial; echo two >&2; echo -n 'no newline at the end'"
     sandbox.add(busybox, "logger", script)

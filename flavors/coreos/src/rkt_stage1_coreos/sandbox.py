@@ -132,8 +132,14 @@ class Sandbox(Supervisor):
     # --- stopping and reaping ---------------------------------------------------------------
 
     def _signal_app(self, run: AppRun, sig: int) -> None:
+        """Send ``sig`` to the app and to every process of its cgroup.
+
+        As systemd's default ``KillMode=control-group`` did for rkt's apps: a shell that traps
+        SIGTERM while it waits for a child (``sleep``) would otherwise act on it only once the
+        child has exited on its own.
+        """
         targets = [run.pid]
-        if sig == signal.SIGKILL and self.cg is not None:
+        if self.cg is not None:
             targets += self.cg.procs(run.plan.cgroup)  # pids as this PID namespace sees them
         for pid in targets:
             try:
