@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -181,6 +182,18 @@ def test_stop_force_kills(rkt: Rkt, busybox: str) -> None:
     r = rkt.run_ok("stop", "--force", uuid)
     assert r.out == f'"{uuid}"\n'
     assert p.wait(timeout=10) == -9
+    assert rkt.run_ok("status", "--wait=5s", uuid).out.startswith("state=exited\n")
+
+
+def test_stop_kills_after_the_stop_timeout(rkt: Rkt, busybox: str) -> None:
+    p, uuid = start_running(rkt, busybox, "while true; do sleep 0.1; done", setup="trap '' TERM")
+    t = time.monotonic()
+    r = rkt.run_ok("stop", "--timeout=3", uuid)
+    assert r.out == f'"{uuid}"\n'
+    assert p.poll() is None  # the stop returned once SIGTERM was sent; the app ignores it
+    assert p.wait(timeout=20) == -9
+    took = time.monotonic() - t
+    assert 2.9 < took < 10, took
     assert rkt.run_ok("status", "--wait=5s", uuid).out.startswith("state=exited\n")
 
 

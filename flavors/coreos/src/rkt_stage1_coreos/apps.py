@@ -46,13 +46,10 @@ def rm(pod: Pod, app: str, options: AppOptions) -> None:
         control.request(pod.path, pod.uuid, {"op": "rm", "app": app}, timeout=None)
     except FlavorError:
         pass  # no supervisor: nothing of the app runs
-    from rkt_sdk.linux.cgroups import CgroupError, detect
+    from rkt_sdk.linux.cgroups import detect
     from rkt_stage1_coreos.lifecycle import recorded_cgroup
 
-    try:
-        detect(controllers=None).remove(app_cgroup(recorded_cgroup(pod.path, pod.uuid, options.settings), app))
-    except CgroupError as e:
-        raise FlavorError(str(e)) from None
+    detect(controllers=None).remove(app_cgroup(recorded_cgroup(pod.path, pod.uuid, options.settings), app))
 
 
 def reopen_log(pod: Pod, app: str) -> None:

@@ -132,10 +132,7 @@ def gc(pod_path: Path, uuid: str, settings: Mapping[str, Any]) -> None:
         cg = detect(controllers=None)  # every hierarchy: whatever held the pod's cgroups
     except CgroupError:
         return
-    try:
-        cg.remove(recorded_cgroup(pod_path, uuid, settings))
-    except CgroupError as e:
-        raise FlavorError(str(e)) from None
+    cg.remove(recorded_cgroup(pod_path, uuid, settings))
 
 
 def status(pod: Pod) -> dict[str, Any]:

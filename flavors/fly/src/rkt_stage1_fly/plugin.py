@@ -10,7 +10,6 @@ import os
 
 from rkt_sdk import INTERFACE_VERSION, hookimpl
 from rkt_sdk.errors import FlavorError
-from rkt_sdk.poddir import PodDir
 from rkt_sdk.types import Capabilities, ConfigField, EnterOptions, FlavorInfo, HostCheck, Pod, RunOptions
 from rkt_stage1_fly import __version__
 
@@ -62,25 +61,9 @@ def rkt_stage1_enter(pod: Pod, options: EnterOptions) -> int:
 
 @hookimpl
 def rkt_stage1_stop(pod: Pod, force: bool, timeout: float) -> None:
-    import signal
+    from rkt_stage1_fly.stop import stop
 
-    from rkt_sdk.stopsignal import stop_signal
-
-    pd = PodDir(pod.path)
-    sig = signal.SIGKILL if force else (stop_signal(pod.apps[0].runtime) if pod.apps else signal.SIGTERM)
-    pid = pd.read_pid()
-    if pid is not None:
-        try:
-            os.kill(pid, sig)
-            return
-        except ProcessLookupError:
-            pass
-    pgid = pd.read_pgid()
-    if pgid is not None and pgid == pid:
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
-            pass
+    stop(pod, force, timeout)
 
 
 @hookimpl
