@@ -72,13 +72,13 @@ class AppIO:
 
     def child_side(self) -> None:
         """In the app's child (a new session): its stdio, and a terminal as its controlling one."""
-        import fcntl
-        import termios
-
         null = os.open("/dev/null", os.O_RDWR)
         for target, fd in enumerate(self.child):
             os.dup2(fd if fd >= 0 else null, target)
-        if self.master >= 0:
+        if self.master >= 0:  # termios is imported here only: each app's child would load it anew
+            import fcntl
+            import termios
+
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
     def parent_side(self) -> None:
