@@ -25,8 +25,9 @@ from rkt_sdk.vm.errors import VMError
 from rkt_sdk.vm.guest import CONTROL_PORT, STDERR_PORT, STDOUT_PORT
 from rkt_sdk.vm.qemu import VMSpec
 from rkt_sdk.vm.record import cleanup_stage1_data, read_record, write_record
+from rkt_sdk.vm.sandbox import make_supervisor
 from rkt_sdk.vm.settings import VMSettings
-from rkt_sdk.vm.supervisor import GuestChannels, Supervisor
+from rkt_sdk.vm.supervisor import GuestChannels
 from rkt_stage1_kvm.settings import DEFAULT_MACHINE, libvirt_uri, runtime_dir
 
 #: the sockets of the domain's character devices, in :class:`GuestChannels` order.
@@ -295,8 +296,8 @@ def run_pod(pod: Pod, options: RunOptions) -> int:
         vm.finish()
         shutil.rmtree(sockets, ignore_errors=True)
         raise
-    sup = Supervisor(pod.path, [a.name for a in pod.apps], channels, vm, stop_timeout=options.stop_timeout,
-                     boot_timeout=vs.boot_timeout, debug=options.debug)
+    sup = make_supervisor(pod, channels, vm, stop_timeout=options.stop_timeout, boot_timeout=vs.boot_timeout,
+                          debug=options.debug)
     try:
         return sup.run()
     finally:

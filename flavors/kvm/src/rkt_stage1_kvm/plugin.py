@@ -12,8 +12,19 @@ from typing import Any
 from rkt_sdk import hookimpl
 from rkt_sdk.types import ConfigField, FlavorInfo, HostCheck, Pod, RunOptions
 
-# rkt_stage1_enter and rkt_stage1_status: the VM kit's shared hooks, registered as this flavor's own
-from rkt_sdk.vm.hooks import rkt_stage1_enter, rkt_stage1_status, stop_vm, vm_flavor_info  # noqa: F401
+# rkt_stage1_enter, rkt_stage1_status and the app hooks of mutable pods (rkt app ...): the VM kit's
+# shared hooks, registered as this flavor's own
+from rkt_sdk.vm.hooks import (  # noqa: F401
+    rkt_stage1_app_add,
+    rkt_stage1_app_reopen_log,
+    rkt_stage1_app_rm,
+    rkt_stage1_app_start,
+    rkt_stage1_app_stop,
+    rkt_stage1_enter,
+    rkt_stage1_status,
+    stop_vm,
+    vm_flavor_info,
+)
 from rkt_stage1_kvm import __version__
 
 NAME = "kvm"

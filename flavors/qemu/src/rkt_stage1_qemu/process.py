@@ -15,8 +15,9 @@ from rkt_sdk.vm.errors import GuestError, VMError
 from rkt_sdk.vm.podvm import prepare_vm
 from rkt_sdk.vm.qemu import ChardevFds, qemu_argv
 from rkt_sdk.vm.record import cleanup_stage1_data, read_record, write_record
+from rkt_sdk.vm.sandbox import make_supervisor
 from rkt_sdk.vm.settings import VMSettings
-from rkt_sdk.vm.supervisor import GuestChannels, Supervisor
+from rkt_sdk.vm.supervisor import GuestChannels
 
 
 def _die_with_parent() -> None:
@@ -71,8 +72,8 @@ def run_pod(pod: Pod, options: RunOptions) -> int:
                             "memoryMiB": prep.spec.memory_mib, "vcpus": prep.spec.vcpus, "qemuPid": proc.pid,
                             "kernel": str(prep.spec.kernel)})
     vm = QemuVM(proc)
-    sup = Supervisor(pod.path, [a.name for a in pod.apps], GuestChannels(*host), vm,
-                     stop_timeout=options.stop_timeout, boot_timeout=vs.boot_timeout, debug=options.debug)
+    sup = make_supervisor(pod, GuestChannels(*host), vm, stop_timeout=options.stop_timeout,
+                          boot_timeout=vs.boot_timeout, debug=options.debug)
     try:
         return sup.run()
     except GuestError as e:

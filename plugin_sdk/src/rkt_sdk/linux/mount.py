@@ -22,6 +22,7 @@ MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
 MS_SLAVE = 1 << 19
+MS_SHARED = 1 << 20
 MNT_DETACH = 2
 UMOUNT_NOFOLLOW = 8
 
@@ -127,6 +128,12 @@ def unmount_tree(path: str | os.PathLike[str]) -> list[str]:
             except MountError:
                 pass
     return done
+
+
+def make_shared(target: str | os.PathLike[str]) -> None:
+    """Make the mount at ``target`` shared: mounts made under it later also appear in the mount
+    namespaces that copied it (as slaves), such as a VM emulator's private namespace."""
+    mount(None, target, None, MS_SHARED)
 
 
 def make_private(target: str = "/", recursive: bool = True) -> None:

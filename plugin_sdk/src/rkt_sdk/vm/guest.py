@@ -31,6 +31,8 @@ CONTROL_PORT = "rkt.control"
 STDOUT_PORT = "rkt.stdout"
 STDERR_PORT = "rkt.stderr"
 XCHG_TAG = "rkt.xchg"
+#: the 9p tag of a sandbox's ``apps/`` directory (every later app's root lives under it)
+APPS_TAG = "rkt.apps"
 #: printed by the guest init, as its first act, when the kernel command line holds PROBE_ARG.
 PROBE_MARKER = "RKT-GUEST-UP"
 PROBE_ARG = "rkt.probe"
@@ -66,9 +68,13 @@ class GuestFile(Record):
 
 
 class GuestApp(Record):
-    """An app as the guest runs it (``groups``: its supplementary gids)."""
+    """An app as the guest runs it (``groups``: its supplementary gids).
 
-    index: int
+    :ivar index: the app's key in the guest's shell names: its position at ``run``, or (an app
+        added to a sandbox) its name with ``-`` as ``_`` (:func:`app_key`).
+    """
+
+    index: int | str
     name: str
     tag: str
     options: str
@@ -113,6 +119,7 @@ class GuestPlan(Record):
     shares: tuple[Share, ...]
     xchg: Path
     files: dict[str, Path]
+    sandbox: bool = False
 
 
 def _share_options(read_only: bool, cache: str) -> str:
@@ -173,10 +180,7 @@ def plan_pod(pod: Pod, options: RunOptions) -> GuestPlan:
     pd = PodDir(pod.path)
     xchg = pd.make_stage1_data() / "xchg"
     xchg.mkdir(exist_ok=True)
-    files: dict[str, Path] = {}
-    for name, src in (("hosts", pd.hosts), ("resolv.conf", pd.resolv_conf)):
-        if src.is_file():
-            files[f"etc/{name}"] = src
+    files = guest_files(pd)
     resolved = [resolve_app(pod, a) for a in pod.apps]
     vol_shares, volumes = _volume_shares(pod, resolved)
     for a in resolved:
@@ -190,8 +194,34 @@ def plan_pod(pod: Pod, options: RunOptions) -> GuestPlan:
         apps.append(replace(app, stop_signal=stop_signal(pa.runtime).name.removeprefix("SIG")))
         app_shares.append(share)
     hostname = options.hostname or f"rkt-{pod.uuid}"
+    if pod.mutable:  # later apps' roots reach the guest through one share of the pod's apps/
+        app_shares.append(Share(APPS_TAG, export_apps_dir(pd)))
     return GuestPlan(hostname, tuple(apps), tuple(volumes), _networks(pod.networks),
-                     (Share(XCHG_TAG, xchg), *vol_shares, *app_shares), xchg, files)
+                     (Share(XCHG_TAG, xchg), *vol_shares, *app_shares), xchg, files, pod.mutable)
+
+
+def export_apps_dir(pd: PodDir) -> Path:
+    """The pod's ``apps/`` made a shared mount point (a bind on itself), so that the roots stage0
+    mounts under it later reach an emulator started in a mount namespace of its own (libvirt's)."""
+    from rkt_sdk.linux.mount import bind, make_shared, mounts_under
+
+    apps_dir = pd.path / "apps"
+    apps_dir.mkdir(exist_ok=True)
+    if os.path.realpath(apps_dir) not in mounts_under(apps_dir):
+        bind(apps_dir, apps_dir, recursive=False)
+    make_shared(apps_dir)
+    return apps_dir
+
+
+def app_key(name: str) -> str:
+    """An app name as a key of the guest's shell names (AC names hold ``-``, never ``_``)."""
+    return name.replace("-", "_")
+
+
+def guest_files(pd: PodDir) -> dict[str, Path]:
+    """The files stage0 imposes on every app (``etc/hosts``, ``etc/resolv.conf``) that the pod has."""
+    return {f"etc/{name}": src for name, src in (("hosts", pd.hosts), ("resolv.conf", pd.resolv_conf))
+            if src.is_file()}
 
 
 def _environment() -> Any:
@@ -217,7 +247,13 @@ def render_init(module_groups: list[tuple[str, list[str]]]) -> str:
 def render_pod_script(plan: GuestPlan) -> str:
     """The per-pod script the guest init sources from the exchange share."""
     return str(_environment().get_template("pod.sh.j2").render(
-        hostname=plan.hostname, apps=plan.apps, volumes=plan.volumes, networks=plan.networks))
+        hostname=plan.hostname, apps=plan.apps, volumes=plan.volumes, networks=plan.networks,
+        sandbox=plan.sandbox, apps_tag=APPS_TAG))
+
+
+def render_app_script(app: GuestApp) -> str:
+    """The script of one app added to a sandbox (sourced by the guest when it starts the app)."""
+    return str(_environment().get_template("app.sh.j2").render(a=app))
 
 
 def write_exchange(plan: GuestPlan) -> None:
@@ -228,3 +264,6 @@ def write_exchange(plan: GuestPlan) -> None:
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)
     (plan.xchg / "enter").mkdir(exist_ok=True)
+    if plan.sandbox:
+        for d in ("apps", "out"):
+            (plan.xchg / d).mkdir(exist_ok=True)

@@ -4,6 +4,7 @@ A VM flavor's plugin module imports the shared hooks, and pluggy registers them 
 flavor's own (a plugin module's hooks are its marked attributes, wherever defined)::
 
     from rkt_sdk.vm.hooks import rkt_stage1_enter, rkt_stage1_status  # noqa: F401
+    from rkt_sdk.vm.hooks import rkt_stage1_app_add, rkt_stage1_app_start, ...  # noqa: F401 (mutable pods)
 
     @hookimpl
     def rkt_stage1_describe() -> FlavorInfo:
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from rkt_sdk import INTERFACE_VERSION
 from rkt_sdk.markers import hookimpl
-from rkt_sdk.types import Capabilities, EnterOptions, FlavorInfo, Pod
+from rkt_sdk.types import AppOptions, Capabilities, EnterOptions, FlavorInfo, Pod, PodApp
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,10 +30,12 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-#: What a VM flavor of this kit supports: several apps, memory and CPU limits, tap networking.
+#: What a VM flavor of this kit supports: several apps, memory and CPU limits, tap networking,
+#: mutable pods (its plugin module imports the ``rkt_stage1_app_*`` hooks below; no attach).
 VM_CAPABILITIES = Capabilities(multi_app=True, isolators=frozenset({"resource/memory", "resource/cpu"}),
                                network_modes=frozenset({"none", "contained"}), network_attachment="tap",
-                               mutable=False, enter=True, virtualized=True)
+                               mutable=True, enter=True, virtualized=True)
+
 
 
 def vm_flavor_info(name: str, version: str, summary: str) -> FlavorInfo:
@@ -65,3 +68,46 @@ def stop_vm(pod: Pod, force: bool, timeout: float, kill: Callable[[Path, str], N
         request_stop(pod.path, force, timeout)
     except SupervisorUnreachable:
         kill(pod.path, pod.uuid)
+
+
+# --- mutable pods (rkt app ...; see rkt_sdk.vm.sandbox) ------------------------------------
+
+
+@hookimpl
+def rkt_stage1_app_add(pod: Pod, app: PodApp, options: AppOptions) -> None:
+    """Check the app and write its guest script into the sandbox's exchange share."""
+    from rkt_sdk.vm import sandboxapps
+
+    sandboxapps.add(pod, app)
+
+
+@hookimpl
+def rkt_stage1_app_start(pod: Pod, app: str) -> None:
+    """Have the guest set up and run the app; returns once it runs."""
+    from rkt_sdk.vm import sandboxapps
+
+    sandboxapps.start(pod, app)
+
+
+@hookimpl
+def rkt_stage1_app_stop(pod: Pod, app: str, force: bool, timeout: float) -> int | None:
+    """Have the guest stop the app; its exit code once it is recorded."""
+    from rkt_sdk.vm import sandboxapps
+
+    return sandboxapps.stop(pod, app, force, timeout)
+
+
+@hookimpl
+def rkt_stage1_app_rm(pod: Pod, app: str, options: AppOptions) -> None:
+    """Have the guest kill the app and unmount its root; forget its script."""
+    from rkt_sdk.vm import sandboxapps
+
+    sandboxapps.rm(pod, app)
+
+
+@hookimpl
+def rkt_stage1_app_reopen_log(pod: Pod, app: str) -> None:
+    """Have the supervisor open the app's log file again by its name."""
+    from rkt_sdk.vm import sandboxapps
+
+    sandboxapps.reopen_log(pod, app)

@@ -22,6 +22,9 @@ from rkt_sdk.vm.qemu import VMSpec, kernel_cmdline
 from rkt_sdk.vm.settings import VMSettings
 from rkt_sdk.vm.sizing import memory_mib, vcpus
 
+#: apps a sandbox VM is sized for (its apps are not known when it boots)
+SANDBOX_APPS = 2
+
 
 class BootImages(Record):
     """The kernel and initramfs a VM boots (kernel possibly unpacked for a direct boot)."""
@@ -58,16 +61,17 @@ def refuse_network(options: RunOptions, flavor: str) -> None:
 def prepare_vm(pod: Pod, options: RunOptions, flavor: str, vs: VMSettings) -> PreparedVM:
     """Everything up to starting the VM (see the module documentation)."""
     refuse_network(options, flavor)
-    if not pod.apps:
+    if not pod.apps and not pod.mutable:
         raise VMError(f"pod {pod.uuid}: no apps to run")
     images = boot_images(vs)
     choice = choose_accel(vs.accel, vs.qemu_binary, images.kernel, images.initramfs, vs.cache_dir,
                           vs.kvm_probe_timeout, "microvm")
     plan = plan_pod(pod, options)
     write_exchange(plan)
+    sandbox_memory = SANDBOX_APPS * vs.app_memory if pod.mutable else 0
     spec = VMSpec(name=f"rkt-{pod.uuid}", kernel=images.kernel, initramfs=images.initramfs,
                   cmdline=kernel_cmdline(vs.machine, vs.kernel_cmdline, options.debug, choice.accel),
-                  memory_mib=memory_mib(pod, vs.memory_overhead, vs.app_memory), vcpus=vcpus(pod),
+                  memory_mib=memory_mib(pod, vs.memory_overhead, vs.app_memory) + sandbox_memory, vcpus=vcpus(pod),
                   accel=choice.accel, machine=vs.machine, shares=plan.shares, networks=pod.networks, uuid=pod.uuid)
     return PreparedVM(spec, plan, vs)
 

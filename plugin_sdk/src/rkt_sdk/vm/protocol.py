@@ -3,8 +3,10 @@
 Guest to host: one JSON object per line, with an ``ev`` key::
 
     {"ev": "ready"}                               pod script done, apps starting
-    {"ev": "started", "app": "web"}
+    {"ev": "started", "app": "web"}               (a sandbox's app: also "pid", its pid in the guest)
     {"ev": "exited", "app": "web", "code": 0}     (128+n when killed by signal n)
+    {"ev": "failed", "app": "web", "msg": "..."}  a sandbox's app could not be started
+    {"ev": "removed", "app": "web"}               a sandbox's app is gone from the guest
     {"ev": "entered", "id": "3", "code": 0}      an enter command finished
     {"ev": "error", "msg": "..."}                 the pod could not be set up
     {"ev": "bye"}                                 the guest is powering off
@@ -18,9 +20,22 @@ Host to guest: one command per line, words separated by spaces (the guest is bus
                                    of the exchange share; stdin ends when enter/<id>.eof exists
     shutdown                       power off
 
+In a sandbox (a mutable pod), apps come and go; each is named in the guest by its key
+(:func:`rkt_sdk.vm.guest.app_key`), its script is ``apps/<key>.sh`` of the exchange share and
+its root ``<name>/rootfs`` of the share of the pod's ``apps/`` directory::
+
+    start <key> <out> <err>        set the app up (once) and run it; <out>, <err>: log or null
+                                   (log: the guest appends to out/<key>.out, out/<key>.err of the
+                                   exchange share, which the host turns into the app's CRI log)
+    stopapp <key> <seconds>        the app's stop signal, SIGKILL after <seconds> (0: at once)
+    rm <key> <name>                kill the app, unmount what the guest mounted in its root
+
 The same module holds the supervisor socket's protocol (host processes to the pod's
 supervisor, JSON lines both ways): ``{"op": "enter", "app", "argv", "stdin"}``, ``{"op": "stop",
-"force", "timeout"}``, ``{"op": "status"}``.
+"force", "timeout"}``, ``{"op": "status"}``; and in a sandbox ``{"op": "app-start", "app", "stdout",
+"stderr"}``, ``{"op": "app-stop", "app", "force", "timeout"}``, ``{"op": "app-rm", "app"}``,
+``{"op": "app-reopen", "app"}`` (each answered ``{"ev": "ok"}``, with ``"exit"`` for a stop, or
+``{"ev": "error", "msg"}``).
 """
 
 from __future__ import annotations
@@ -65,8 +80,21 @@ def cmd_shutdown() -> bytes:
     return b"shutdown\n"
 
 
-def cmd_enter(enter_id: int, app_index: int, argv: Sequence[str]) -> bytes:
-    return (" ".join(["enter", str(enter_id), str(app_index), *(encode_arg(a) for a in argv)]) + "\n").encode()
+def cmd_enter(enter_id: int, app_key: int | str, argv: Sequence[str]) -> bytes:
+    return (" ".join(["enter", str(enter_id), str(app_key), *(encode_arg(a) for a in argv)]) + "\n").encode()
+
+
+def cmd_start(key: str, stdout: str, stderr: str) -> bytes:
+    return f"start {key} {stdout} {stderr}\n".encode()
+
+
+def cmd_stop_app(key: str, grace: float) -> bytes:
+    secs = round(grace, 2) if grace >= 0.01 else 0
+    return f"stopapp {key} {secs:g}\n".encode()
+
+
+def cmd_rm(key: str, name: str) -> bytes:
+    return f"rm {key} {name}\n".encode()
 
 
 def dump(msg: dict[str, Any]) -> bytes:

@@ -71,6 +71,10 @@ class ClientRequests:
         for client in list(self._clients):
             self._drop(client)
 
+    def reply(self, client: socket.socket, msg: dict[str, Any]) -> None:
+        """Send ``msg`` to ``client`` (dropped if it went away)."""
+        self._reply(client, msg)
+
     def _reply(self, client: socket.socket, msg: dict[str, Any]) -> None:
         try:
             client.sendall(protocol.dump(msg))
@@ -105,14 +109,15 @@ class ClientRequests:
             self._enter(client, req)
         elif op == "status":
             self._reply(client, {"ev": "status", "ready": sup.ready, "exited": sup.exited})
-        else:
+        elif not sup.client_request(client, req):
             self._reply(client, {"ev": "error", "msg": f"unknown request {op!r}"})
 
     def _enter(self, client: socket.socket, req: dict[str, Any]) -> None:
         sup = self.sup
         app = req.get("app")
         argv = req.get("argv")
-        if app not in sup.apps or not isinstance(argv, list) or not argv:
+        key = sup.app_key(app) if isinstance(app, str) else None
+        if key is None or not isinstance(argv, list) or not argv:
             self._reply(client, {"ev": "error", "msg": f"enter: no app {app!r} in this pod or no command"})
             return
         if not sup.ready or sup.shutdown_sent:
@@ -128,4 +133,4 @@ class ClientRequests:
             paths["eof"].touch()
         self._enters[eid] = client
         self._reply(client, {"ev": "enter-started", **{k: str(v) for k, v in paths.items()}})
-        sup.send_guest(protocol.cmd_enter(eid, sup.apps.index(app), [str(a) for a in argv]))
+        sup.send_guest(protocol.cmd_enter(eid, key, [str(a) for a in argv]))

@@ -100,6 +100,14 @@ class Supervisor:
         self._boot_deadline: float | None = None
         self._drain_until: float | None = None
 
+    def app_key(self, app: str) -> int | str | None:
+        """How the guest names ``app`` (its index), ``None`` if the pod has no such app."""
+        return self.apps.index(app) if app in self.apps else None
+
+    def client_request(self, client: socket.socket, req: dict[str, Any]) -> bool:
+        """Serve a request :class:`ClientRequests` does not know; ``False``: none of ours either."""
+        return False
+
     # --- guest side ----------------------------------------------------------------------
 
     def send_guest(self, data: bytes) -> None:
