@@ -8,13 +8,21 @@ is imported only here, only when a pull copies something on a terminal.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
 from typing import Any
 
-#: Seconds a pull runs before the live display appears.
+#: Seconds a pull runs before the live display appears (``RKT_PROGRESS_DELAY`` overrides it).
 DELAY = 1.0
+
+
+def _delay() -> float:
+    try:
+        return max(0.0, float(os.environ.get("RKT_PROGRESS_DELAY", DELAY)))
+    except ValueError:
+        return DELAY
 
 
 def human(n: float) -> str:
@@ -42,7 +50,7 @@ class Progress:
 
     def __enter__(self) -> Progress:
         if self.tty and not self.quiet:
-            self._timer = threading.Timer(DELAY, self._show)
+            self._timer = threading.Timer(_delay(), self._show)
             self._timer.daemon = True
             self._timer.start()
         return self
