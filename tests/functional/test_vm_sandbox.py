@@ -3,9 +3,10 @@
 
 One VM a flavor: the lifecycle of the coreos sandbox's main case (add, start, stop with the
 app's own exit code, start again, rm of a running app, re-add under the same name), an app that
-exits while another runs, CRI log lines written by the host from the guest's output, what a VM
-cannot give an app refused in one line, ``rkt stop`` of the whole pod with an app running (the
-sandbox exits 0) and a ``gc`` that leaves no VM, mount or pod behind.
+exits while another runs, a volume of the sandbox mounted into a later app, CRI log lines written
+by the host from the guest's output, what a VM cannot give an app refused in one line, ``rkt stop``
+of the whole pod with an app running (the sandbox exits 0) and a ``gc`` that leaves no VM, mount
+or pod behind.
 """
 
 from __future__ import annotations
@@ -55,12 +56,12 @@ def flavor(request: pytest.FixtureRequest, libvirtd: bool) -> str:
 class VMSandbox:
     """A running ``rkt app sandbox`` of a VM flavor and the ``rkt app`` commands on it."""
 
-    def __init__(self, rkt: Rkt, cfg: Path, flavor: str, tmp_path: Path) -> None:
+    def __init__(self, rkt: Rkt, cfg: Path, flavor: str, tmp_path: Path, *flags: str) -> None:
         self.rkt = rkt
         self.cfg = f"--local-config={cfg}"
         uuid_file = tmp_path / "uuid"
         self.proc = rkt.popen(self.cfg, "app", "sandbox", f"--stage1-name={flavor}", "--net=none",
-                              f"--uuid-file-save={uuid_file}")
+                              f"--uuid-file-save={uuid_file}", *flags)
         self.uuid: str = wait_for(lambda: uuid_file.exists() and uuid_file.read_text(), what="the sandbox's uuid")
         wait_for(lambda: (self.path / "stage1-data" / "supervisor.sock").exists() or self.proc.poll() is not None,
                  timeout=120, what="the sandbox's supervisor")
@@ -92,8 +93,11 @@ class VMSandbox:
                         timeout=60, what=f"{name} {state}")
 
 
-def test_vm_sandbox_lifecycle(rkt: Rkt, busybox: str, vm_config: Path, flavor: str, tmp_path: Path) -> None:
-    sb = VMSandbox(rkt, vm_config, flavor, tmp_path)
+def test_vm_sandbox_lifecycle(rkt: Rkt, image: Any, busybox: str, vm_config: Path, flavor: str,
+                              tmp_path: Path) -> None:
+    data = tmp_path / "volume"
+    data.mkdir()
+    sb = VMSandbox(rkt, vm_config, flavor, tmp_path, f"--volume=data,kind=host,source={data}")
     uuid = sb.uuid
     listed = json.loads(rkt.run_ok("list", "--format=json").out)
     assert [(p["name"], p["state"], p["app_names"]) for p in listed] == [(uuid, "running", [])]
@@ -123,10 +127,11 @@ def test_vm_sandbox_lifecycle(rkt: Rkt, busybox: str, vm_config: Path, flavor: s
     assert st["state"] == "exited" and st["exit_code"] == 7 and "pid" not in st and st["finished_at"], st
     sb.ok("start", uuid, "--app=a")  # again, after it exited
     sb.wait_state("a", "running")
-    sb.add(busybox, "b", "exit 5")
+    sb.add(busybox, "b", "echo from-b > /data/b; exit 5", "--mount=volume=data,target=/data")
     sb.ok("start", uuid, "--app=b")
     assert sb.wait_state("b", "exited")["exit_code"] == 5  # ends no sandbox
     assert sb.proc.poll() is None and sb.status("a")["state"] == "running"
+    assert (data / "b").read_text() == "from-b\n"  # a volume of the sandbox, mounted into a later app
     sb.ok("rm", uuid, "--app=a")  # stops it first
     assert set(sb.apps()) == {"b"}
     assert not (sb.path / "apps" / "a").exists() and not (sb.path / "appsinfo" / "a").exists()
@@ -143,6 +148,10 @@ def test_vm_sandbox_lifecycle(rkt: Rkt, busybox: str, vm_config: Path, flavor: s
     # what a VM cannot give an app: one line, nothing added
     r = sb.app("add", uuid, busybox, "--name=s", "--stdout=stream")
     assert r.code == 254 and "--stdout=stream" in r.err and len(r.err.strip().splitlines()) == 1, str(r)
+    assert set(sb.apps()) == {"b"}
+    with_mount_point = str(image(name="example.com/mp", app={"mountPoints": [{"name": "cache", "path": "/cache"}]}))
+    r = sb.app("add", uuid, with_mount_point, "--name=m")  # its mount point would need a new volume: no 9p then
+    assert r.code == 254 and "volume 'm-cache' was not a volume of the sandbox" in r.err, str(r)
     assert set(sb.apps()) == {"b"}
     sb.add(busybox, "c", "sleep 1000")
     sb.ok("start", uuid, "--app=c")

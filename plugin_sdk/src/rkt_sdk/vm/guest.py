@@ -23,7 +23,7 @@ from typing import Any
 
 from rkt_sdk.poddir import PodDir, write_atomic
 from rkt_sdk.record import Record, replace
-from rkt_sdk.resolved import ResolvedApp, make_volume_dirs, resolve_app
+from rkt_sdk.resolved import AppMount, ResolvedApp, empty_volume_dir, make_volume_dirs, resolve_app
 from rkt_sdk.types import NetworkAttachment, Pod, RunOptions
 from rkt_sdk.vm.errors import VMError
 
@@ -31,6 +31,8 @@ CONTROL_PORT = "rkt.control"
 STDOUT_PORT = "rkt.stdout"
 STDERR_PORT = "rkt.stderr"
 XCHG_TAG = "rkt.xchg"
+#: the file of a sandbox's exchange directory naming the volumes shared at boot, one a line
+SANDBOX_VOLUMES = "volumes"
 #: the 9p tag of a sandbox's ``apps/`` directory (every later app's root lives under it)
 APPS_TAG = "rkt.apps"
 #: printed by the guest init, as its first act, when the kernel command line holds PROBE_ARG.
@@ -160,6 +162,26 @@ def _volume_shares(pod: Pod, apps: list[ResolvedApp]) -> tuple[list[Share], list
     return shares, volumes
 
 
+def _sandbox_volumes(pod: Pod) -> tuple[list[Share], list[GuestVolume]]:
+    """Every volume of a sandbox, shared at boot (its later apps may mount any of them); read-only
+    when the volume says so."""
+    shares: list[Share] = []
+    volumes: list[GuestVolume] = []
+    for i, v in enumerate(pod.manifest.volumes):
+        if v.kind == "host":
+            if not os.path.isdir(v.source):
+                raise VMError(f"volume {v.name}: host source {v.source} is not a directory "
+                              "(VM flavors share directories only)")
+            source = Path(v.source)
+        else:
+            source = empty_volume_dir(pod.path, v.name)
+            make_volume_dirs([AppMount(v, str(source), "/", False, True)])
+        ro = v.read_only is True
+        shares.append(Share(f"vol{i}", source, ro))
+        volumes.append(GuestVolume(v.name, f"vol{i}", _share_options(ro, "mmap")))
+    return shares, volumes
+
+
 def _guest_app(i: int, a: ResolvedApp, files: dict[str, Path]) -> tuple[GuestApp, Share]:
     tag = f"app{i}"
     mounts = tuple(GuestMount(m.volume.name, m.target, m.read_only) for m in a.mounts)
@@ -182,7 +204,7 @@ def plan_pod(pod: Pod, options: RunOptions) -> GuestPlan:
     xchg.mkdir(exist_ok=True)
     files = guest_files(pd)
     resolved = [resolve_app(pod, a) for a in pod.apps]
-    vol_shares, volumes = _volume_shares(pod, resolved)
+    vol_shares, volumes = _sandbox_volumes(pod) if pod.mutable else _volume_shares(pod, resolved)
     for a in resolved:
         make_volume_dirs(a.mounts)
     apps: list[GuestApp] = []
@@ -267,3 +289,4 @@ def write_exchange(plan: GuestPlan) -> None:
     if plan.sandbox:
         for d in ("apps", "out"):
             (plan.xchg / d).mkdir(exist_ok=True)
+        write_atomic(plan.xchg / SANDBOX_VOLUMES, "".join(f"{v.name}\n" for v in plan.volumes))

@@ -26,7 +26,7 @@ def _script(pod: Pod, app: PodApp) -> Path:
     return PodDir(pod.path).stage1_data / "xchg" / "apps" / f"{app_key(app.name)}.sh"
 
 
-def check_app(app: PodApp) -> None:
+def check_app(pod: Pod, app: PodApp) -> None:
     """Refuse what an app added to a VM sandbox cannot have, naming the flag."""
     stdin, stdout, stderr = io_modes(app.runtime)
     if stdin != "null":
@@ -36,22 +36,31 @@ def check_app(app: PodApp) -> None:
         if mode not in VM_OUTPUT_MODES:
             raise FlavorError(f"{flag}={mode}: VM flavors support {' and '.join(VM_OUTPUT_MODES)} for the apps "
                               "of a sandbox (rkt attach is not supported by VM flavors)")
-    if app.runtime.mounts:
-        raise FlavorError(f"app {app.name!r}: volumes cannot be mounted into an app added to a VM sandbox "
-                          "(9p shares are fixed when the VM boots)")
+    from rkt_sdk.vm.guest import SANDBOX_VOLUMES
+
+    try:
+        shared = (PodDir(pod.path).stage1_data / "xchg" / SANDBOX_VOLUMES).read_text().split()
+    except FileNotFoundError:
+        shared = []
+    for m in app.runtime.mounts:
+        if m.volume not in shared:
+            raise FlavorError(f"app {app.name!r}: volume {m.volume!r} was not a volume of the sandbox when its VM "
+                              "booted (9p shares are fixed then: give the sandbox the volume with --volume, "
+                              "and the app --mount)")
 
 
 def add(pod: Pod, app: PodApp) -> None:
     """Check the app and write its guest script (nothing runs yet)."""
     from rkt_sdk.resolved import resolve_app
     from rkt_sdk.stopsignal import stop_signal
-    from rkt_sdk.vm.guest import GuestApp, GuestFile, app_key, guest_files, render_app_script
+    from rkt_sdk.vm.guest import GuestApp, GuestFile, GuestMount, app_key, guest_files, render_app_script
 
-    check_app(app)
+    check_app(pod, app)
     a = resolve_app(pod, app)
     files = guest_files(PodDir(pod.path))
     guest = GuestApp(app_key(app.name), app.name, "", "cache=mmap" + (",ro" if a.read_only_rootfs else ""),
-                     a.argv, tuple(f"{k}={v}" for k, v in a.env.items()), a.creds.uid, a.creds.gid, a.cwd, (),
+                     a.argv, tuple(f"{k}={v}" for k, v in a.env.items()), a.creds.uid, a.creds.gid, a.cwd,
+                     tuple(GuestMount(m.volume.name, m.target, m.read_only) for m in a.mounts),
                      tuple(GuestFile(src, "/" + src) for src in sorted(files)), a.creds.groups,
                      stop_signal(app.runtime).name.removeprefix("SIG"))
     path = _script(pod, app)
