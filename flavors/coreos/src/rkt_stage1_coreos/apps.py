@@ -2,13 +2,13 @@
 
 ``add`` checks the app here (its plan: user, capabilities, seccomp, limits) so bad input
 fails before the pod manifest names it; ``start``, ``stop``, ``rm`` and ``attach`` are served
-by the supervisor (:mod:`rkt_stage1_coreos.sandbox`) over the pod's control socket.
+by the supervisor (:mod:`rkt_stage1_coreos.sandbox`) over the pod's control socket. The
+plan's module is imported only by the hooks that use it: ``start`` and ``stop`` send one line.
 """
 
 from __future__ import annotations
 
 from rkt_sdk.errors import FlavorError
-from rkt_stage1_coreos.plan import app_cgroup, app_plan, load_run_record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 def add(pod: Pod, app: PodApp, options: AppOptions) -> None:
     """Check that the app can run in this pod (nothing is started or made)."""
+    from rkt_stage1_coreos.plan import app_plan, load_run_record
+
     insecure = frozenset(load_run_record(pod.path).get("insecureOptions", ()))
     app_plan(pod, app, insecure, options.settings)
 
@@ -48,6 +50,7 @@ def rm(pod: Pod, app: str, options: AppOptions) -> None:
         pass  # no supervisor: nothing of the app runs
     from rkt_sdk.linux.cgroups import detect
     from rkt_stage1_coreos.lifecycle import recorded_cgroup
+    from rkt_stage1_coreos.plan import app_cgroup
 
     detect(controllers=None).remove(app_cgroup(recorded_cgroup(pod.path, pod.uuid, options.settings), app))
 
@@ -60,6 +63,7 @@ def reopen_log(pod: Pod, app: str) -> None:
 
 def status(pod: Pod, app: str) -> dict[str, Any]:
     from rkt_stage1_coreos.lifecycle import recorded_cgroup
+    from rkt_stage1_coreos.plan import app_cgroup
 
     return {"cgroup": app_cgroup(recorded_cgroup(pod.path, pod.uuid, {}), app)}
 
