@@ -35,6 +35,8 @@ STDIO_FLAGS = (
 SANDBOX_FLAGS = (*(f for f in POD_FLAGS if f.name != "--pod-manifest"), *NETWORK_FLAGS,
                  Flag("--annotation", "annotate the pod", kind="list", metavar="K=V"))
 TIMEOUT = Flag("--timeout", "seconds between SIGTERM and SIGKILL", default=10.0, convert=float, metavar="SECONDS")
+#: The description ``rkt app --help`` prints (the subcommands are listed below it).
+DESCRIPTION = "Operate on the apps of a mutable pod"
 #: subcommand -> (summary, positional arguments, flags)
 SUBCOMMANDS: dict[str, tuple[str, tuple[Arg, ...], tuple[Flag, ...]]] = {
     "sandbox": ("Create an empty pod application sandbox (stays in the foreground until stopped)", (), SANDBOX_FLAGS),
@@ -56,16 +58,9 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[Arg, ...], tuple[Flag, ...]]] = {
 
 def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
     """The subcommands, each from its declarations in :data:`SUBCOMMANDS`."""
-    from rkt.cli.options import add_args, add_flags
-    from rkt.cli.parser import usage_line
+    from rkt.cli.parser import add_subcommands
 
-    p.description = "Operate on the apps of a mutable pod"
-    sub = p.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
-    for name, (summary, args, flags) in SUBCOMMANDS.items():
-        sp = sub.add_parser(name, help=summary, description=summary,
-                            usage=usage_line(f"rkt app {name}", flags, args))
-        add_args(sp, args)
-        add_flags(sp, flags)
+    add_subcommands(p, f"rkt {command}", SUBCOMMANDS)
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:

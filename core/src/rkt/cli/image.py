@@ -8,8 +8,8 @@ import sys
 from typing import TYPE_CHECKING
 
 from rkt.cli.context import GlobalOptions
-from rkt.cli.options import Arg, Flag, add_args, add_flags, bool_flag
-from rkt.cli.parser import duration, usage_line
+from rkt.cli.options import Arg, Flag, bool_flag
+from rkt.cli.parser import duration
 
 if TYPE_CHECKING:
     from rkt.store import ImageRecord, Store
@@ -20,6 +20,8 @@ DEFAULT_FIELDS = "id,name,size,importtime,lastused"
 EXAMPLE = "rkt image list --fields=id,name,size"
 IMAGE = Arg("image", "image id (or unique prefix) or name[:version]", metavar="IMAGE")
 FORMAT = Flag("--format", "output format: json or json-pretty (default: a table)", choices=("", "json", "json-pretty"))
+#: The description ``rkt image --help`` prints (the subcommands are listed below it).
+DESCRIPTION = "Operate on image(s) in the local store"
 #: subcommand -> (summary, positional arguments, flags)
 SUBCOMMANDS: dict[str, tuple[str, tuple[Arg, ...], tuple[Flag, ...]]] = {
     "list": ("List images in the local store", (), (
@@ -54,13 +56,9 @@ SUBCOMMANDS: dict[str, tuple[str, tuple[Arg, ...], tuple[Flag, ...]]] = {
 
 def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
     """The subcommands, each from its declarations in :data:`SUBCOMMANDS`."""
-    p.description = "Operate on image(s) in the local store"
-    sub = p.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
-    for name, (summary, args, flags) in SUBCOMMANDS.items():
-        sp = sub.add_parser(name, help=summary, description=summary,
-                            usage=usage_line(f"rkt image {name}", flags, args))
-        add_args(sp, args)
-        add_flags(sp, flags)
+    from rkt.cli.parser import add_subcommands
+
+    add_subcommands(p, f"rkt {command}", SUBCOMMANDS)
 
 
 def _run_verify(args: argparse.Namespace, store: Store, gopts: GlobalOptions) -> int:

@@ -129,6 +129,19 @@ def command_parser(name: str, module: ModuleType) -> RktArgumentParser:
     return parser
 
 
+def add_subcommands(parser: argparse.ArgumentParser, prog: str,
+                    subcommands: dict[str, tuple[str, tuple[Any, ...], tuple[Any, ...]]]) -> None:
+    """A command's subcommands (``rkt app``, ``rkt image``), each from its declarations: ``name ->
+    (summary, args, flags)``."""
+    from rkt.cli.options import add_args, add_flags
+
+    sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+    for name, (summary, args, flags) in subcommands.items():
+        sp = sub.add_parser(name, help=summary, description=summary, usage=usage_line(f"{prog} {name}", flags, args))
+        add_args(sp, args)
+        add_flags(sp, flags)
+
+
 def parse_command(name: str, argv: list[str], module: ModuleType) -> argparse.Namespace:
     """``rkt NAME``'s options from ``argv`` through a full parser: argparse's help and errors."""
     return command_parser(name, module).parse_args(argv)

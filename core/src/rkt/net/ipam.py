@@ -126,10 +126,10 @@ def legacy_lease_dir(data_dir: Path, net: str) -> Path:
     return data_dir / "net" / "ipam" / net
 
 
-def _read(lease: Path) -> dict[str, Any] | None:
-    """A lease record; None when the file is gone, ``{}`` when it is not one of our records."""
+def read_record(path: Path) -> dict[str, Any] | None:
+    """A JSON record file (a lease, a port claim); None when the file is gone, ``{}`` when it is not one of ours."""
     try:
-        info = json.loads(lease.read_bytes())
+        info = json.loads(path.read_bytes())
     except FileNotFoundError:
         return None
     except (ValueError, UnicodeDecodeError):
@@ -152,7 +152,7 @@ def pod_exists(uuid: str, pod: str) -> bool:
 
 
 def _held(lease: Path) -> bool:
-    info = _read(lease)
+    info = read_record(lease)
     if info is None:
         return False
     if not info.get("uuid"):
@@ -217,7 +217,7 @@ def allocate(net: str, ipam: dict[str, Any], *, uuid: str, pod: Path, ifname: st
             if stale and _held(lease):
                 continue
             if stale and reclaim is not None:
-                reclaim(_read(lease) or {})
+                reclaim(read_record(lease) or {})
             if not _claim(d, str(ip), record, replace=stale):
                 continue
             tmp_last = d / f".last.tmp{os.getpid()}"
@@ -248,7 +248,7 @@ def release(d: Path, uuid: str, ifname: str = "") -> None:
         for name in os.listdir(d):
             if name in _NOT_LEASES or name.startswith("."):
                 continue
-            info = _read(d / name)
+            info = read_record(d / name)
             if info and info.get("uuid") == uuid and (not ifname or info.get("ifName") == ifname):
                 try:
                     os.unlink(d / name)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rkt.net.errors import NetworkError
 from rkt.net.hostlock import locked
-from rkt.net.ipam import pod_exists
+from rkt.net.ipam import pod_exists, read_record
 from rkt_sdk.poddir import write_atomic
 
 #: Host-wide directory of port claims.
@@ -29,13 +29,8 @@ def claim_path(proto: str, port: int) -> Path:
 
 
 def _holder(path: Path) -> dict[str, str] | None:
-    try:
-        info = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        return None
-    except ValueError:
-        return {}
-    return {k: str(v) for k, v in info.items()} if isinstance(info, dict) else {}
+    info = read_record(path)
+    return None if info is None else {k: str(v) for k, v in info.items()}
 
 
 def _locked() -> AbstractContextManager[None]:

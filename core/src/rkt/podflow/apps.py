@@ -16,7 +16,6 @@ command that changes the pod runs first (and ``rkt gc`` removes with the pod).
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -129,16 +128,14 @@ def open_pod(env: Environment, uuid: str) -> MutablePod:
 @contextmanager
 def app_lock(mp: MutablePod) -> Iterator[MutablePod]:
     """Hold the pod's ``rkt app`` lock (blocking); yields the pod as it is once the lock is held."""
+    from rkt.filelock import file_lock
+
     path = mp.pd.app_lock_path
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with file_lock(path):
         if not mp.pd.manifest_path.exists():
             raise AppError(f'pod "{mp.uuid}" is gone')
         yield replace(mp, pod=_read_pod(mp.pd, mp.uuid))
-    finally:
-        os.close(fd)
 
 
 def reconcile(mp: MutablePod) -> list[str]:
@@ -154,18 +151,13 @@ def reconcile(mp: MutablePod) -> list[str]:
 
 def discard(mp: MutablePod, name: str) -> None:
     """Release what an app that is not (or no longer) in the manifest holds: flavor, root, records."""
-    import shutil
-
-    from rkt_sdk.linux.mount import mounts_under, unmount_tree
+    from rkt_sdk.linux.mount import remove_unmounted
 
     mp.flavor.hook.rkt_stage1_app_rm(pod=mp.pod, app=name, options=mp.options)
     for d in mp.pd.app_dirs(name):
-        if d.exists():
-            unmount_tree(d)
-            left = mounts_under(d)
-            if left:
-                raise AppError(f"app {name!r}: {left[0]} is still mounted")
-            shutil.rmtree(d, ignore_errors=True)
+        left = remove_unmounted(d)
+        if left is not None:
+            raise AppError(f"app {name!r}: {left} is still mounted")
     mp.pd.forget_app(name)
     try:
         os.unlink(mp.pd.app_log_path(name))

@@ -70,21 +70,12 @@ class StillMounted(RktError):
 
 
 def remove_pod_dir(path: Path) -> None:
-    """Unmount everything under ``path`` and remove it.
+    """Unmount everything under ``path`` and remove it (never through a mount that stays)."""
+    from rkt_sdk.linux.mount import remove_unmounted
 
-    Never removes through a mount that is still there: that would delete the host's
-    files behind a bind mount (a host volume, ``/dev``).
-    """
-    from rkt_sdk.linux.mount import mounts_under, unmount_tree
-
-    if path.exists():
-        unmount_tree(path)
-        left = mounts_under(path)
-        if left:
-            raise StillMounted(f"pod {path.name}: {left[0]} is still mounted; the pod directory is kept")
-        import shutil
-
-        shutil.rmtree(path, ignore_errors=True)
+    left = remove_unmounted(path)
+    if left is not None:
+        raise StillMounted(f"pod {path.name}: {left} is still mounted; the pod directory is kept")
 
 
 def new_pod(data: DataDir) -> tuple[str, DirLock]:

@@ -114,12 +114,9 @@ class DirectHooks:
 
 
 def _read(cache: Path) -> dict[str, Any]:
-    try:
-        with open(cache, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) and data.get("version") == _VERSION else {}
+    from rkt.stage1.index import read_cache_file
+
+    return read_cache_file(cache, _VERSION)
 
 
 def direct_hooks(ep: EntryPoint, plugin: object, cache_dir: Path | None) -> DirectHooks | None:

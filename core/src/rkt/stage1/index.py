@@ -28,6 +28,7 @@ from rkt_sdk.record import Record
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
 _CACHE_VERSION = 2
 _CACHE_NAME = "entry-points.json"
@@ -107,17 +108,19 @@ def scan_dir(directory: str) -> list[EntryPoint]:
     return found
 
 
-def _read_cache(path: Path | None) -> dict[str, list[object]]:
-    if path is None:
-        return {}
+def read_cache_file(path: Path, version: int) -> dict[str, Any]:
+    """A cache file's JSON object if it is of ``version``; ``{}`` when it is missing, unreadable or older."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict) or data.get("version") != _CACHE_VERSION or not isinstance(data.get("dirs"), dict):
-        return {}
-    return data["dirs"]
+    return data if isinstance(data, dict) and data.get("version") == version else {}
+
+
+def _read_cache(path: Path | None) -> dict[str, list[object]]:
+    data = read_cache_file(path, _CACHE_VERSION) if path is not None else {}
+    return data["dirs"] if isinstance(data.get("dirs"), dict) else {}
 
 
 def _cached(entry: object, mtime: int) -> list[EntryPoint] | None:

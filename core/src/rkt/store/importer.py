@@ -21,7 +21,7 @@ from rkt.store.errors import ImageError
 from rkt.store.extract import MAX_TRAILING, EntryError, Extracted, Limits, extract_aci
 from rkt.store.ids import full_id, short_id, tree_id
 from rkt.store.index import Index
-from rkt.store.layout import RENDERED, Layout, fsync_dir, sync_filesystem
+from rkt.store.layout import Layout, fsync_dir, place_tree, seal_tree
 from rkt.store.records import ImageRecord
 from rkt.store.stream import CHUNK, HashingReader, SizeLimitExceeded, StreamError
 from rkt_sdk.appc import ImageManifest
@@ -75,32 +75,6 @@ def _extract(reader: HashingReader, tree: Path, limits: Limits, display: str) ->
     if not found:
         raise ImageError(f'image "{display}": no manifest in the archive (is it an ACI?)')
     return result, found[0]
-
-
-def _seal_tree(tree: Path, image_id: str, durable: bool) -> None:
-    """Mark a complete tree rendered, after its content is on disk."""
-    if durable:
-        sync_filesystem(tree)
-    fd = os.open(tree / RENDERED, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-    try:
-        os.write(fd, (image_id + "\n").encode())
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _place_tree(layout: Layout, work: Path, tree: Path, image_id: str, durable: bool) -> Path:
-    """Rename a sealed tree into place unless a rendered one is there (store lock held)."""
-    final = layout.tree(tree_id(image_id))
-    if (final / RENDERED).is_file():
-        return final
-    if final.exists():  # not marked rendered: not from a complete render; replace it
-        os.rename(final, work / "stale-tree")
-    os.rename(tree, final)
-    if durable:
-        fsync_dir(layout.trees)
-    return final
 
 
 class Check(Protocol):
@@ -170,12 +144,12 @@ def import_stream(layout: Layout, index: Index, raw: io.BufferedReader[Any], dis
                 os.fsync(blob_out.fileno())
         image_id = full_id(result.digest)
         signature = check.finish(manifest) if check is not None else None
-        _seal_tree(tree, image_id, durable)
+        seal_tree(tree, image_id, durable)
         now = time.time_ns()
         rec = ImageRecord(image_id, manifest.name, {kv.name: kv.value for kv in manifest.labels}, now, now,
                           result.size)
         with layout.lock():
-            _place_tree(layout, work, tree, image_id, durable)
+            place_tree(layout, work, tree, tree_id(image_id), durable)
             blob = layout.blob(image_id)
             if index.get(image_id) is None or not blob.exists():
                 os.replace(blob_tmp, blob)
@@ -225,9 +199,9 @@ def render_blob(layout: Layout, index: Index, image_id: str, limits: Limits, *, 
             result, _ = _extract(HashingReader(stream, limits.max_size), tree, limits, display)
         if verify:
             check_digest(image_id, result.digest)
-        _seal_tree(tree, image_id, durable)
+        seal_tree(tree, image_id, durable)
         with layout.lock():
-            return _place_tree(layout, work, tree, image_id, durable)
+            return place_tree(layout, work, tree, tree_id(image_id), durable)
 
 
 def copy_blob_tar(layout: Layout, index: Index, image_id: str, out: BinaryIO, *, verify: bool = True) -> int:

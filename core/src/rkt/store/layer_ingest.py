@@ -20,7 +20,7 @@ from rkt.store.compression import HEAD, decompressing, detect
 from rkt.store.errors import ImageError
 from rkt.store.extract import EntryError, Limits
 from rkt.store.layers import extract_layer
-from rkt.store.layout import Layout
+from rkt.store.layout import Layout, place_tree, seal_tree
 from rkt.store.oci import (
     DigestingWriter,
     DigestMismatch,
@@ -29,8 +29,6 @@ from rkt.store.oci import (
     blob_path,
     layer_tree_id,
     place_blob,
-    place_tree,
-    seal_tree,
 )
 from rkt.store.stream import HashingReader, StreamError
 

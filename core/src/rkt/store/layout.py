@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from rkt.store.locks import StoreLock, is_abandoned, lock_dir
+from rkt.store.locks import is_abandoned, lock_dir
 
 #: File in a tree directory written last, after the tree is synced to disk.
 RENDERED = "rendered"
@@ -54,9 +54,11 @@ class Layout:
     def tree(self, tree_id: str) -> Path:
         return self.trees / tree_id
 
-    def lock(self) -> StoreLock:
+    def lock(self) -> AbstractContextManager[None]:
         """The store-wide lock (blocks while another process holds it)."""
-        return StoreLock(self.lockfile)
+        from rkt.filelock import file_lock
+
+        return file_lock(self.lockfile)
 
     @contextmanager
     def workdir(self, kind: str) -> Iterator[Path]:
@@ -143,3 +145,29 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def seal_tree(tree: Path, label: str, durable: bool) -> None:
+    """Write a complete tree's ``rendered`` marker, after its content is on disk."""
+    if durable:
+        sync_filesystem(tree)
+    fd = os.open(tree / RENDERED, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, (label + "\n").encode())
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def place_tree(layout: Layout, work: Path, tree: Path, tree_id: str, durable: bool) -> Path:
+    """Rename a sealed tree to ``trees/<tree_id>`` unless a rendered one is there (store lock held)."""
+    final = layout.tree(tree_id)
+    if (final / RENDERED).is_file():
+        return final
+    if final.exists():
+        os.rename(final, work / f"stale-{tree_id}")
+    os.rename(tree, final)
+    if durable:
+        fsync_dir(layout.trees)
+    return final

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from rkt.store.errors import ImageError
-from rkt.store.layout import RENDERED, Layout, fsync_dir, sync_filesystem
+from rkt.store.layout import RENDERED, Layout, fsync_dir, seal_tree
 from rkt.store.stream import CHUNK
 
 #: The index's ``blob_format`` of an OCI image.
@@ -127,32 +127,6 @@ class TeeReader:
     def drain(self) -> None:
         while self.read(CHUNK):
             pass
-
-
-def seal_tree(tree: Path, label: str, durable: bool) -> None:
-    """Write a complete tree's ``rendered`` marker, after its content is on disk."""
-    if durable:
-        sync_filesystem(tree)
-    fd = os.open(tree / RENDERED, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-    try:
-        os.write(fd, (label + "\n").encode())
-        if durable:
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def place_tree(layout: Layout, work: Path, tree: Path, tree_id: str, durable: bool) -> Path:
-    """Rename a sealed tree to ``trees/<tree_id>`` unless a rendered one is there (store lock held)."""
-    final = layout.tree(tree_id)
-    if (final / RENDERED).is_file():
-        return final
-    if final.exists():
-        os.rename(final, work / f"stale-{tree_id}")
-    os.rename(tree, final)
-    if durable:
-        fsync_dir(layout.trees)
-    return final
 
 
 def place_blob(layout: Layout, tmp: Path, name: str, durable: bool) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rkt.store.ids import short_id, tree_id
-from rkt.store.layout import RENDERED
+from rkt.store.layout import RENDERED, place_tree
 from rkt.store.oci import (
     OCI_FORMAT,
     blob_name,
@@ -20,7 +20,6 @@ from rkt.store.oci import (
     layer_tree_id,
     manifest_layers,
     place_blob,
-    place_tree,
     read_layers,
     write_image_tree,
 )

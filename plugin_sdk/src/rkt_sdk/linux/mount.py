@@ -136,6 +136,26 @@ def make_shared(target: str | os.PathLike[str]) -> None:
     mount(None, target, None, MS_SHARED)
 
 
+def remove_unmounted(path: str | os.PathLike[str]) -> str | None:
+    """Unmount everything at or below ``path``, then remove it (a missing path is fine).
+
+    Never removes through a mount that is still there: that would delete the host's files
+    behind a bind mount (a host volume, ``/dev``).
+
+    :returns: None once ``path`` is gone; else the first mount point that stayed (nothing is removed).
+    """
+    if not os.path.exists(path):
+        return None
+    unmount_tree(path)
+    left = mounts_under(path)
+    if left:
+        return left[0]
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+    return None
+
+
 def make_private(target: str = "/", recursive: bool = True) -> None:
     """Stop mount events propagating from ``target`` to the parent namespace."""
     mount(None, target, None, MS_PRIVATE | (MS_REC if recursive else 0))
