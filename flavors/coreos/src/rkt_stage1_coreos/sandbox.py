@@ -81,7 +81,7 @@ class Sandbox(Supervisor):
     def start_app(self, name: str) -> None:
         """Start app ``name`` from the manifest on disk; raise with the reason if it cannot start."""
         from rkt_sdk.appio import io_modes
-        from rkt_stage1_coreos.start import _limit
+        from rkt_stage1_coreos.cgroup_setup import apply_limits
 
         run = self.apps.get(name)
         if run is not None and run.code is None:
@@ -89,7 +89,7 @@ class Sandbox(Supervisor):
         plan, ra = self._plan(name)
         if self.cg is not None:
             self.cg.create(plan.cgroup)
-            _limit(self.cg, plan.cgroup, plan.limits)
+            apply_limits(self.cg, plan.cgroup, plan.limits)
         if run is not None:
             run.io.close(self.sel)
         io = AppIO(name, io_modes(ra), str(self.pd.app_log_path(name)))

@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import signal
 
-from rkt_sdk.errors import FlavorError, RktError
+from rkt_sdk.errors import FlavorError
 from rkt_sdk.poddir import PodDir
 from rkt_sdk.types import Pod, RunOptions
+from rkt_stage1_coreos.cgroup_setup import make_cgroups
 from rkt_stage1_coreos.hostcheck import host_cgroups
-from rkt_stage1_coreos.plan import PodPlan, pod_plan, save_run_record, supervisor_cgroup
+from rkt_stage1_coreos.plan import PodPlan, pod_plan, save_run_record
 from rkt_stage1_coreos.supervisor import run_supervisor
 
 TYPE_CHECKING = False
@@ -24,35 +25,6 @@ if TYPE_CHECKING:
     from typing import Any
 
     from rkt_sdk.linux.cgroups import Cgroups
-
-
-def make_cgroups(plan: PodPlan, cg: Cgroups) -> None:
-    """Create the pod's, the supervisor's and each app's cgroup, with their limits.
-
-    :raises CgroupError: a cgroup could not be made (what was made is removed).
-    """
-    from rkt_stage1_coreos.rootfs import DEVICE_RULES
-
-    try:
-        cg.create(plan.cgroup)
-        cg.restrict_devices(plan.cgroup, DEVICE_RULES)
-        _limit(cg, plan.cgroup, plan.limits)
-        cg.create(supervisor_cgroup(plan.cgroup))
-        for app in plan.apps:
-            cg.create(app.cgroup)
-            _limit(cg, app.cgroup, app.limits)
-    except RktError:
-        cg.remove(plan.cgroup)
-        raise
-
-
-def _limit(cg: Any, path: str, limits: Any) -> None:
-    if limits.memory is not None:
-        cg.set_memory_limit(path, limits.memory)
-    if limits.cpu_millicores is not None:
-        cg.set_cpu_limit(path, limits.cpu_millicores)
-    if limits.cpu_shares is not None:
-        cg.set_cpu_shares(path, limits.cpu_shares)
 
 
 def run(pod: Pod, options: RunOptions) -> int:

@@ -17,9 +17,31 @@ from rkt_sdk.vm import protocol
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Any
+    from typing import Any, Protocol
 
-    from rkt_sdk.vm.supervisor import Supervisor
+    from rkt_sdk.poddir import PodDir
+
+    class Supervisor(Protocol):
+        """What the requests ask of their supervisor (:class:`rkt_sdk.vm.supervisor.Supervisor`)."""
+
+        pd: PodDir
+        ready: bool
+        exited: dict[str, int]
+        shutdown_sent: bool
+        stop_timeout: float
+
+        @property
+        def selector(self) -> selectors.BaseSelector: ...
+
+        def app_key(self, app: str) -> int | str | None: ...
+
+        def client_request(self, client: socket.socket, req: dict[str, Any]) -> bool: ...
+
+        def send_guest(self, data: bytes) -> None: ...
+
+        def request_stop(self, timeout: float) -> None: ...
+
+        def force_off(self) -> None: ...
 
 
 class ClientRequests:
