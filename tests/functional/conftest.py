@@ -189,3 +189,16 @@ def image(images: Path) -> Any:
 def busybox(image: Any) -> str:
     """The plain busybox image (exec /bin/sh, user and group 0, env FOO=image)."""
     return str(image(env={"FOO": "image"}))
+
+
+@pytest.fixture
+def sandbox(rkt: Rkt, tmp_path: Path) -> Iterator[Any]:
+    """A running coreos ``rkt app sandbox`` on the host network (a :class:`~tests.functional.test_app_sandbox.Sandbox`),
+    force-stopped afterwards if a test left it running."""
+    from tests.functional.test_app_sandbox import start_sandbox
+
+    sb = start_sandbox(rkt, tmp_path, "--net=host")
+    yield sb
+    if sb.proc.poll() is None:
+        rkt("stop", "--force", sb.uuid)
+        sb.proc.communicate(timeout=20)

@@ -11,22 +11,8 @@ import struct
 import subprocess
 import termios
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-
-from tests.functional.conftest import Rkt
-from tests.functional.test_app_sandbox import Sandbox, start_sandbox
-
-
-@pytest.fixture
-def sandbox(rkt: Rkt, tmp_path: Path) -> Iterator[Sandbox]:
-    sb = start_sandbox(rkt, tmp_path, "--net=host")
-    yield sb
-    if sb.proc.poll() is None:
-        rkt("stop", "--force", sb.uuid)
-        sb.proc.communicate(timeout=20)
+from tests.functional.test_app_sandbox import Sandbox
 
 
 def _read_until(fd: int, needle: bytes, timeout: float = 10.0) -> bytes:

@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +63,6 @@ def start_sandbox(rkt: Rkt, tmp_path: Path, *flags: str, wait: bool = True) -> S
         wait_for(lambda: (sb.path / "stage1-data" / "control").exists(),
                  what="the sandbox's control socket")
     return sb
-
-
-@pytest.fixture
-def sandbox(rkt: Rkt, tmp_path: Path) -> Iterator[Sandbox]:
-    sb = start_sandbox(rkt, tmp_path, "--net=host")
-    yield sb
-    if sb.proc.poll() is None:
-        rkt("stop", "--force", sb.uuid)
-        sb.proc.communicate(timeout=20)
 
 
 def test_sandbox_is_listed_at_once_and_stops_with_rkt_stop(rkt: Rkt, tmp_path: Path, busybox: str) -> None:

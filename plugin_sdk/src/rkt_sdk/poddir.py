@@ -171,13 +171,6 @@ class PodDir:
         except FileNotFoundError:
             raise PodDirError(f"pod {self.path.name}: app {app!r} records no image layers") from None
 
-    def read_app_tree_ids(self, app: str) -> tuple[str, ...]:
-        """The ids of the store trees the app's rootfs comes from (``()`` if none recorded)."""
-        try:
-            text = (self.path / "appsinfo" / app / "treeStoreID").read_text()
-        except FileNotFoundError:
-            return ()
-        return tuple(line.strip() for line in text.splitlines() if line.strip())
 
     # pid and pgid
     def write_pid(self, pid: int) -> None:

@@ -40,7 +40,6 @@ def test_app_image_records_every_tree_and_layer_in_order(tmp_path: Path) -> None
     lowers = (Path("/s/trees/top/rootfs"), Path("/s/trees/base/rootfs"))
     pd.write_app_image("web", '{"acKind": "ImageManifest"}\n', ("img", "top", "base"), lowers)
     assert (tmp_path / "appsinfo" / "web" / "treeStoreID").read_text() == "img\ntop\nbase\n"
-    assert pd.read_app_tree_ids("web") == ("img", "top", "base")
     assert pd.read_app_lowers("web") == lowers
 
 

@@ -31,7 +31,3 @@ class PlatformMismatch(FetchError):
 
 class AuthError(FetchError):
     """The source refused the credentials given, or asked for credentials none were configured for."""
-
-
-class UnsignedImage(FetchError):
-    """The image carries no signature rkt can verify and ``--insecure-options=image`` was not given."""

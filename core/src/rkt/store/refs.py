@@ -15,8 +15,6 @@ from urllib.parse import unquote, urlsplit
 from rkt.store.ids import looks_like_id
 from rkt_sdk.record import Record
 
-REMOTE_SCHEMES = ("http", "https", "docker", "oci")
-
 
 class ImageRef(Record):
     """A parsed reference: ``kind`` is ``id``, ``file``, ``name`` or ``remote``."""
