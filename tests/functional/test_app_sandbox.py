@@ -141,6 +141,32 @@ def test_add_start_stop_rm_in_any_order_and_readd(sandbox: Sandbox, busybox: str
     assert r.code == 254 and 'no app "a"' in r.err
 
 
+def _supervisor_children(sb: Sandbox) -> list[int]:
+    pid = int((sb.path / "pid").read_text())
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_an_added_apps_child_waits_for_its_start_and_goes_with_rm(sandbox: Sandbox, busybox: str) -> None:
+    """``app add`` has the supervisor set the app's child up ahead, waiting for ``app start``; ``rm`` kills
+    it, and a start whose prepared child died starts the app anew."""
+    uuid = sandbox.uuid
+    sandbox.add(busybox, "a", "exit 3")
+    wait_for(lambda: len(_supervisor_children(sandbox)) == 1, what="the prepared child")
+    assert sandbox.status("a")["state"] == "created"
+    sandbox.ok("rm", uuid, "--app=a")
+    assert _supervisor_children(sandbox) == []
+    sandbox.add(busybox, "b", "exit 4")
+    child = wait_for(lambda: _supervisor_children(sandbox), what="the prepared child")[0]
+    os.kill(child, signal.SIGKILL)
+    wait_for(lambda: not _supervisor_children(sandbox), what="the prepared child reaped")
+    sandbox.ok("start", uuid, "--app=b")
+    assert sandbox.wait_state("b", "exited")["exit_code"] == 4
+    sandbox.add(busybox, "c", "exit 5")
+    wait_for(lambda: _supervisor_children(sandbox), what="the prepared child")
+    sandbox.ok("start", uuid, "--app=c")
+    assert sandbox.wait_state("c", "exited")["exit_code"] == 5
+
+
 def test_an_app_that_exits_does_not_end_the_sandbox(sandbox: Sandbox, busybox: str) -> None:
     sandbox.add(busybox, "long", "sleep 1000")
     sandbox.add(busybox, "short", "exit 5")

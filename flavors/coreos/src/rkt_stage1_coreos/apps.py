@@ -18,11 +18,15 @@ if TYPE_CHECKING:
 
 
 def add(pod: Pod, app: PodApp, options: AppOptions) -> None:
-    """Check that the app can run in this pod (nothing is started or made)."""
+    """Check that the app can run in this pod, and have the supervisor prepare its start."""
     from rkt_stage1_coreos.plan import app_plan, load_run_record
 
     insecure = frozenset(load_run_record(pod.path).get("insecureOptions", ()))
     app_plan(pod, app, insecure, options.settings)
+    from rkt_stage1_coreos import control
+
+    # the supervisor sets up the app's child meanwhile (its start then lets it exec); no answer is awaited
+    control.notify(pod.path, pod.uuid, {"op": "prepare", "app": app.name, "runtime": app.runtime.to_dict()})
 
 
 def start(pod: Pod, app: str) -> None:

@@ -128,6 +128,21 @@ def _supervisor_runs(pod_path: Path) -> bool:
     return True
 
 
+def notify(pod_path: Path, uuid: str, obj: dict[str, Any]) -> None:
+    """Send one request that needs no answer; a supervisor that does not listen is left alone."""
+    try:
+        s = _connect(pod_path, uuid, wait=0.0)
+    except FlavorError:
+        return
+    try:
+        s.settimeout(1.0)
+        send(s, obj)
+    except OSError:
+        pass
+    finally:
+        s.close()
+
+
 def request(pod_path: Path, uuid: str, obj: dict[str, Any], timeout: float | None = 30.0) -> dict[str, Any]:
     """Send one request and return the answer.
 

@@ -33,13 +33,13 @@ def reset_signals() -> None:
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
-def close_fds(keep: int = -1) -> None:
-    """Close every descriptor above 2 except ``keep``."""
-    if keep > 2:
-        os.closerange(3, keep)
-        os.closerange(keep + 1, 1 << 20)
-    else:
-        os.closerange(3, 1 << 20)
+def close_fds(*keep: int) -> None:
+    """Close every descriptor above 2 except those in ``keep`` (negative ones are ignored)."""
+    low = 3
+    for fd in sorted(k for k in keep if k > 2):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 20)
 
 
 def take_terminal() -> None:

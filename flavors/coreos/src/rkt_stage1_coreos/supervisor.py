@@ -48,8 +48,12 @@ def app_pid_file(pod_path: str | os.PathLike[str], app: str) -> str:
     return os.path.join(pod_path, "stage1-data", "apps", app)
 
 
-def _app_child(plan: PodPlan, app: AppPlan, cg: Cgroups | None, errfd: int) -> NoReturn:
-    """In the app's child: isolate, mount, pivot, drop privileges, exec. Never returns."""
+def _app_child(plan: PodPlan, app: AppPlan, cg: Cgroups | None, errfd: int, go: int = -1) -> NoReturn:
+    """In the app's child: isolate, mount, pivot, drop privileges, exec. Never returns.
+
+    With ``go``, the child set up ahead of its start waits there before it drops privileges:
+    one byte lets it go on; end of file (its start was called off) ends it quietly.
+    """
     try:
         launch.reset_signals()
         if plan.interactive:
@@ -69,7 +73,9 @@ def _app_child(plan: PodPlan, app: AppPlan, cg: Cgroups | None, errfd: int) -> N
             os.chdir(app.cwd)
         except OSError as e:
             raise OSError(e.errno, f"working directory {app.cwd}: {e.strerror}") from None
-        launch.close_fds(keep=errfd)
+        launch.close_fds(errfd, go)
+        if go >= 0 and not os.read(go, 1):
+            os._exit(START_FAILED)
         launch.drop_privileges(app)
         launch.exec_app(app.argv, app.env)
     except BaseException as e:

@@ -1,0 +1,39 @@
+"""An app's child set up ahead of its start, and what a child reports before its exec.
+
+At ``rkt app add`` the supervisor of a sandbox forks the new app's child and lets it do all
+of its start (cgroup, mount namespace, root, working directory) but drop privileges and
+exec; ``rkt app start`` then only lets it go on. A start whose app changed since, or whose
+prepared child died, starts the app anew, so the outcome is that of a start from scratch.
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rkt_stage1_coreos.iopump import AppIO
+    from rkt_stage1_coreos.plan import AppPlan
+
+
+class Prepared:
+    """An added app's child, set up ahead of its start (mounts, root, cgroup): it waits for one byte to exec."""
+
+    def __init__(self, plan: AppPlan, pid: int, io: AppIO, result: int, go: int) -> None:
+        self.plan = plan
+        self.pid = pid
+        self.io = io
+        self.result = result  # read end of what the child says (its pid, or why it failed), closed at its exec
+        self.go = go  # write end of what lets it exec
+        self.dead = False
+
+
+def read_result(r: int) -> tuple[int, str]:
+    """Read a child's result pipe to its end (closed at the app's exec): its host pid, and why it failed ("")."""
+    chunks = []
+    while b := os.read(r, 4096):
+        chunks.append(b)
+    os.close(r)
+    head, _, err = b"".join(chunks).partition(b"\n")
+    host_pid = int(head[1:]) if head.startswith(b"P") and head[1:].isdigit() else 0
+    return host_pid, err.decode(errors="replace")
