@@ -25,8 +25,9 @@ def add(pod: Pod, app: PodApp, options: AppOptions) -> None:
     app_plan(pod, app, insecure, options.settings)
     from rkt_stage1_coreos import control
 
-    # the supervisor sets up the app's child meanwhile (its start then lets it exec); no answer is awaited
-    control.notify(pod.path, pod.uuid, {"op": "prepare", "app": app.name, "runtime": app.runtime.to_dict()})
+    # once this command has exited (the manifest names the app then), the supervisor sets up the app's
+    # child, while 'rkt app start' starts; that start then only lets it exec
+    control.notify_at_exit(pod.path, pod.uuid, {"op": "prepare", "app": app.name})
 
 
 def start(pod: Pod, app: str) -> None:

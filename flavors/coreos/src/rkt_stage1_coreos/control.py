@@ -128,8 +128,13 @@ def _supervisor_runs(pod_path: Path) -> bool:
     return True
 
 
-def notify(pod_path: Path, uuid: str, obj: dict[str, Any]) -> None:
-    """Send one request that needs no answer; a supervisor that does not listen is left alone."""
+#: connections kept open until this process exits (see :func:`notify_at_exit`)
+_HELD: list[_socket.socket] = []
+
+
+def notify_at_exit(pod_path: Path, uuid: str, obj: dict[str, Any]) -> None:
+    """Send one request that the supervisor acts on once this process has exited (its end of the
+    connection closes then); no answer. A supervisor that does not listen is left alone."""
     try:
         s = _connect(pod_path, uuid, wait=0.0)
     except FlavorError:
@@ -138,9 +143,9 @@ def notify(pod_path: Path, uuid: str, obj: dict[str, Any]) -> None:
         s.settimeout(1.0)
         send(s, obj)
     except OSError:
-        pass
-    finally:
         s.close()
+        return
+    _HELD.append(s)
 
 
 def request(pod_path: Path, uuid: str, obj: dict[str, Any], timeout: float | None = 30.0) -> dict[str, Any]:

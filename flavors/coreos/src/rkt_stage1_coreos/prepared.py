@@ -1,17 +1,21 @@
 """An app's child set up ahead of its start, and what a child reports before its exec.
 
-At ``rkt app add`` the supervisor of a sandbox forks the new app's child and lets it do all
-of its start (cgroup, mount namespace, root, working directory) but drop privileges and
-exec; ``rkt app start`` then only lets it go on. A start whose app changed since, or whose
+Once ``rkt app add`` has exited (while a following ``rkt app start`` starts up), the
+supervisor of a sandbox forks the new app's child and lets it do all of its start (cgroup,
+mount namespace, root, working directory) but drop privileges and exec; ``rkt app start``
+then only lets it go on. A start whose app changed since, or whose
 prepared child died, starts the app anew, so the outcome is that of a start from scratch.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import selectors
+
     from rkt_stage1_coreos.iopump import AppIO
     from rkt_stage1_coreos.plan import AppPlan
 
@@ -26,6 +30,18 @@ class Prepared:
         self.result = result  # read end of what the child says (its pid, or why it failed), closed at its exec
         self.go = go  # write end of what lets it exec
         self.dead = False
+
+    def cancel(self, sel: selectors.BaseSelector) -> None:
+        """Kill the child (unless it is gone) and release what it holds."""
+        if not self.dead:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        for fd in (self.go, self.result):
+            os.close(fd)
+        self.io.close(sel)
 
 
 def read_result(r: int) -> tuple[int, str]:

@@ -63,6 +63,7 @@ class Sandbox(Supervisor):
         self.settings = dict(settings or {})
         self.apps: dict[str, AppRun] = {}
         self.prepared: dict[str, Prepared] = {}
+        self.pending: dict[str, socket.socket] = {}  # prepare requests whose 'rkt app add' still runs
         self.sel = selectors.DefaultSelector()
         self.listener = control.listen(plan.path)
 
@@ -92,7 +93,7 @@ class Sandbox(Supervisor):
         plan, ra = self._plan(name)
         prep = self.prepared.pop(name, None)
         if prep is not None and (prep.dead or prep.plan != plan or prep.io.modes != io_modes(ra)):
-            self._cancel(prep)
+            prep.cancel(self.sel)
             prep = None
         if run is not None:
             run.io.close(self.sel)
@@ -119,22 +120,46 @@ class Sandbox(Supervisor):
             self.cg.create(plan.cgroup)
             apply_limits(self.cg, plan.cgroup, plan.limits)
 
-    def prepare_app(self, name: str, raw: Any) -> None:
-        """Set up the child of an app just added (``raw``: its manifest entry) ahead of its start.
+    def _prepare_later(self, conn: socket.socket, name: str) -> None:
+        """Prepare app ``name`` once the ``rkt app add`` that asked has exited (its connection ends)."""
+        old = self.pending.pop(name, None)
+        if old is not None:
+            self._drop(old)
+        self.pending[name] = conn
+
+        def ended(_fd: int) -> None:
+            if self.pending.get(name) is conn:
+                del self.pending[name]
+            self._drop(conn)
+            try:
+                self.prepare_app(name)
+            except Exception as e:  # only a speed-up: the start does it all anew and reports what fails
+                from rkt_stage1_coreos.supervisor import _say
+
+                _say(f"app {name!r}: not prepared ahead: {e}")
+
+        self.sel.register(conn, selectors.EVENT_READ, ended)
+
+    def _drop(self, conn: socket.socket) -> None:
+        try:
+            self.sel.unregister(conn)
+        except (KeyError, ValueError):
+            pass
+        conn.close()
+
+    def prepare_app(self, name: str) -> None:
+        """Set up the child of an app the manifest names and that never ran, ahead of its start.
 
         Only a speed-up: :meth:`start_app` uses the child when its plan is still the app's,
         and starts the app anew otherwise; ``rm`` and a stop of the pod kill it.
         """
         from rkt_sdk.appio import io_modes
-        from rkt_sdk.podmanifest import RuntimeApp
-        from rkt_sdk.record import replace
 
         if name in self.apps or name in self.prepared:
             return
         pod = self.pd.read_pod(self.plan.uuid)
-        if pod.app(name) is None:  # the manifest naming it is written once the add hook returns
-            ra = RuntimeApp.from_dict(raw, "app")
-            pod = self.pd.pod(self.plan.uuid, replace(pod.manifest, apps=(*pod.manifest.apps, ra)))
+        if pod.app(name) is None:  # the add failed or was killed
+            return
         plan, ra = self._plan(name, pod)
         modes = io_modes(ra)
         if modes[0] == "tty":
@@ -157,18 +182,6 @@ class Sandbox(Supervisor):
         os.close(prep.go)
         host_pid, err = read_result(prep.result)
         return prep.pid, host_pid, err
-
-    def _cancel(self, prep: Prepared) -> None:
-        """Kill a prepared child and release what it holds."""
-        if not prep.dead:
-            try:
-                os.kill(prep.pid, signal.SIGKILL)
-                os.waitpid(prep.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
-        for fd in (prep.go, prep.result):
-            os.close(fd)
-        prep.io.close(self.sel)
 
     def _spawn(self, plan: AppPlan, io: AppIO, go: int = -1) -> tuple[int, int]:
         """Fork the app's child (waiting on ``go`` before its exec, if given); its pid and the result pipe."""
@@ -256,7 +269,10 @@ class Sandbox(Supervisor):
         """Drop an app that is not running: its I/O, a child prepared for it, its cgroup, its pid file."""
         prep = self.prepared.pop(name, None)
         if prep is not None:
-            self._cancel(prep)
+            prep.cancel(self.sel)
+        conn = self.pending.pop(name, None)
+        if conn is not None:
+            self._drop(conn)
         run = self.apps.pop(name, None)
         if run is not None:
             run.io.close(self.sel)
@@ -301,13 +317,8 @@ class Sandbox(Supervisor):
         op, name = req.get("op"), str(req.get("app", ""))
         run = self.apps.get(name)
         if op == "prepare":
-            try:
-                self.prepare_app(name, req.get("runtime"))
-            except Exception as e:  # only a speed-up: the start does it all anew and reports what fails
-                from rkt_stage1_coreos.supervisor import _say
-
-                _say(f"app {name!r}: not prepared ahead: {e}")
-            return False
+            self._prepare_later(conn, name)
+            return True
         if op == "start":
             self.start_app(name)
             _answer(conn, {"ok": True}, close=False)
