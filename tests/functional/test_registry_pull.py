@@ -286,3 +286,14 @@ def test_run_a_registry_image(rkt: Rkt, registry: Registry, env: dict[str, str],
     lines = r.out.splitlines()
     assert lines[0] == "registry from /home/user as user", r
     assert "second" in lines and "third" in lines and "base-only" not in lines, r
+
+
+def test_debug_shows_each_registry_request(rkt: Rkt, registry: Registry, env: dict[str, str]) -> None:
+    ref = registry.ref("app/oci:v2")
+    plain = rkt.run_ok(*FETCH, ref, env=env)
+    assert "GET " not in plain.err, plain.err
+    rkt.run_ok("image", "rm", plain.out.strip(), env=env)
+    r = rkt.run_ok("--debug", *FETCH, ref, env=env)
+    requests = [line for line in r.err.splitlines() if line.startswith("GET ")]
+    assert f"GET http://{registry.host}/v2/app/oci/manifests/v2: 200 OK" in requests, r.err
+    assert any("/blobs/sha256:" in line for line in requests), r.err

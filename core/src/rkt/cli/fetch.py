@@ -42,7 +42,7 @@ def run(args: argparse.Namespace, gopts: GlobalOptions) -> int:
     pull_policy = "never" if args.store_only else "update" if args.no_store else args.pull_policy
     signatures = {ref: Path(sig) for ref, sig in zip(args.images, args.signature, strict=False)}
     policy = ImagePolicy(gopts.config_dirs, gopts.insecure_options, signatures,
-                         trust_keys_from_https=gopts.trust_keys_from_https)
+                         trust_keys_from_https=gopts.trust_keys_from_https, debug=gopts.debug)
     with Store(DataDir(gopts.dir).store) as store:
         for ref in args.images:
             rec = policy.fetch(store, ref, pull_policy)

@@ -222,7 +222,8 @@ def add_app(env: Environment, uuid: str, req: AppRequest, modes: tuple[str, str,
 
     with app_lock(open_pod(env, uuid)) as mp:
         reconcile(mp)
-        policy = ImagePolicy(env.config_dirs, env.insecure, {req.image: Path(req.signature)} if req.signature else {})
+        policy = ImagePolicy(env.config_dirs, env.insecure, {req.image: Path(req.signature)} if req.signature else {},
+                             trust_keys_from_https=env.trust_keys_from_https, debug=env.debug)
         with Store(env.data.store) as store:
             image_id = policy.find_id(store, req.image)
             ra, volumes = _runtime_app(mp, req, modes, image_id, store.manifest(image_id))

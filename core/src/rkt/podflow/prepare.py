@@ -139,7 +139,7 @@ def build_manifest(req: PodRequest, env: Environment, store: Store) -> PodManife
     from rkt.trust.policy import ImagePolicy
 
     policy = ImagePolicy(env.config_dirs, env.insecure, {a.image: Path(a.signature) for a in req.apps if a.signature},
-                         trust_keys_from_https=env.trust_keys_from_https)
+                         trust_keys_from_https=env.trust_keys_from_https, debug=env.debug)
 
     def resolve(ref: str) -> tuple[str, ImageManifest]:
         image_id = policy.find_id(store, ref, req.pull_policy)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 
 def fetch_image(store: Store, ref: str, *, insecure: frozenset[str] = frozenset(), verifier: Verifier | None = None,
-                pull_policy: str = "new", config_dirs: tuple[Path, ...] = ()) -> ImageRecord:
+                pull_policy: str = "new", config_dirs: tuple[Path, ...] = (), debug: bool = False) -> ImageRecord:
     """Make ``ref`` available in the store and return its record.
 
     A file (path or ``file://`` URL) is imported (again, if already there: the result
@@ -42,7 +42,8 @@ def fetch_image(store: Store, ref: str, *, insecure: frozenset[str] = frozenset(
     appc discovery. An ``http(s)://`` URL is downloaded as ``pull_policy`` says
     (:mod:`rkt.images.remote_aci`). A source (``docker://``, ``oci:``, ``oci-archive:``,
     ``docker-archive:``) is pulled as ``pull_policy`` says (:func:`rkt.images.pull.fetch_source`),
-    a registry image only with a trusted signature (:func:`rkt.trust.registry.check_pull`).
+    a registry image only with a trusted signature (:func:`rkt.trust.registry.check_pull`);
+    ``debug`` (``--debug``) makes a registry source show each request on stderr.
     """
     from rkt.images.reference import parse_source
 
@@ -52,7 +53,7 @@ def fetch_image(store: Store, ref: str, *, insecure: frozenset[str] = frozenset(
         from rkt.images.source import SourceOptions
         from rkt.trust.registry import check_pull
 
-        return fetch_source(store, source, SourceOptions(insecure, tuple(config_dirs)), pull_policy, check_pull)
+        return fetch_source(store, source, SourceOptions(insecure, tuple(config_dirs), debug), pull_policy, check_pull)
     from rkt.store.refs import parse_ref
 
     r = parse_ref(ref)

@@ -29,12 +29,14 @@ class ImagePolicy:
     :param config_dirs: rkt's config dirs (the keystore's system and local dirs).
     :param insecure: ``--insecure-options`` values; ``image`` skips every check.
     :param signatures: ``--signature`` files by the image reference they belong to.
+    :param debug: ``--debug``: a registry source shows each request on stderr.
     """
 
     def __init__(self, config_dirs: tuple[Path, ...], insecure: frozenset[str] = frozenset(),
                  signatures: dict[str, Path] | None = None, *, quiet: bool = False,
-                 trust_keys_from_https: bool = False) -> None:
+                 trust_keys_from_https: bool = False, debug: bool = False) -> None:
         self.config_dirs = config_dirs
+        self.debug = debug
         self.insecure = insecure
         self.signatures = dict(signatures or {})
         self.quiet = quiet
@@ -105,7 +107,7 @@ class ImagePolicy:
         from rkt.trust.fetching import fetch_image
 
         return fetch_image(store, ref, insecure=self.insecure, verifier=self, pull_policy=pull_policy,
-                           config_dirs=self.config_dirs)
+                           config_dirs=self.config_dirs, debug=self.debug)
 
     def find_id(self, store: Store, ref: str, pull_policy: str = "new") -> str:
         """The full id of the image ``ref`` names: a stored id is found without the index or any
