@@ -99,10 +99,15 @@ def test_apps_share_network_and_ipc_each_with_its_own_root(rkt: Rkt, tmp_path: P
     log = (sandbox.path / "logs" / "client.log").read_text()
     assert "own-root" in log
     ids = [line.split()[-1] for line in log.splitlines() if ":[" in line]
-    other = [line.split()[-1] for line in (sandbox.path / "logs" / "other.log").read_text().splitlines()]
+    deadline = time.monotonic() + 10  # the other app's lines and the server's file are written as they come
+    while True:
+        other = [line.split()[-1] for line in (sandbox.path / "logs" / "other.log").read_text().splitlines()]
+        r = sandbox.rkt("enter", "--app=server", sandbox.uuid, "/bin/cat", "/tmp/got", "/marker")
+        if (len(other) >= 3 and "ping" in r.out) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert len(ids) == 3 and ids == other  # one IPC, network and UTS namespace for the pod's apps
     assert ids[0] != os.readlink("/proc/self/ns/ipc") and ids[1] != os.readlink("/proc/self/ns/net")
-    r = sandbox.rkt("enter", "--app=server", sandbox.uuid, "/bin/cat", "/tmp/got", "/marker")
     assert r.code == 0 and "ping" in r.out and "from-a" in r.out, str(r)
     assert {a["state"] for a in sandbox.apps().values()} == {"running", "exited"}
     rkt.run_ok("stop", sandbox.uuid)
