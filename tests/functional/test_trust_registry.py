@@ -125,3 +125,32 @@ def test_unsigned_and_other_repository(setup: Setup, images: Path) -> None:
     r = setup("--insecure-options=http,image", "fetch", setup.reg.ref("other/app:v1"))
     assert r.code == 0 and "signature verification is disabled" in r.err, r
     assert os.path.exists(setup.conf / "registries.d" / "test.yaml")
+
+
+def test_image_verify_rechecks_kept_signatures(setup: Setup, images: Path, data_dir: Path) -> None:
+    setup.push(f"oci:{images}:v1", "kept/app:v1")
+    setup.push(f"oci:{images}:v2", "kept/app:v2", sign=False)
+    assert setup("trust", f"--prefix={setup.reg.host}/kept", "--skip-fingerprint-review",
+                 str(setup.key.public)).code == 0
+    signed = setup("fetch", "--full", setup.reg.ref("kept/app:v1"))
+    assert signed.code == 0, signed
+    image_id = signed.out.strip()
+    assert (data_dir / "cas" / "signatures" / f"{image_id}.simple.json").is_file()
+    r = setup("image", "verify", image_id)
+    assert r.code == 0 and r.out.startswith(image_id[:39]), r
+    assert "verified, signed by Registry Signer" in r.out, r
+    # an image taken without its signature checked has none kept
+    unsigned = setup("--insecure-options=http,image", "fetch", "--full", setup.reg.ref("kept/app:v2"))
+    assert unsigned.code == 0, unsigned
+    r = setup("image", "verify", unsigned.out.strip())
+    assert r.code == 254 and r.out == "", r
+    assert r.err.splitlines() == [r.err.strip()] and "no signature is stored with it" in r.err, r
+    # today's keys: the key is no longer trusted
+    assert setup("trust", "rm", setup.key.fingerprint).code == 0
+    r = setup("image", "verify", image_id)
+    assert r.code == 254 and r.out == "", r
+    assert r.err.splitlines() == [r.err.strip()] and r.err.startswith("image verify: "), r
+    assert "no key is trusted" in r.err, r
+    # removing the image removes what was kept with it
+    assert setup("image", "rm", image_id).code == 0
+    assert not (data_dir / "cas" / "signatures" / f"{image_id}.simple.json").exists()

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from rkt.images.source import ImageSource, SourceOptions
     from rkt.store import ImageRecord, Store
 
+    #: A pull's signature check: raises to refuse, returns the signatures to keep (None: none).
+    Check = Callable[[Pulled, SourceOptions], bytes | None]
+
 #: Layers copied at once.
 PARALLEL = 3
 
@@ -149,7 +152,7 @@ def fetch_layers(store: Store, pulled: Pulled, work: Path, *, quiet: bool = Fals
     return list(todo)
 
 
-def commit(store: Store, pulled: Pulled, work: Path, staged: list[str]) -> ImageRecord:
+def commit(store: Store, pulled: Pulled, work: Path, staged: list[str], signatures: bytes | None) -> ImageRecord:
     """Make the pulled image (accepted by the pull's check) visible in the store."""
     from rkt.images.naming import image_names
     from rkt.store.oci_images import OciImage, commit_image
@@ -159,7 +162,7 @@ def commit(store: Store, pulled: Pulled, work: Path, staged: list[str]) -> Image
     size = pulled.manifest.config.size + sum(d.size for d in pulled.manifest.layers)
     image = OciImage(pulled.manifest_raw, pulled.config_raw, pulled.manifest.config.digest,
                      [d.digest for d in pulled.manifest.layers], appc, name, labels, size)
-    return commit_image(store, image, work, staged)
+    return commit_image(store, image, work, staged, signatures)
 
 
 def _appc_json(store: Store, pulled: Pulled, name: str, labels: dict[str, str], annotations: dict[str, str],
@@ -185,27 +188,33 @@ def _appc_json(store: Store, pulled: Pulled, name: str, labels: dict[str, str], 
 
 
 def pull(store: Store, source: ImageSource, ref: SourceRef, options: SourceOptions,
-         check: Callable[[Pulled, SourceOptions], None]) -> ImageRecord:
+         check: Check) -> ImageRecord:
     """Bring the image ``source`` names into the store (its stored record if it is there already).
 
-    ``check`` sees the manifest and config first: nothing of an image it refuses is read further or stored.
+    ``check`` sees the manifest and config first: nothing of an image it refuses is read further or stored;
+    the signatures it returns are kept with the image (given to an image stored without them).
     """
-    from rkt.store.oci_images import image_id_of
+    from rkt.store.oci_images import image_id_of, keep_signatures
 
     pulled = fetch_documents(source, ref)
-    check(pulled, options)
+    signatures = check(pulled, options)
     image_id = image_id_of(pulled.manifest_raw)
     try:
-        return store.resolve(image_id)
+        rec = store.resolve(image_id)
     except ImageNotFound:
         pass
+    else:
+        if signatures is not None and store.registry_signatures(image_id) is None:
+            with store.layout.workdir("pull") as work, store.layout.lock():
+                keep_signatures(store, work, image_id, signatures)
+        return rec
     with store.layout.workdir("pull") as work:
         staged = fetch_layers(store, pulled, work)
-        return commit(store, pulled, work, staged)
+        return commit(store, pulled, work, staged, signatures)
 
 
 def fetch_source(store: Store, ref: SourceRef, options: SourceOptions, policy: str,
-                 check: Callable[[Pulled, SourceOptions], None]) -> ImageRecord:
+                 check: Check) -> ImageRecord:
     """The record of the image ``ref`` names, pulled or not as ``policy`` (never, new, update) says.
 
     A pull is decided by ``check`` (see :func:`pull`).

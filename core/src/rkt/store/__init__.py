@@ -188,6 +188,13 @@ class Store:
         path = self.layout.signature(self._full(image_id))
         return path if path.is_file() else None
 
+    def registry_signatures(self, image_id: str) -> bytes | None:
+        """What a registry image's signatures were kept as when it was pulled (None: pulled unverified)."""
+        try:
+            return self.layout.registry_signatures(self._full(image_id)).read_bytes()
+        except FileNotFoundError:
+            return None
+
     def blob_path(self, image_id: str) -> Path:
         """The stored archive of an image, as it was fetched."""
         return self.layout.blob(self._full(image_id))
@@ -307,7 +314,7 @@ class Store:
         full = self._full(image_id)
         with self.layout.lock():
             self.index.delete(full)
-            for path in (self.layout.blob(full), self.layout.signature(full)):
+            for path in (self.layout.blob(full), self.layout.signature(full), self.layout.registry_signatures(full)):
                 try:
                     os.unlink(path)
                 except FileNotFoundError:

@@ -7,6 +7,7 @@
     <root>/blobs/sha512-<hex>       each image's archive, as it was fetched
     <root>/trees/deps-sha512-<hex>/ each rendered image: manifest, rootfs/, rendered
     <root>/signatures/sha512-<hex>.asc  the signature an image was verified with
+    <root>/signatures/sha512-<hex>.simple.json  a registry image's simple-signing signatures
     <root>/tmp/<kind>-<random>/     work of one import or render, locked by its process
 
 Anything under ``tmp/`` is invisible to readers. Blobs and trees reach their final name
@@ -50,6 +51,10 @@ class Layout:
     def signature(self, image_id: str) -> Path:
         """The detached signature an image was verified with when it was fetched."""
         return self.signatures / f"{image_id}.asc"
+
+    def registry_signatures(self, image_id: str) -> Path:
+        """The simple-signing signatures a registry image was verified with (:mod:`rkt.trust.kept`)."""
+        return self.signatures / f"{image_id}.simple.json"
 
     def tree(self, tree_id: str) -> Path:
         return self.trees / tree_id

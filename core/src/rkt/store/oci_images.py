@@ -52,11 +52,23 @@ def image_id_of(manifest: bytes) -> str:
     return "sha512-" + hashlib.sha512(manifest).hexdigest()
 
 
-def commit_image(store: Store, image: OciImage, work: Path, staged: list[str]) -> ImageRecord:
+def keep_signatures(store: Store, work: Path, image_id: str, signatures: bytes) -> None:
+    """Keep what a registry image was verified with, for ``rkt image verify`` (store lock held)."""
+    import os
+
+    tmp = work / "signatures"
+    tmp.write_bytes(signatures)
+    store.layout.signatures.mkdir(mode=0o755, exist_ok=True)
+    os.replace(tmp, store.layout.registry_signatures(image_id))
+
+
+def commit_image(store: Store, image: OciImage, work: Path, staged: list[str],
+                 signatures: bytes | None = None) -> ImageRecord:
     """Make an image visible, with the layers staged in ``work`` (:func:`~rkt.store.layer_ingest.stage_layer`).
 
     One step under the store lock: the staged layers' blobs and trees, the config and manifest
-    blobs, the image's tree, and last its index row. Every other layer must be stored already.
+    blobs, the signatures it was verified with (if any), the image's tree, and last its index
+    row. Every other layer must be stored already.
     """
     from rkt.store.layer_ingest import commit_layer
 
@@ -78,6 +90,8 @@ def commit_image(store: Store, image: OciImage, work: Path, staged: list[str]) -
                              "fetch it again")
         place_blob(layout, work / "config", blob_name(image.config_digest), durable)
         place_tree(layout, work, work / "tree", tree_id(image_id), durable)
+        if signatures is not None:
+            keep_signatures(store, work, image_id, signatures)
         place_blob(layout, work / "manifest", image_id, durable)
         return store.index.insert(rec, image.appc_manifest, OCI_FORMAT, len(image.manifest))
 

@@ -28,9 +28,21 @@ def verify_stored(store: Store, ref: str, config_dirs: tuple[Path, ...]) -> str:
         from rkt.store.oci_images import is_oci
 
         if is_oci(store, rec.id):
-            raise SignatureError(f'image "{ref}" ({rec.name}): an OCI image; registry images are checked against '
-                                 "their signature store when pulled, and no signature is kept to check again")
+            return _verify_registry(store, rec.id, ref, rec.name, display, config_dirs)
         raise SignatureError(f'image "{ref}" ({rec.name}): no signature is stored with it '
                              "(it was fetched without verification)")
     v = verify_file(Keystore.from_config_dirs(config_dirs), store.blob_path(rec.id), sig, rec.name, ref)
+    return f"{display}: verified, signed by {v.uid or v.fingerprint} ({v.fingerprint})"
+
+
+def _verify_registry(store: Store, image_id: str, ref: str, name: str, display: str,
+                     config_dirs: tuple[Path, ...]) -> str:
+    """A registry image checked with the simple-signing signatures kept when it was pulled."""
+    kept = store.registry_signatures(image_id)
+    if kept is None:
+        raise SignatureError(f'image "{ref}" ({name}): no signature is stored with it '
+                             "(it was fetched without verification, or from a local OCI source)")
+    from rkt.trust.kept import verify_kept
+
+    v = verify_kept(kept, store.blob_path(image_id).read_bytes(), config_dirs, ref)
     return f"{display}: verified, signed by {v.uid or v.fingerprint} ({v.fingerprint})"
