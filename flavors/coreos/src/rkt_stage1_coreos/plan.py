@@ -195,7 +195,7 @@ def app_plan(pod: Pod, pa: PodApp, insecure: frozenset[str], settings: Mapping[s
     :raises FlavorError: an input of the app is unusable; the message names it.
     """
     from rkt_sdk.resolved import make_volume_dirs, resolve_app
-    from rkt_sdk.stopsignal import stop_signal
+    from rkt_sdk.stopsignal import stop_signal_number
 
     ra = resolve_app(pod, pa, terminal=interactive)
     where = f"app {ra.name!r}"
@@ -216,7 +216,7 @@ def app_plan(pod: Pod, pa: PodApp, insecure: frozenset[str], settings: Mapping[s
         limits=limits, oom_score_adj=oom_adj,
         resolv_conf=str(pd.resolv_conf) if pd.resolv_conf.is_file() else "",
         hosts=str(pd.hosts) if pd.hosts.is_file() else "",
-        stop_signal=int(stop_signal(pa.runtime)),
+        stop_signal=stop_signal_number(pa.runtime),
         mask_paths="paths" not in insecure)
 
 
