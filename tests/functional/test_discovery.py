@@ -166,3 +166,25 @@ def test_https_aci_without_signature_refused(ns: InNs) -> None:
     assert r.code == 254, r
     assert 'image "https://example.com/plain/app.aci": no signature found' in r.err and _images(ns) == ""
     assert any("GET /plain/app.aci.asc" in line and " 404 " in line for line in ns.host.requests())
+
+
+def test_discovered_image_streams_through_the_signature_check(ns: InNs, key: Key, tmp_path: Path) -> None:
+    """The discovered image is checked as it streams in, as https:// ACIs are: the signature given
+    for the name (--signature) is used as for a URL, and a missing or wrong one keeps nothing."""
+    image = ns.host.root / "images/example.com/app-v1.0-linux-amd64.aci"
+    served = image.with_name(image.name + ".asc")
+    given = tmp_path / "given.asc"
+    given.write_bytes(served.read_bytes())
+    served.unlink()
+    assert ns("trust", "--prefix=example.com/app", "--skip-fingerprint-review", str(key.public)).code == 0
+    r = ns("fetch", "example.com/app:v1.0")
+    assert r.code == 254 and _images(ns) == "", r
+    errors = [ln for ln in r.err.splitlines() if not ln.startswith("Download")]
+    assert len(errors) == 1 and errors[0].startswith('fetch: image "example.com/app:v1.0": no signature could '
+                                                     "be downloaded"), r
+    assert "https://example.com/images/example.com/app-v1.0-linux-amd64.aci.asc" in errors[0], r
+    asked = len(ns.host.requests())
+    r = ns("fetch", f"--signature={given}", "example.com/app:v1.0")
+    assert r.code == 0 and "verified: signed by App Publisher" in r.err, r
+    assert not any(".asc" in line for line in ns.host.requests()[asked:]), "the given signature is used"
+    assert _images(ns).split() == ["example.com/app:v1.0"]

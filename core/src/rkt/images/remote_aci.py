@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 
         def begin_url(self, url: str, fetch_signature: Callable[[], bytes | None]) -> Check | None: ...
 
+    #: Starts a download's check, given a way to read its signature (None: the server has none).
+    Begin = Callable[[Callable[[], bytes | None]], Check | None]
+
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?(\d+)\"?", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(no-cache|no-store)\b", re.IGNORECASE)
 
@@ -120,7 +123,21 @@ def fetch_url(store: Store, url: str, *, insecure: frozenset[str] = frozenset(),
         return cached
     if url.startswith("http://") and "http" not in insecure:
         raise FetchError(f'image "{url}": plain HTTP is not allowed; --insecure-options=http allows it')
-    return _download(store, url, insecure, rec if cached is not None else None, verifier, _auth(url, config_dirs))
+    begin = (lambda fetch_signature: verifier.begin_url(url, fetch_signature)) if verifier is not None else None
+    return _download(store, url, insecure, rec if cached is not None else None, begin, _auth(url, config_dirs))
+
+
+def fetch_discovered(store: Store, url: str, signature_url: str, insecure: frozenset[str],
+                     begin: Begin) -> ImageRecord:
+    """Stream the ACI that appc discovery found at ``url`` into the store, as :func:`fetch_url` does.
+
+    ``begin`` is handed a way to read ``signature_url`` (None when the server has none) and starts
+    the check fed with the image's bytes as the import reads them, so nothing of an image that does
+    not verify is kept. Nothing is remembered of the URL (names are looked up in the store).
+    """
+    if url.startswith("http://") and "http" not in insecure:
+        raise FetchError(f'image "{url}": plain HTTP is not allowed; --insecure-options=http allows it')
+    return _download(store, url, insecure, None, begin, {}, signature_url=signature_url, remember=False)
 
 
 def _auth(url: str, config_dirs: tuple[Path, ...]) -> dict[str, str]:
@@ -136,8 +153,8 @@ def _auth(url: str, config_dirs: tuple[Path, ...]) -> dict[str, str]:
 
 
 def _signature(client: HttpClient, url: str, headers: dict[str, str]) -> bytes | None:
-    """The detached signature the server has at ``<url>.asc``, or None when it has none."""
-    r, _ = client.open(url + ".asc", headers)
+    """The detached signature the server has at ``url`` (``<image url>.asc``), or None when it has none."""
+    r, _ = client.open(url, headers)
     try:
         body = r.read(1 << 20)
     finally:
@@ -145,8 +162,8 @@ def _signature(client: HttpClient, url: str, headers: dict[str, str]) -> bytes |
     return body if r.status == 200 else None
 
 
-def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecord | None,
-              verifier: Verifier | None, auth: dict[str, str]) -> ImageRecord:
+def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecord | None, begin: Begin | None,
+              auth: dict[str, str], *, signature_url: str | None = None, remember: bool = True) -> ImageRecord:
     from rkt.images.progress import Progress
     from rkt.images.registry.errors import registry_reason
     from rkt.images.registry.transport import HttpClient, ResponseStream
@@ -180,13 +197,14 @@ def _download(store: Store, url: str, insecure: frozenset[str], rec: RemoteRecor
             progress.started(key, max(size, 0))
             download = ResponseStream(r, f'image "{url}"', size, lambda n: progress.advance(key, n))
             with io.BufferedReader(download, buffer_size=1 << 20) as stream:
-                if verifier is not None:
-                    check = verifier.begin_url(url, lambda: _signature(client, url, auth))
+                if begin is not None:
+                    check = begin(lambda: _signature(client, signature_url or url + ".asc", auth))
                 image = import_stream(store.layout, store.index, stream, url, store.limits, store.durable, check)
             check = None
             progress.finished(key)
-        write_record(store, RemoteRecord(url, image.id, r.headers.get("ETag"),
-                                         max_age(r.headers.get("Cache-Control")), now))
+        if remember:
+            write_record(store, RemoteRecord(url, image.id, r.headers.get("ETag"),
+                                             max_age(r.headers.get("Cache-Control")), now))
         return image
     finally:
         if check is not None:

@@ -1,9 +1,10 @@
 """Fetching an ACI by name (``rkt fetch example.com/app:v1.0``) through appc discovery.
 
-Discovery gives the image and signature URLs (:mod:`rkt.trust.discovery`); both are
-downloaded into the store's temporary area, the signature is checked against the keys
-trusted for the name while the image is imported, and the image's manifest must carry the
-name discovery was asked for (and the version, when one was given). With
+Discovery gives the image and signature URLs (:mod:`rkt.trust.discovery`); the image streams
+into the store's import as ``https://`` ACIs do (:func:`rkt.images.remote_aci.fetch_discovered`),
+checked against the signature (``--signature`` for the name, else the discovered one) and the
+keys trusted for the name while it is read, and its manifest must carry the name discovery was
+asked for (and the version, when one was given): nothing of an image refused is kept. With
 ``--trust-keys-from-https``, keys that discovery announced over HTTPS are trusted for the
 name first, as rkt did.
 """
@@ -11,7 +12,6 @@ name first, as rkt did.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from rkt.trust.discovery import Discovered, DiscoveryError, discover, host_labels
 from rkt.trust.errors import SignatureError, TrustError
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
         def keystore(self) -> Keystore: ...
 
-        def begin(self, ref: str, path: Path, signature: Path | None = None) -> PendingCheck | None: ...
+        def begin_url(self, url: str, fetch_signature: Callable[[], bytes | None]) -> PendingCheck | None: ...
 
 
 class NameCheck:
@@ -90,8 +90,9 @@ def _trust_discovered_keys(policy: NamePolicy, found: Discovered, name: str) -> 
 
 
 def fetch_by_name(policy: NamePolicy, store: Store, ref: str, name: str, version: str | None) -> ImageRecord:
-    """Discover, download, verify and import the image ``name[:version]``."""
-    from rkt.trust.remote import HttpError, download
+    """Discover, then download, verify and import the image ``name[:version]`` in one stream."""
+    from rkt.images.errors import FetchError
+    from rkt.images.remote_aci import fetch_discovered
 
     labels = host_labels()
     labels["version"] = version or "latest"
@@ -105,21 +106,32 @@ def fetch_by_name(policy: NamePolicy, store: Store, ref: str, name: str, version
         _trust_discovered_keys(policy, found, name)
     failures = []
     for ep in found.endpoints:
-        with store.layout.workdir("discover") as work:
-            aci, asc = work / "image.aci", work / "image.aci.asc"
-            try:
-                download(ep.aci, aci, allow_http=allow_http, insecure_tls=insecure_tls)
-                if not policy.skip:
-                    download(ep.asc, asc, allow_http=allow_http, insecure_tls=insecure_tls)
-            except HttpError as e:
-                failures.append(str(e))
-                continue
-            if not policy.skip:
-                sys.stderr.write(f'Downloaded image "{name}" from "{ep.aci}"\n')
-            inner = policy.begin(ref, aci, signature=asc) if not policy.skip else None
-            if policy.skip:
-                policy.warn_skipped()
-            return store.import_file(Path(aci), display=ref, check=NameCheck(ref, name, version, inner))
-    if not policy.skip and any("asc" in f for f in failures):
-        raise SignatureError(f'image "{ref}": no signature could be downloaded: {"; ".join(failures)}')
+        try:
+            return fetch_discovered(store, ep.aci, ep.asc, policy.insecure, _begin(policy, ref, name, version, ep.asc))
+        except FetchError as e:
+            failures.append(str(e))
     raise TrustError(f'image "{ref}": no image could be downloaded: {"; ".join(failures)}')
+
+
+def _begin(policy: NamePolicy, ref: str, name: str, version: str | None,
+           asc: str) -> Callable[[Callable[[], bytes | None]], NameCheck]:
+    """The check of a discovered image as it streams: its name and version, then its signature (``asc``)."""
+
+    def begin(fetch_signature: Callable[[], bytes | None]) -> NameCheck:
+        if policy.skip:
+            policy.warn_skipped()
+            return NameCheck(ref, name, version, None)
+        if asc.startswith("http://") and "http" not in policy.insecure:
+            raise SignatureError(f'image "{ref}": its signature "{asc}" is on plain HTTP, which is not allowed; '
+                                 "--insecure-options=http allows it")
+
+        def signature() -> bytes:
+            sig = fetch_signature()
+            if sig is None:
+                raise SignatureError(f'image "{ref}": no signature could be downloaded from "{asc}"; '
+                                     "use --insecure-options=image to skip the check")
+            return sig
+
+        return NameCheck(ref, name, version, policy.begin_url(ref, signature))
+
+    return begin
