@@ -49,10 +49,19 @@ def _load(data: bytes, display: str) -> tuple[DockerReference, bytes | None, lis
     return ref, signed, sigs
 
 
+def _names(index: bytes, digest: str) -> bool:
+    """Whether the index (or manifest list) ``index`` lists the manifest ``digest``."""
+    try:
+        entries = json.loads(index)["manifests"]
+        return any(isinstance(e, dict) and e.get("digest") == digest for e in entries)
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
 def verify_kept(data: bytes, manifest: bytes, config_dirs: tuple[Path, ...], display: str) -> Verdict:
     """Check the kept ``data`` vouches for the stored ``manifest`` with today's keys; else :class:`SignatureError`."""
     ref, signed, sigs = _load(data, display)
-    if signed is not None and manifest_digest(manifest).encode() not in signed:
+    if signed is not None and not _names(signed, manifest_digest(manifest)):
         raise SignatureError(f'image "{display}": the signed index does not name the stored manifest')
     return verify_registry_image(Keystore.from_config_dirs(config_dirs), sigs, ref,
                                  manifest if signed is None else signed, display)
