@@ -21,6 +21,10 @@ from pathlib import Path
 from rkt.trust.errors import TrustError
 from rkt_sdk.record import Record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO
+
 _ENV = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 _ARMOR = b"-----BEGIN PGP"
 
@@ -205,26 +209,19 @@ class Check:
         except BaseException:
             self._home.__exit__()
             raise
+        self._feeder = _Feeder(self._proc.stdin) if streamed and self._proc.stdin is not None else None
 
     def feed(self, data: bytes) -> None:
-        """Give gpgv the next bytes of the signed data (a streamed check)."""
-        stdin = self._proc.stdin
-        if stdin is None or stdin.closed:
-            return
-        try:
-            stdin.write(data)
-        except BrokenPipeError:  # gpgv gave up (an unreadable signature): its verdict says why
-            stdin.close()
+        """Give gpgv the next bytes of the signed data (a streamed check); returns before gpgv reads them."""
+        if self._feeder is not None:
+            self._feeder.put(data)
 
     def verdict(self) -> Verdict:
         """Wait for gpgv and return what it found (once)."""
         try:
             self._done = True
-            if self._proc.stdin is not None and not self._proc.stdin.closed:
-                try:
-                    self._proc.stdin.close()
-                except BrokenPipeError:
-                    pass
+            if self._feeder is not None:
+                self._feeder.close()
             out = self._proc.stdout.read() if self._proc.stdout is not None else b""
             self._proc.wait()
             v = parse_status(out.decode("utf-8", "replace"))
@@ -244,6 +241,8 @@ class Check:
         self._done = True
         if self._proc.poll() is None:
             self._proc.kill()
+        if self._feeder is not None:
+            self._feeder.close()
         for pipe in (self._proc.stdin, self._proc.stdout):
             if pipe is not None:
                 try:
@@ -252,3 +251,78 @@ class Check:
                     pass
         self._proc.wait()
         self._home.__exit__()
+
+
+class _Feeder:
+    """Writes a streamed check's data to gpgv from a thread of its own.
+
+    The download goes on while gpgv hashes what it has: :meth:`put` waits only when more than
+    :data:`_FEED_LIMIT` bytes are queued (a bound on memory), never for gpgv to read each chunk.
+    Writing to gpgv from the downloading thread made the two take turns, and the check cost
+    about as much as the download itself.
+    """
+
+    def __init__(self, stdin: IO[bytes]) -> None:
+        import threading
+
+        self._stdin = stdin
+        self._cond = threading.Condition()
+        self._chunks: list[bytes] = []
+        self._queued = 0
+        self._closed = False
+        self._broken = False
+        _grow_pipe(stdin.fileno())
+        self._thread = threading.Thread(target=self._write_all, name="gpgv-feed", daemon=True)
+        self._thread.start()
+
+    def put(self, data: bytes) -> None:
+        with self._cond:
+            while self._queued > _FEED_LIMIT and not self._broken:
+                self._cond.wait()
+            if self._broken or self._closed:
+                return
+            self._chunks.append(data)
+            self._queued += len(data)
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """No more data: wait until gpgv has it all (or gave up), then close its input."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join()
+
+    def _write_all(self) -> None:
+        while True:
+            with self._cond:
+                while not self._chunks and not self._closed:
+                    self._cond.wait()
+                if not self._chunks:
+                    break
+                chunk = self._chunks.pop(0)
+            try:
+                if not self._broken:
+                    self._stdin.write(chunk)
+            except (BrokenPipeError, ValueError, OSError):  # gpgv gave up: its verdict says why
+                self._broken = True
+            with self._cond:
+                self._queued -= len(chunk)
+                self._cond.notify_all()
+        try:
+            self._stdin.close()
+        except OSError:
+            pass
+
+
+#: Bytes of a streamed check queued for gpgv before the download waits for it.
+_FEED_LIMIT = 32 << 20
+
+
+def _grow_pipe(fd: int) -> None:
+    """Give the pipe to gpgv a 1 MiB buffer where the kernel allows (fewer, larger handovers)."""
+    import fcntl
+
+    try:
+        fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ
+    except OSError:
+        pass
