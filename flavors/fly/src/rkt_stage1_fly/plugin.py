@@ -68,6 +68,20 @@ def rkt_stage1_stop(pod: Pod, force: bool, timeout: float) -> None:
 
 @hookimpl
 def rkt_stage1_gc(pod_path: Path, uuid: str, settings: Mapping[str, Any]) -> None:
-    from rkt_sdk.linux.mount import unmount_tree
+    import os
 
-    unmount_tree(pod_path / "apps")
+    from rkt_sdk.linux.mount import MNT_DETACH, MountError, umount, unmount_tree
+
+    apps = pod_path / "apps"
+    try:
+        names = os.listdir(apps)
+    except OSError:
+        return
+    for name in names:  # an app's root is one mount on the host: detaching it takes what is below
+        root = apps / name / "rootfs"
+        if os.path.ismount(root):
+            try:
+                umount(root, MNT_DETACH)
+            except MountError:
+                unmount_tree(apps)
+                return
