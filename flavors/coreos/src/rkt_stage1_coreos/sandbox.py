@@ -28,7 +28,7 @@ from rkt_sdk.poddir import write_atomic
 from rkt_stage1_coreos import control
 from rkt_stage1_coreos.iopump import AppIO
 from rkt_stage1_coreos.prepared import Prepared, read_result
-from rkt_stage1_coreos.supervisor import START_FAILED, STOP_SIGNALS, Supervisor, _app_child
+from rkt_stage1_coreos.supervisor import START_FAILED, STOP_SIGNALS, Supervisor, _app_child, exited_children
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -238,13 +238,7 @@ class Sandbox(Supervisor):
 
     def reap(self) -> None:
         """Collect exited children; record each app's exit, answer who waits for it; the pod goes on."""
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, status in exited_children():
             plan = self.running.pop(pid, None)
             if plan is None:
                 for prep in self.prepared.values():

@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from rkt_sdk.linux import ns
@@ -148,13 +149,7 @@ class Supervisor:
 
     def reap(self) -> None:
         """Collect every exited child; record apps' exits; stop the pod on the first failure."""
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, status in exited_children():
             app = self.running.pop(pid, None)
             if app is None:
                 continue
@@ -254,3 +249,15 @@ def run_supervisor(plan: PodPlan, cg: Cgroups | None, netns: str | None, new_net
             _say(f"supervisor: {e}")
     sys.stdout.flush()
     os._exit(code)
+
+
+def exited_children() -> Iterator[tuple[int, int]]:
+    """``(pid, wait status)`` of each child that has exited, without blocking, until none is left."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        yield pid, status
