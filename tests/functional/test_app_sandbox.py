@@ -146,6 +146,45 @@ def test_add_start_stop_rm_in_any_order_and_readd(sandbox: Sandbox, busybox: str
     assert r.code == 254 and 'no app "a"' in r.err
 
 
+def _start_imports(sb: Sandbox, app: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """``rkt app start`` (by a UUID prefix) under ``-X importtime``: the result and the modules it imported."""
+    import sys
+
+    from tests.functional.conftest import RKT
+
+    argv = [sys.executable, "-X", "importtime", str(RKT), f"--dir={sb.rkt.data}", "app", "start", sb.uuid[:8],
+            "--app", app]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    return p, set(re.findall(r"^import time:.*\|\s*(\S+)$", p.stderr, re.M))
+
+
+def test_app_start_is_served_by_the_supervisor_without_loading_the_flavor(sandbox: Sandbox, busybox: str) -> None:
+    """coreos claims the app control socket: ``app start`` sends one line and imports next to nothing."""
+    assert json.loads((sandbox.path / "stage1").read_text())["controlSocket"] is True
+    sandbox.add(busybox, "q", "exit 3")
+    p, imported = _start_imports(sandbox, "q")
+    assert p.returncode == 0, p.stderr
+    assert sandbox.wait_state("q", "exited")["exit_code"] == 3
+    assert "rkt_sdk.appcontrol" in imported
+    heavy = {"pathlib", "json", "re", "enum", "rkt.podflow.apps", "rkt.stage1.loader", "rkt_stage1_coreos"}
+    assert not imported & heavy, imported & heavy
+    # what the supervisor refuses reads as the usual path's errors
+    r = sandbox.app("start", sandbox.uuid, "--app=nope")
+    assert (r.code, r.err) == (254, f'app: pod "{sandbox.uuid}" has no app "nope"\n')
+    sandbox.add(busybox, "long", "sleep 30")
+    sandbox.ok("start", sandbox.uuid, "--app=long")
+    r = sandbox.app("start", sandbox.uuid, "--app=long")
+    assert (r.code, r.err) == (254, f'app: app "long" of pod "{sandbox.uuid}" is already running\n')
+    # a pod whose record does not claim the socket (made by an older rkt) is started through the flavor's hook
+    record = json.loads((sandbox.path / "stage1").read_text())
+    del record["controlSocket"]
+    (sandbox.path / "stage1").write_text(json.dumps(record))
+    p, imported = _start_imports(sandbox, "q")
+    assert p.returncode == 0, p.stderr
+    assert {"rkt.podflow.apps", "rkt_stage1_coreos.apps"} <= imported
+    assert sandbox.wait_state("q", "exited")["exit_code"] == 3
+
+
 def _supervisor_children(sb: Sandbox) -> list[int]:
     pid = int((sb.path / "pid").read_text())
     return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]

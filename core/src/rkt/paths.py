@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rkt.podstates import POD_STATES
 from rkt_sdk.record import Record
 
+__all__ = ["POD_STATES", "DataDir", "Environment"]
+
 #: Pod state directories, in lifecycle order.
-POD_STATES = ("embryo", "prepare", "prepared", "run", "exited-garbage", "garbage")
 
 
 class DataDir:

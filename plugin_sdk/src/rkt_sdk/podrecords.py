@@ -40,8 +40,9 @@ class AppState(namedtuple("AppState", "name started finished exit_code created p
         return "running" if self.started else "created"
 
 
-class Stage1Record(namedtuple("Stage1Record", "name version distribution interface_version overlay status_hook",
-                              defaults=(1, True, False))):
+class Stage1Record(namedtuple("Stage1Record",
+                              "name version distribution interface_version overlay status_hook control_socket",
+                              defaults=(1, True, False, False))):
     """The ``stage1`` file: which flavor runs the pod, so ``enter``, ``stop``, ``status`` and ``gc`` reach it.
 
     :ivar name: the flavor's name (its entry point's name).
@@ -50,6 +51,8 @@ class Stage1Record(namedtuple("Stage1Record", "name version distribution interfa
     :ivar interface_version: the stage1 interface version the flavor declared.
     :ivar overlay: whether the apps' roots are overlay mounts (else copies).
     :ivar status_hook: whether the flavor implements ``rkt_stage1_status``.
+    :ivar control_socket: whether the pod's supervisor serves ``rkt app start`` on the app
+        control socket (:mod:`rkt_sdk.appcontrol`); the file says ``"controlSocket": true``.
     """
 
     __slots__ = ()
@@ -59,11 +62,12 @@ class Stage1Record(namedtuple("Stage1Record", "name version distribution interfa
     interface_version: int
     overlay: bool
     status_hook: bool
+    control_socket: bool
 
     def to_json(self) -> str:
         return json.dumps({"name": self.name, "version": self.version, "distribution": self.distribution,
                            "interfaceVersion": self.interface_version, "overlay": self.overlay,
-                           "statusHook": self.status_hook}) + "\n"
+                           "statusHook": self.status_hook, "controlSocket": self.control_socket}) + "\n"
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Stage1Record:
@@ -76,4 +80,5 @@ class Stage1Record(namedtuple("Stage1Record", "name version distribution interfa
         if not isinstance(name, str) or not name:
             raise PodDirError("malformed stage1 file")
         return cls(name, str(d.get("version", "")), str(d.get("distribution", "")),
-                   d.get("interfaceVersion", 1), bool(d.get("overlay", True)), bool(d.get("statusHook", False)))
+                   d.get("interfaceVersion", 1), bool(d.get("overlay", True)), bool(d.get("statusHook", False)),
+                   d.get("controlSocket") is True)

@@ -38,11 +38,14 @@ class Capabilities(Record):
     :ivar mutable: the flavor supports ``app add/start/stop/rm`` on a running pod.
     :ivar enter: the flavor supports ``rkt enter``.
     :ivar virtualized: each pod is a virtual machine.
+    :ivar control_socket: (with ``mutable``) the pod's supervisor serves ``rkt app start`` on
+        the app control socket, so stage0 need not load the flavor for it; see
+        :mod:`rkt_sdk.appcontrol` for the protocol.
 
     Defaults (a flavor that says nothing): ``multi_app=False``, ``isolators=frozenset()``,
     ``network_modes=frozenset({"host"})``, ``network_attachment="netns"``, ``mutable=False``,
-    ``enter=True``, ``virtualized=False``. Stage0 refuses, with exit 254 and before anything is
-    made, a second app, a ``--net`` mode or an isolator the flavor does not claim.
+    ``enter=True``, ``virtualized=False``, ``control_socket=False``. Stage0 refuses, with exit
+    254 and before anything is made, a second app, a ``--net`` mode or an isolator the flavor does not claim.
     """
 
     multi_app: bool = False
@@ -52,11 +55,13 @@ class Capabilities(Record):
     mutable: bool = False
     enter: bool = True
     virtualized: bool = False
+    control_socket: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"multiApp": self.multi_app, "isolators": sorted(self.isolators),
                 "networkModes": sorted(self.network_modes), "networkAttachment": self.network_attachment,
-                "mutable": self.mutable, "enter": self.enter, "virtualized": self.virtualized}
+                "mutable": self.mutable, "enter": self.enter, "virtualized": self.virtualized,
+                "controlSocket": self.control_socket}
 
 
 class FlavorInfo(Record):

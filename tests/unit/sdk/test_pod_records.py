@@ -17,14 +17,19 @@ def test_stage1_record_round_trip_in_rkt_s_field_names(tmp_path: Path) -> None:
     pd.write_stage1(rec)
     assert json.loads((tmp_path / "stage1").read_text()) == {
         "name": "coreos", "version": "0.1.0", "distribution": "rkt-stage1-coreos", "interfaceVersion": 2,
-        "overlay": False, "statusHook": True}
+        "overlay": False, "statusHook": True, "controlSocket": False}
     assert pd.read_stage1() == rec
+    served = rec._replace(control_socket=True)
+    pd.write_stage1(served)
+    assert '"controlSocket": true' in (tmp_path / "stage1").read_text()
+    assert pd.read_stage1() == served
 
 
 def test_a_stage1_record_of_an_older_rkt_reads_with_defaults(tmp_path: Path) -> None:
     (tmp_path / "stage1").write_text('{"name": "fly", "version": "0.1.0"}\n')
     rec = PodDir(tmp_path).read_stage1()
     assert (rec.name, rec.overlay, rec.status_hook, rec.interface_version) == ("fly", True, False, 1)
+    assert rec.control_socket is False
 
 
 @pytest.mark.parametrize("content", [None, "", "[]", '{"version": "1"}', '{"name": ""}', "{not json"])

@@ -1,7 +1,8 @@
 """Entry point of the ``rkt`` command.
 
 Only the module of the command being run is imported: ``rkt list`` never pays for
-``rkt run``'s imports. The commands and what each module defines are in
+``rkt run``'s imports. ``rkt app start`` is first offered to :mod:`rkt.cli.quick`, which
+imports next to nothing. The commands and what each module defines are in
 :mod:`rkt.cli.commands`; their flags are declared as :mod:`rkt.cli.options` describes.
 """
 
@@ -10,12 +11,11 @@ from __future__ import annotations
 import os
 import sys
 
-from rkt.cli.commands import COMMANDS
-from rkt.cli.context import GlobalOptions, parse_global
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, NoReturn
+
+    from rkt.cli.context import GlobalOptions
 
 USAGE = """\
 NAME:
@@ -39,6 +39,7 @@ def usage() -> str:
     """``rkt --help``: the commands and the global options, from their declarations."""
     import textwrap
 
+    from rkt.cli.commands import COMMANDS
     from rkt.cli.context import GLOBAL_FLAGS
 
     width = max(len(c) for c in COMMANDS)
@@ -68,6 +69,14 @@ def _verbatim_from(command: str, argv: list[str], start: int) -> int:
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the ``rkt`` command with ``argv`` (default ``sys.argv[1:]``) and exit."""
     args = sys.argv[1:] if argv is None else argv
+    if "app" in args and "start" in args:
+        from rkt.cli.quick import app_start
+
+        status = app_start(args)
+        if status is not None:
+            sys.exit(status)
+    from rkt.cli.commands import COMMANDS
+    from rkt.cli.context import parse_global
     from rkt_sdk.errors import RktError
 
     try:

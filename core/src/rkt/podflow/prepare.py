@@ -178,7 +178,8 @@ def make_pod(req: PodRequest, env: Environment, flavor: Flavor, store: Store, ma
 
     overlay = choose_overlay(not req.no_overlay, env.data.root, env.data.tmp)
     stage1 = Stage1Record(flavor.name, flavor.entry.dist_version, flavor.entry.dist, flavor.info.interface_version,
-                          overlay, flavor.implements("rkt_stage1_status"))
+                          overlay, flavor.implements("rkt_stage1_status"),
+                          flavor.info.capabilities.mutable and flavor.info.capabilities.control_socket)
     pod = prepare_pod(env.data, store, manifest, stage1, uuid, lock)
     if req.uuid_file_save:
         try:

@@ -1,16 +1,16 @@
 """The control channel of a coreos sandbox: a unix socket the supervisor listens on.
 
-The socket is ``stage1-data/control`` in the pod directory. Paths of pod directories can
-be longer than a socket address allows, so both ends reach it through an ``O_PATH``
-descriptor of its directory (``/proc/self/fd/N/control``).
-
-A request is one JSON object on one line (``{"op": "start", "app": NAME}``...); the answer
-is one JSON object on one line: ``{"ok": true, ...}`` or ``{"error": MESSAGE}``. After an
-``attach`` answer the connection carries the app's streams (:mod:`rkt_stage1_coreos.attach`).
+The socket and its first request are the SDK's app control protocol
+(:mod:`rkt_sdk.appcontrol`, which the coreos flavor claims): ``stage1-data/control`` in the pod
+directory, reached through an ``O_PATH`` descriptor of its directory since pod paths can be
+longer than a socket address allows, and ``{"op": "start", "app": NAME}`` answered
+``{"ok": true}`` or ``{"error": MESSAGE}``. The other requests are this flavor's own: one
+JSON object on one line (``{"op": "stop", "app": NAME, ...}``, ``rm``, ``reopen``,
+``attach``, ``prepare``), answered the same way. After an ``attach`` answer the connection
+carries the app's streams (:mod:`rkt_stage1_coreos.attach`).
 
 The client side (``rkt app start|stop|rm``, run once per command) speaks through the C
-module ``_socket``: the ``socket`` module around it turns every constant into an enum when
-imported, a few ms of a command that only connects, sends a line and reads one.
+module ``_socket``, as :mod:`rkt_sdk.appcontrol` explains.
 """
 
 from __future__ import annotations
@@ -20,7 +20,11 @@ import json
 import os
 from contextlib import contextmanager
 
+from rkt_sdk import appcontrol
+from rkt_sdk.appcontrol import read_line
 from rkt_sdk.errors import FlavorError
+
+__all__ = ["connect", "listen", "notify_at_exit", "read_line", "request", "send"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,16 +33,12 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-NAME = "control"
-#: longest request or answer line
-MAX_LINE = 1 << 16
-
 
 @contextmanager
 def _in_dir(pod_path: str | os.PathLike[str]) -> Iterator[str]:
-    d = os.open(os.path.join(pod_path, "stage1-data"), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    d = os.open(appcontrol.data_dir(pod_path), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        yield f"/proc/self/fd/{d}/{NAME}"
+        yield appcontrol.listen_address(d)
     finally:
         os.close(d)
 
@@ -47,7 +47,7 @@ def listen(pod_path: str | os.PathLike[str]) -> socket.socket:
     """Bind and listen on the pod's control socket (the supervisor does, before it reports ready)."""
     import socket
 
-    os.makedirs(os.path.join(pod_path, "stage1-data"), exist_ok=True)
+    os.makedirs(appcontrol.data_dir(pod_path), exist_ok=True)
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     with _in_dir(pod_path) as addr:
         try:
@@ -58,23 +58,6 @@ def listen(pod_path: str | os.PathLike[str]) -> socket.socket:
         os.chmod(addr, 0o600)
     s.listen(16)
     return s
-
-
-def read_line(sock: _socket.socket) -> bytes:
-    """One line from ``sock`` (without its newline); ``b""`` at end of file.
-
-    Reads no further than the newline (peeking first): after an ``attach`` answer, frames follow.
-    """
-    buf = bytearray()
-    while len(buf) < MAX_LINE:
-        peek = sock.recv(4096, _socket.MSG_PEEK)
-        if not peek:
-            break
-        end = peek.find(b"\n")
-        buf += sock.recv(end + 1 if end >= 0 else len(peek))
-        if end >= 0:
-            return bytes(buf[:-1])
-    return bytes(buf)
 
 
 def send(sock: _socket.socket, obj: dict[str, Any]) -> None:
@@ -102,13 +85,9 @@ def _connect(pod_path: Path, uuid: str, wait: float = 10.0) -> _socket.socket:
 
     deadline = time.monotonic() + wait
     while True:
-        s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
         try:
-            with _in_dir(pod_path) as addr:
-                s.connect(addr)
-            return s
+            return appcontrol.connect(pod_path)
         except OSError as e:
-            s.close()
             waiting = e.errno in (errno.ENOENT, errno.ECONNREFUSED) and _supervisor_runs(pod_path)
             if not waiting or time.monotonic() > deadline:
                 raise FlavorError(f"pod {uuid}: its supervisor does not answer ({e.strerror})") from None

@@ -30,7 +30,8 @@ def rkt_stage1_describe() -> FlavorInfo:
         summary="Linux namespaces, a supervisor as PID 1, cgroups, capabilities and seccomp",
         capabilities=Capabilities(multi_app=True, isolators=ISOLATORS,
                                   network_modes=frozenset({"host", "none", "contained"}),
-                                  network_attachment="netns", mutable=True, enter=True, virtualized=False))
+                                  network_attachment="netns", mutable=True, enter=True, virtualized=False,
+                                  control_socket=True))
 
 
 @hookimpl

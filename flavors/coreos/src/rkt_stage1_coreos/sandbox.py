@@ -77,7 +77,7 @@ class Sandbox(Supervisor):
         pod = pod or self.pd.read_pod(self.plan.uuid)
         pa = pod.app(name)
         if pa is None:
-            raise RktError(f"the pod has no app {name!r}")
+            raise RktError(f'pod "{self.plan.uuid}" has no app "{name}"')
         plan = app_plan(pod, pa, self.insecure, self.settings)
         if io_modes(pa.runtime)[0] == "tty" and "TERM" not in plan.env:
             plan = replace(plan, env={**plan.env, "TERM": "xterm"})  # a terminal's programs want to know it
@@ -89,7 +89,7 @@ class Sandbox(Supervisor):
 
         run = self.apps.get(name)
         if run is not None and run.code is None:
-            raise RktError(f"app {name!r} is already running")
+            raise RktError(f'app "{name}" of pod "{self.plan.uuid}" is already running')
         plan, ra = self._plan(name)
         prep = self.prepared.pop(name, None)
         if prep is not None and (prep.dead or prep.plan != plan or prep.io.modes != io_modes(ra)):

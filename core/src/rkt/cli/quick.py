@@ -1,0 +1,192 @@
+"""``rkt app start`` in a few system calls, before any command module is loaded.
+
+An orchestrator starts apps far more often than it does anything else with a pod, and for a
+pod whose flavor serves starts on its app control socket (:mod:`rkt_sdk.appcontrol`) the
+command needs no flavor, no manifest and no pod model: find the pod, take its app lock, send
+one line, read one line. :func:`app_start` does just that, importing only :mod:`os`,
+:mod:`fcntl`, ``_socket`` and ``_json``; ``pathlib``, ``json`` and ``re`` alone would cost a
+short-lived command more than the whole start.
+
+Whenever anything is out of the ordinary (flags other than ``--app``, ``--debug``, a data
+directory set in ``paths.d``, no single running pod of that UUID, a pod whose flavor does not
+serve the socket or whose supervisor does not answer), it returns None and the command takes
+its usual path (:func:`rkt.podflow.apps.start_app`), which says what is wrong the usual way.
+What the supervisor refuses, it prints as that path would: ``app: MESSAGE``, exit 254.
+"""
+
+from __future__ import annotations
+
+import os
+
+from rkt.cli.globalflags import config_dirs, data_dir, parse_insecure, scan_global
+from rkt.podstates import POD_STATES
+
+#: where a pod's data directory is when neither ``--dir``, ``$RKT_DIR`` nor ``paths.d`` says
+DEFAULT_DATA_DIR = "/var/lib/rkt"
+
+
+def app_start(argv: list[str]) -> int | None:
+    """Run ``rkt app start UUID --app=NAME`` given ``argv`` (the words after ``rkt``) over the
+    pod's app control socket; its exit status, or None for the usual path."""
+    try:
+        values, rest = scan_global(argv, None)
+        if "insecure_options" in values:
+            parse_insecure(str(values["insecure_options"]))  # a bad value is the usual path's error
+    except ValueError:
+        return None
+    if values.get("debug") or rest[:2] != ["app", "start"]:
+        return None
+    words = _uuid_and_app(rest[2:])
+    if words is None:
+        return None
+    data = data_dir(values)
+    if data is None:
+        if any(os.path.isdir(os.path.join(d, "paths.d")) for d in config_dirs(values)):
+            return None
+        data = DEFAULT_DATA_DIR
+    pod = _running_pod(data, words[0])
+    if pod is None or not _serves_start(pod):
+        return None
+    return _start(pod, words[1])
+
+
+def _uuid_and_app(args: list[str]) -> tuple[str, str] | None:
+    """``UUID --app=NAME`` (in either order, ``--app NAME`` too), or None for anything else."""
+    uuid = app = None
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a.startswith("--app="):
+            app = a[6:]
+        elif a == "--app" and i + 1 < len(args):
+            app = args[i + 1]
+            i += 1
+        elif a.startswith("-") or uuid is not None:
+            return None
+        else:
+            uuid = a
+        i += 1
+    return (uuid, app) if uuid and app else None
+
+
+def _running_pod(data: str, uuid: str) -> str | None:
+    """The path of the one pod ``uuid`` (or a prefix) names if it is in ``run`` and locked (running)."""
+    import errno
+    import fcntl
+
+    want = uuid.strip().lower()
+    found = []
+    for state in POD_STATES:
+        try:
+            names = os.listdir(os.path.join(data, "pods", state))
+        except OSError:
+            continue
+        found += [(state, n) for n in names if len(n) == 36 and n.startswith(want)]
+    if len(found) != 1 or found[0][0] != "run":
+        return None
+    path = os.path.join(data, "pods", "run", found[0][1])
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return None  # nobody holds the pod's lock: not running
+    except OSError as e:
+        return path if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN) else None
+    finally:
+        os.close(fd)
+
+
+def _serves_start(pod: str) -> bool:
+    """Whether the pod's ``stage1`` record says its supervisor serves starts on the control socket."""
+    try:
+        with open(os.path.join(pod, "stage1"), "rb") as f:
+            raw = f.read(1 << 16)
+        record = _json_object(raw.decode())
+    except (OSError, ValueError):
+        return False
+    return record is not None and record.get("controlSocket") is True
+
+
+def _start(pod: str, app: str) -> int | None:
+    import fcntl
+
+    from rkt_sdk import appcontrol
+
+    try:
+        request = appcontrol.start_request(app)
+        lock = os.open(os.path.join(pod, "rkt", "apps.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except (ValueError, OSError):
+        return None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one 'rkt app' command of the pod at a time, as the usual path
+        if not os.path.exists(os.path.join(pod, "pod")):
+            return None  # gone meanwhile
+        try:
+            sock = appcontrol.connect(pod)
+        except OSError:
+            return None  # not listening (yet): the usual path waits for a sandbox that is starting
+        try:
+            sock.settimeout(30.0)
+            sock.sendall(request)
+            answer = appcontrol.read_line(sock)
+        except OSError as e:
+            return _fail(f"pod {os.path.basename(pod)}: no answer from its supervisor ({e})")
+        finally:
+            sock.close()
+    finally:
+        os.close(lock)
+    if answer == appcontrol.START_OK:
+        return 0
+    try:
+        message = _json_object(answer.decode())
+    except ValueError:
+        message = None
+    if message is None or "error" not in message:
+        return _fail(f"pod {os.path.basename(pod)}: its supervisor ended the request without an answer")
+    return _fail(str(message["error"]))
+
+
+def _fail(message: str) -> int:
+    import sys
+
+    sys.stderr.write(f"app: {message}\n")
+    return 254
+
+
+class _Strict:
+    """What CPython's C JSON scanner reads from its context: json.loads's defaults."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+
+    @staticmethod
+    def parse_constant(name: str) -> float:
+        raise ValueError(f"not JSON: {name}")
+
+
+def _json_object(text: str) -> dict[str, object] | None:
+    """``text`` as a JSON object, or None if it is another value; :class:`ValueError` if it is no JSON.
+
+    Parsed by the C scanner behind :func:`json.loads` (``_json``), without the pure-Python
+    layer around it, which imports :mod:`re` (and with it ``enum`` and ``functools``).
+    """
+    try:
+        from _json import make_scanner
+    except ImportError:
+        import json
+
+        value = json.loads(text)
+    else:
+        text = text.strip()
+        try:
+            value, end = make_scanner(_Strict())(text, 0)  # type: ignore[arg-type]
+        except StopIteration:
+            raise ValueError("not JSON") from None
+        if end != len(text):
+            raise ValueError("not JSON: extra data")
+    return value if isinstance(value, dict) else None
