@@ -211,6 +211,28 @@ def test_an_added_apps_child_waits_for_its_start_and_goes_with_rm(sandbox: Sandb
     assert sandbox.wait_state("c", "exited")["exit_code"] == 5
 
 
+def test_a_prepared_child_waits_as_the_apps_user_and_execs_with_its_caps_and_filter(
+        sandbox: Sandbox, busybox: str) -> None:
+    """The child set up ahead waits as the app's user, without the app's seccomp filter; the app
+    runs with its user, capabilities and filter all the same, and a change of the manifest in
+    between (another app added) is seen by the start."""
+    script = "id -u; id -g; grep -E '^(CapBnd|Seccomp):' /proc/self/status"
+    sandbox.add(busybox, "who", script, "--user=1000", "--group=1000", "--caps-retain=CAP_NET_BIND_SERVICE",
+                "--seccomp=mode=remove,reboot")
+    child = wait_for(lambda: _supervisor_children(sandbox), what="the prepared child")[0]
+    status = wait_for(lambda: "Uid:\t1000" in (t := Path(f"/proc/{child}/status").read_text()) and t,
+                      what="the prepared child as the app's user")
+    assert re.search(r"^Seccomp:\s+0$", status, re.M), status
+    sandbox.add(busybox, "other", "exit 0")  # the pod manifest changes before the start
+    sandbox.ok("start", sandbox.uuid, "--app=who")
+    assert sandbox.wait_state("who", "exited")["exit_code"] == 0
+    log = sandbox.path / "logs" / "who.log"
+    text = wait_for(lambda: "Seccomp" in (t := log.read_text()) and t, what="the app's output")
+    out = [line.split(" ", 3)[3] for line in text.splitlines()]
+    assert out[:2] == ["1000", "1000"]
+    assert "CapBnd:\t0000000000000400" in out and "Seccomp:\t2" in out, out
+
+
 def test_an_app_that_exits_does_not_end_the_sandbox(sandbox: Sandbox, busybox: str) -> None:
     sandbox.add(busybox, "long", "sleep 1000")
     sandbox.add(busybox, "short", "exit 5")

@@ -19,6 +19,7 @@ from rkt_stage1_coreos.plan import AppPlan
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import NoReturn
 
 #: signals Python ignores or handles that must reach the app at their default
@@ -54,8 +55,12 @@ def take_terminal() -> None:
         signal.signal(signal.SIGTTOU, old)
 
 
-def drop_privileges(plan: AppPlan) -> None:
+def drop_privileges(plan: AppPlan, ready: Callable[[], None] | None = None) -> None:
     """Become the app's user with its capabilities, no_new_privs and seccomp filter.
+
+    ``ready`` is called once the process runs as the app's user with the app's bounding set,
+    before its seccomp filter goes on (a filter installed without no_new_privs needs
+    CAP_SYS_ADMIN, dropped last): a child set up ahead of its start waits there.
 
     Runs after pivot_root: everything it calls is imported at module level, beforehand.
     """
@@ -67,6 +72,8 @@ def drop_privileges(plan: AppPlan) -> None:
     caps.capset(perm, perm, 0)
     caps.drop_bounding(plan.caps)
     caps.clear_ambient()
+    if ready is not None:
+        ready()
     if plan.seccomp is not None and not plan.no_new_privs:
         install(plan.seccomp)
     keep = plan.caps & perm

@@ -16,6 +16,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import selectors
 
+    from rkt_sdk.appc import RuntimeApp
     from rkt_stage1_coreos.iopump import AppIO
     from rkt_stage1_coreos.plan import AppPlan
 
@@ -23,8 +24,11 @@ if TYPE_CHECKING:
 class Prepared:
     """An added app's child, set up ahead of its start (mounts, root, cgroup): it waits for one byte to exec."""
 
-    def __init__(self, plan: AppPlan, pid: int, io: AppIO, result: int, go: int) -> None:
+    def __init__(self, plan: AppPlan, pid: int, io: AppIO, result: int, go: int, runtime: RuntimeApp,
+                 stamp: tuple[int, int, int] | None) -> None:
         self.plan = plan
+        self.runtime = runtime  # the app's manifest entry the plan was made from
+        self.stamp = stamp  # which pod manifest that was (see Sandbox._manifest_stamp)
         self.pid = pid
         self.io = io
         self.result = result  # read end of what the child says (its pid, or why it failed), closed at its exec

@@ -90,11 +90,14 @@ class Sandbox(Supervisor):
         run = self.apps.get(name)
         if run is not None and run.code is None:
             raise RktError(f'app "{name}" of pod "{self.plan.uuid}" is already running')
-        plan, ra = self._plan(name)
         prep = self.prepared.pop(name, None)
-        if prep is not None and (prep.dead or prep.plan != plan or prep.io.modes != io_modes(ra)):
-            prep.cancel(self.sel)
-            prep = None
+        if prep is not None and not prep.dead and prep.stamp is not None and prep.stamp == self._manifest_stamp():
+            plan, ra = prep.plan, prep.runtime  # the manifest has not changed since it was prepared
+        else:
+            plan, ra = self._plan(name)
+            if prep is not None and (prep.dead or prep.plan != plan or prep.io.modes != io_modes(ra)):
+                prep.cancel(self.sel)
+                prep = None
         if run is not None:
             run.io.close(self.sel)
         if prep is not None:
@@ -157,6 +160,7 @@ class Sandbox(Supervisor):
 
         if name in self.apps or name in self.prepared:
             return
+        stamp = self._manifest_stamp()
         pod = self.pd.read_pod(self.plan.uuid)
         if pod.app(name) is None:  # the add failed or was killed
             return
@@ -169,7 +173,15 @@ class Sandbox(Supervisor):
         go_r, go_w = os.pipe2(os.O_CLOEXEC)
         pid, result = self._spawn(plan, io, go_r)
         os.close(go_r)
-        self.prepared[name] = Prepared(plan, pid, io, result, go_w)
+        self.prepared[name] = Prepared(plan, pid, io, result, go_w, ra, stamp)
+
+    def _manifest_stamp(self) -> tuple[int, int, int] | None:
+        """Which pod manifest is on disk (it is replaced, never rewritten in place); None if none is."""
+        try:
+            st = os.stat(self.pd.manifest_path)
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
 
     def _go(self, prep: Prepared) -> tuple[int, int, str]:
         """Let a prepared child exec; as :meth:`_fork`."""

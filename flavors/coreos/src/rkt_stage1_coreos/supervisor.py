@@ -52,8 +52,9 @@ def app_pid_file(pod_path: str | os.PathLike[str], app: str) -> str:
 def _app_child(plan: PodPlan, app: AppPlan, cg: Cgroups | None, errfd: int, go: int = -1) -> NoReturn:
     """In the app's child: isolate, mount, pivot, drop privileges, exec. Never returns.
 
-    With ``go``, the child set up ahead of its start waits there before it drops privileges:
-    one byte lets it go on; end of file (its start was called off) ends it quietly.
+    With ``go``, the child set up ahead of its start waits as the app's user, before its
+    seccomp filter goes on and its exec: one byte lets it go on; end of file (its start was
+    called off) ends it quietly.
     """
     try:
         launch.reset_signals()
@@ -75,9 +76,7 @@ def _app_child(plan: PodPlan, app: AppPlan, cg: Cgroups | None, errfd: int, go: 
         except OSError as e:
             raise OSError(e.errno, f"working directory {app.cwd}: {e.strerror}") from None
         launch.close_fds(errfd, go)
-        if go >= 0 and not os.read(go, 1):
-            os._exit(START_FAILED)
-        launch.drop_privileges(app)
+        launch.drop_privileges(app, (lambda: _wait_for_start(go)) if go >= 0 else None)
         launch.exec_app(app.argv, app.env)
     except BaseException as e:
         msg = f"app {app.name!r}: {e.strerror if isinstance(e, OSError) and e.filename is None and e.strerror else e}"
@@ -88,6 +87,11 @@ def _app_child(plan: PodPlan, app: AppPlan, cg: Cgroups | None, errfd: int, go: 
         except OSError:
             pass
     os._exit(START_FAILED)
+
+
+def _wait_for_start(go: int) -> None:
+    if not os.read(go, 1):
+        os._exit(START_FAILED)
 
 
 class Supervisor:
