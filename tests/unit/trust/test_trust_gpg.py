@@ -67,3 +67,41 @@ def test_parse_status_needs_validsig_for_a_good_verdict() -> None:
     assert parse_status("[GNUPG:] GOODSIG 0123 Someone\n").status == "error"
     assert parse_status("[GNUPG:] ERRSIG 0123 22 8 00 1700000000 9 -\n[GNUPG:] NO_PUBKEY 0123\n").status == "nokey"
     assert parse_status("").status == "error"
+
+
+def _stream(check: Check, data: bytes, chunk: int = 1 << 20) -> None:
+    for off in range(0, len(data), chunk):
+        check.feed(data[off:off + chunk])
+
+
+def test_streamed_check_reads_every_byte_fed(tmp_path: Path, signer: Key) -> None:
+    """More data than gpgv's input holds at once: the whole of it is hashed, in order."""
+    import os
+
+    payload = os.urandom(3 << 20) * 4  # 12 MiB, past the in-flight buffer and the queue's chunks
+    data = tmp_path / "data"
+    data.write_bytes(payload)
+    sig = signer.sign(data)
+    good = Check([signer.public], sig, None, streamed=True)
+    _stream(good, payload, 1000_003)
+    assert good.verdict().status == "good"
+    altered = bytearray(payload)
+    altered[len(altered) // 2] ^= 1
+    bad = Check([signer.public], sig, None, streamed=True)
+    _stream(bad, bytes(altered))
+    assert bad.verdict().status == "bad"
+    short = Check([signer.public], sig, None, streamed=True)
+    _stream(short, payload[:-1])
+    assert short.verdict().status == "bad"
+
+
+def test_streamed_check_that_gpgv_gives_up_on_does_not_hang(tmp_path: Path, signer: Key) -> None:
+    garbage = tmp_path / "garbage.asc"
+    garbage.write_bytes(b"not a signature\n")
+    check = Check([signer.public], garbage, None, streamed=True)
+    _stream(check, bytes(48 << 20))  # beyond what is queued before feed() waits for gpgv
+    assert check.verdict().status == "error"
+    cancelled = Check([signer.public], garbage, None, streamed=True)
+    _stream(cancelled, bytes(8 << 20))
+    cancelled.cancel()
+    assert cancelled._proc.returncode is not None

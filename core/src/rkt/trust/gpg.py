@@ -23,7 +23,7 @@ from rkt_sdk.record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import IO
+    import socket
 
 _ENV = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 _ARMOR = b"-----BEGIN PGP"
@@ -195,6 +195,7 @@ class Check:
     def __init__(self, key_files: list[Path], signature: Path, data: Path | None, *, streamed: bool = False) -> None:
         self._home = _Home()
         home = self._home.__enter__()
+        feed = None
         try:
             keyring = home / "trusted.gpg"
             write_keyring(key_files, keyring, home)
@@ -204,12 +205,19 @@ class Check:
             argv += ["--", str(signature)] + (["-"] if streamed else [str(data)] if data is not None else [])
             self._inline = data is None and not streamed
             self._done = False
-            self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE if streamed else subprocess.DEVNULL,
-                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_ENV)
+            feed, their_end = _feed_socket() if streamed else (None, subprocess.DEVNULL)
+            try:
+                self._proc = subprocess.Popen(argv, stdin=their_end, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                              env=_ENV)
+            finally:
+                if feed is not None:
+                    os.close(their_end)
         except BaseException:
+            if feed is not None:
+                feed.close()
             self._home.__exit__()
             raise
-        self._feeder = _Feeder(self._proc.stdin) if streamed and self._proc.stdin is not None else None
+        self._feeder = _Feeder(feed) if feed is not None else None
 
     def feed(self, data: bytes) -> None:
         """Give gpgv the next bytes of the signed data (a streamed check); returns before gpgv reads them."""
@@ -243,12 +251,8 @@ class Check:
             self._proc.kill()
         if self._feeder is not None:
             self._feeder.close()
-        for pipe in (self._proc.stdin, self._proc.stdout):
-            if pipe is not None:
-                try:
-                    pipe.close()
-                except BrokenPipeError:
-                    pass
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
         self._proc.wait()
         self._home.__exit__()
 
@@ -262,16 +266,15 @@ class _Feeder:
     about as much as the download itself.
     """
 
-    def __init__(self, stdin: IO[bytes]) -> None:
+    def __init__(self, sock: socket.socket) -> None:
         import threading
 
-        self._stdin = stdin
+        self._sock = sock
         self._cond = threading.Condition()
         self._chunks: list[bytes] = []
         self._queued = 0
         self._closed = False
         self._broken = False
-        _grow_pipe(stdin.fileno())
         self._thread = threading.Thread(target=self._write_all, name="gpgv-feed", daemon=True)
         self._thread.start()
 
@@ -302,27 +305,40 @@ class _Feeder:
                 chunk = self._chunks.pop(0)
             try:
                 if not self._broken:
-                    self._stdin.write(chunk)
-            except (BrokenPipeError, ValueError, OSError):  # gpgv gave up: its verdict says why
+                    self._sock.sendall(chunk)
+            except OSError:  # gpgv gave up: its verdict says why
                 self._broken = True
             with self._cond:
                 self._queued -= len(chunk)
                 self._cond.notify_all()
-        try:
-            self._stdin.close()
-        except OSError:
-            pass
+        self._sock.close()
 
 
 #: Bytes of a streamed check queued for gpgv before the download waits for it.
 _FEED_LIMIT = 32 << 20
 
+#: Bytes in flight to gpgv (its input's socket buffer), where the kernel allows that much.
+_FEED_BUFFER = 4 << 20
 
-def _grow_pipe(fd: int) -> None:
-    """Give the pipe to gpgv a 1 MiB buffer where the kernel allows (fewer, larger handovers)."""
-    import fcntl
 
+def _feed_socket() -> tuple[socket.socket, int]:
+    """A connected pair for gpgv's input: (our end, theirs as a descriptor for its stdin).
+
+    A stream socket rather than a pipe: a full pipe wakes its writer each time gpgv reads a few
+    KiB, while a socket's writer sleeps until its buffer is three quarters drained, so the two
+    hand over large batches and spend less time in the kernel (on loopback, about a tenth of a
+    CPU second less per 200 MiB).
+    """
+    import socket
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ
-    except OSError:
-        pass
+        ours.setsockopt(socket.SOL_SOCKET, _SO_SNDBUFFORCE, _FEED_BUFFER)
+    except OSError:  # not privileged: as much as the system allows
+        ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _FEED_BUFFER)
+    ours.shutdown(socket.SHUT_RD)
+    theirs.shutdown(socket.SHUT_WR)
+    return ours, theirs.detach()
+
+
+_SO_SNDBUFFORCE = 32  # Linux: SO_SNDBUF beyond the system's limit, for a privileged process
