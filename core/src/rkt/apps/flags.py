@@ -10,10 +10,11 @@ import re
 from rkt_sdk.appc import KV, Isolator, Mount, PodPort, Volume, validate_ac_name
 from rkt_sdk.errors import ManifestError, RktError
 
-_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_MEM = re.compile(r"^\d+(\.\d+)?([KMGT]i?)?$")
+# patterns, compiled (and cached by re) the first time a flag needs one, not when 'rkt app add' loads this
+_ENV = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_MEM = r"^\d+(\.\d+)?([KMGT]i?)?$"
 _MAX_ENV_FILE = 1 << 20
-_CPU = re.compile(r"^\d+(\.\d+)?m?$")
+_CPU = r"^\d+(\.\d+)?m?$"
 
 
 class FlagError(RktError):
@@ -41,7 +42,7 @@ def _bool(flag: str, value: str) -> bool:
 def env_pair(flag: str, value: str) -> KV:
     """``NAME=VALUE`` for ``--set-env`` and ``--environment``."""
     name, eq, val = value.partition("=")
-    if not eq or not _ENV.match(name):
+    if not eq or not re.match(_ENV, name):
         raise FlagError(f'--{flag}={value}: expected NAME=VALUE with a valid variable name')
     return KV(name, val)
 
@@ -65,7 +66,7 @@ def env_file(path: str) -> tuple[KV, ...]:
         if not s or s[0] in "#;":
             continue
         name, eq, val = line.partition("=")
-        if not eq or not _ENV.match(name.strip()):
+        if not eq or not re.match(_ENV, name.strip()):
             raise FlagError(f"--set-env-file={path}: line {n}: expected NAME=VALUE")
         out.append(KV(name.strip(), val))
     return tuple(out)
@@ -145,13 +146,13 @@ def port(value: str) -> PodPort:
 
 
 def memory(value: str) -> Isolator:
-    if not _MEM.match(value):
+    if not re.match(_MEM, value):
         raise FlagError(f"--memory={value}: expected a size such as 64M or 1G")
     return Isolator("resource/memory", {"limit": value})
 
 
 def cpu(value: str) -> Isolator:
-    if not _CPU.match(value):
+    if not re.match(_CPU, value):
         raise FlagError(f"--cpu={value}: expected CPUs such as 500m or 2")
     return Isolator("resource/cpu", {"limit": value})
 

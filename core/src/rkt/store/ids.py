@@ -6,8 +6,6 @@ two hex digits is accepted where an id is expected.
 
 from __future__ import annotations
 
-import re
-
 PREFIX = "sha512-"
 #: Hex digits of a full id.
 FULL_HEX = 128
@@ -18,7 +16,6 @@ MIN_HEX = 2
 #: Prefix of a rendered tree's id (rkt names a tree after the image and its dependencies).
 TREE_PREFIX = "deps-"
 
-_HEX = re.compile(r"^[0-9a-f]*$")
 
 
 def looks_like_id(ref: str) -> bool:
@@ -39,14 +36,14 @@ def short_id(image_id: str) -> str:
 def is_full_id(image_id: str) -> bool:
     """Whether ``image_id`` is a complete, well-formed id."""
     hexpart = image_id[len(PREFIX):]
-    return image_id.startswith(PREFIX) and len(hexpart) == FULL_HEX and bool(_HEX.match(hexpart))
+    return image_id.startswith(PREFIX) and len(hexpart) == FULL_HEX and _is_hex(hexpart)
 
 
 def id_prefix(ref: str) -> str:
     """Normalise an abbreviated id (lower case); ``ValueError`` saying why if it is not one."""
     ref = ref.lower()
     hexpart = ref[len(PREFIX):]
-    if not ref.startswith(PREFIX) or not _HEX.match(hexpart) or len(hexpart) > FULL_HEX:
+    if not ref.startswith(PREFIX) or not _is_hex(hexpart) or len(hexpart) > FULL_HEX:
         raise ValueError(f'bad image id "{ref}": want "{PREFIX}" followed by up to {FULL_HEX} hex digits')
     if len(hexpart) < MIN_HEX:
         raise ValueError(f'image id "{ref}" is too short: give at least {MIN_HEX} hex digits')
@@ -61,3 +58,8 @@ def tree_id(image_id: str) -> str:
 def image_of_tree(tree: str) -> str:
     """The image id a tree id was made from."""
     return tree.removeprefix(TREE_PREFIX)
+
+
+def _is_hex(text: str) -> bool:
+    """Only lower-case hex digits (or nothing)."""
+    return all(c in "0123456789abcdef" for c in text)

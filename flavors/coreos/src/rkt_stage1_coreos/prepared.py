@@ -28,12 +28,16 @@ class Prepared:
                  stamp: tuple[int, int, int] | None) -> None:
         self.plan = plan
         self.runtime = runtime  # the app's manifest entry the plan was made from
-        self.stamp = stamp  # which pod manifest that was (see Sandbox._manifest_stamp)
+        self.stamp = stamp  # which pod manifest that was (see manifest_stamp)
         self.pid = pid
         self.io = io
         self.result = result  # read end of what the child says (its pid, or why it failed), closed at its exec
         self.go = go  # write end of what lets it exec
         self.dead = False
+
+    def unchanged(self, manifest: str | os.PathLike[str]) -> bool:
+        """Whether the child is alive and the pod manifest at ``manifest`` is the one its plan was made from."""
+        return not self.dead and self.stamp is not None and self.stamp == manifest_stamp(manifest)
 
     def cancel(self, sel: selectors.BaseSelector) -> None:
         """Kill the child (unless it is gone) and release what it holds."""
@@ -57,3 +61,12 @@ def read_result(r: int) -> tuple[int, str]:
     head, _, err = b"".join(chunks).partition(b"\n")
     host_pid = int(head[1:]) if head.startswith(b"P") and head[1:].isdigit() else 0
     return host_pid, err.decode(errors="replace")
+
+
+def manifest_stamp(path: str | os.PathLike[str]) -> tuple[int, int, int] | None:
+    """Which pod manifest is at ``path`` (it is replaced, never rewritten in place); None if none is."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size

@@ -27,7 +27,7 @@ from rkt_sdk.errors import RktError
 from rkt_sdk.poddir import write_atomic
 from rkt_stage1_coreos import control
 from rkt_stage1_coreos.iopump import AppIO
-from rkt_stage1_coreos.prepared import Prepared, read_result
+from rkt_stage1_coreos.prepared import Prepared, manifest_stamp, read_result
 from rkt_stage1_coreos.supervisor import START_FAILED, STOP_SIGNALS, Supervisor, _app_child, exited_children
 
 TYPE_CHECKING = False
@@ -91,8 +91,8 @@ class Sandbox(Supervisor):
         if run is not None and run.code is None:
             raise RktError(f'app "{name}" of pod "{self.plan.uuid}" is already running')
         prep = self.prepared.pop(name, None)
-        if prep is not None and not prep.dead and prep.stamp is not None and prep.stamp == self._manifest_stamp():
-            plan, ra = prep.plan, prep.runtime  # the manifest has not changed since it was prepared
+        if prep is not None and prep.unchanged(self.pd.manifest_path):
+            plan, ra = prep.plan, prep.runtime
         else:
             plan, ra = self._plan(name)
             if prep is not None and (prep.dead or prep.plan != plan or prep.io.modes != io_modes(ra)):
@@ -160,7 +160,7 @@ class Sandbox(Supervisor):
 
         if name in self.apps or name in self.prepared:
             return
-        stamp = self._manifest_stamp()
+        stamp = manifest_stamp(self.pd.manifest_path)
         pod = self.pd.read_pod(self.plan.uuid)
         if pod.app(name) is None:  # the add failed or was killed
             return
@@ -174,14 +174,6 @@ class Sandbox(Supervisor):
         pid, result = self._spawn(plan, io, go_r)
         os.close(go_r)
         self.prepared[name] = Prepared(plan, pid, io, result, go_w, ra, stamp)
-
-    def _manifest_stamp(self) -> tuple[int, int, int] | None:
-        """Which pod manifest is on disk (it is replaced, never rewritten in place); None if none is."""
-        try:
-            st = os.stat(self.pd.manifest_path)
-        except OSError:
-            return None
-        return st.st_ino, st.st_mtime_ns, st.st_size
 
     def _go(self, prep: Prepared) -> tuple[int, int, str]:
         """Let a prepared child exec; as :meth:`_fork`."""
