@@ -161,6 +161,38 @@ def test_signature_beside_the_url(rkt: Rkt, server: AciServer, env: dict[str, st
         home.close()
 
 
+def test_a_tampered_download_is_refused_and_stores_nothing(rkt: Rkt, server: AciServer, env: dict[str, str],
+                                                          tmp_path: Path) -> None:
+    """The check reads the download as it streams: a large image altered in the middle is refused."""
+    from tests.support.gpg import GpgHome
+
+    rkt.insecure_image = False  # this test checks signatures
+    home = GpgHome(tmp_path / "gnupg")
+    try:
+        signer = home.new_key("Signer <s@example.com>")
+        aci = build_aci(tmp_path / "big.aci", name="example.com/https-app",
+                        files={"/data/blob": os.urandom(6 << 20)})  # more than gpgv is handed at once
+        server.files["/app.aci.asc"] = signer.sign(aci).read_bytes()
+        good = aci.read_bytes()
+        at = good.index(b"data/blob") + 4096
+        server.files["/app.aci"] = good[:at] + bytes([good[at] ^ 1]) + good[at + 1:]
+        conf = ("--local-config", str(tmp_path / "etc"))
+        r = rkt(*conf, "trust", "--prefix=example.com/https-app", "--skip-fingerprint-review", str(signer.public),
+                env=env)
+        assert r.code == 0, r
+        url = server.base + "/app.aci"
+        r = rkt(*conf, "fetch", url, env=env)
+        assert r.code == 254 and len(_errors(r.err)) == 1, r
+        assert f'image "{url}" (example.com/https-app): the signature does not match the image' in r.err, r
+        store = rkt.data / "store"
+        assert not any((store / d).exists() and any((store / d).iterdir()) for d in ("blobs", "trees", "signatures"))
+        server.files["/app.aci"] = good
+        r = rkt(*conf, "fetch", url, env=env)
+        assert r.code == 0 and "verified: signed by Signer" in r.err, r
+    finally:
+        home.close()
+
+
 @pytest.mark.parametrize(("kind", "credentials", "header"), [
     ("basic", {"user": "me", "password": "pw"}, "Basic bWU6cHc="),
     ("oauth", {"token": "t0ken"}, "Bearer t0ken"),
