@@ -63,7 +63,11 @@ def last_line(text: str | bytes | None) -> str:
 
 @dataclass
 class Subject:
-    """A command to time: ``setup`` runs untimed before each run; ``check`` validates afterwards."""
+    """A command to time: ``setup`` runs untimed before each run; ``check`` validates afterwards.
+
+    ``then``: a second command run as soon as the first has succeeded, timed with it (what
+    takes two commands is timed without a shell between them).
+    """
 
     key: str
     label: str
@@ -76,6 +80,7 @@ class Subject:
     peer: str | None = None
     note: str = ""
     warmup: bool = True
+    then: Sequence[str] | None = None
 
 
 def run_once(s: Subject) -> float:
@@ -83,16 +88,17 @@ def run_once(s: Subject) -> float:
     if s.setup is not None:
         s.setup()
     t0 = time.perf_counter()
-    try:
-        p = subprocess.run(list(s.argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, env=s.env, cwd=s.cwd, timeout=s.timeout)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"{s.label}: timed out after {s.timeout:.0f} s") from None
-    except OSError as e:
-        raise BenchError(f"{s.label}: cannot run {s.argv[0]}: {e.strerror}") from None
+    for argv in (s.argv, s.then) if s.then else (s.argv,):
+        try:
+            p = subprocess.run(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, env=s.env, cwd=s.cwd, timeout=s.timeout)
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"{s.label}: timed out after {s.timeout:.0f} s") from None
+        except OSError as e:
+            raise BenchError(f"{s.label}: cannot run {argv[0]}: {e.strerror}") from None
+        if p.returncode != 0:
+            raise BenchError(f"{s.label}: exit status {p.returncode}: {last_line(p.stderr) or 'no message'}")
     dt = time.perf_counter() - t0
-    if p.returncode != 0:
-        raise BenchError(f"{s.label}: exit status {p.returncode}: {last_line(p.stderr) or 'no message'}")
     if s.check is not None:
         s.check()
     return dt

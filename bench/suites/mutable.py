@@ -69,11 +69,10 @@ def run(ctx: Context) -> list[Result]:
     proc, uuid = _sandbox(ctx, data)
     rkt = ws.rkt(data)
     try:
-        add_start = ["sh", "-c", " ".join([*map(_q, rkt), "app", "add", uuid, ref, "--name=bench", "&&",
-                                           *map(_q, rkt), "app", "start", uuid, "--app=bench"])]
         subjects = [
             Subject("mutable.add-start", "rkt app add + app start of /bin/true into a running coreos sandbox",
-                    add_start, env=ws.env, peer="mutable.run-host",
+                    [*rkt, "app", "add", uuid, ref, "--name=bench"], then=[*rkt, "app", "start", uuid, "--app=bench"],
+                    env=ws.env, peer="mutable.run-host",
                     setup=lambda: _quiet(ctx, [*rkt, "app", "rm", uuid, "--app=bench"])),
             Subject("mutable.run-host", "rkt run --stage1-name=coreos --net=host (/bin/true, image in store)",
                     ws.rkt(data, "run", "--stage1-name=coreos", "--net=host", ref), env=ws.env,
@@ -101,8 +100,3 @@ def run(ctx: Context) -> list[Result]:
             proc.kill()
         ws.gc(data)
 
-
-def _q(word: str) -> str:
-    import shlex
-
-    return shlex.quote(word)

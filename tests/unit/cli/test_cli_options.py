@@ -129,3 +129,23 @@ def test_cat_manifest_pretty_print_is_a_boolean() -> None:
     module = importlib.import_module("rkt.cli.cat_manifest")
     assert parse_command("cat-manifest", ["--pretty-print", "1234"], module).uuid == "1234"
     assert parse_command("cat-manifest", ["--pretty-print=false", "1234"], module).pretty_print is False
+
+
+def test_the_spelled_out_value_flags_are_the_declared_ones() -> None:
+    """The fast paths scan global flags from names spelled out in globalflags; the declarations agree."""
+    from rkt.cli.context import GLOBAL_FLAGS
+    from rkt.cli.globalflags import VALUE_FLAGS
+
+    assert sorted(VALUE_FLAGS) == sorted(f.name for f in GLOBAL_FLAGS if f.bare is None)
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--dir=/d", "app", "start", "U", "--app=a"], ({"dir": "/d"}, ["app", "start", "U", "--app=a"])),
+    (["app", "--debug=false", "start", "--dir", "/d", "U"], ({"debug": False, "dir": "/d"}, ["app", "start", "U"])),
+    (["--insecure-options=image", "list", "--", "--dir=/x"],
+     ({"insecure_options": "image"}, ["list", "--", "--dir=/x"])),
+])
+def test_global_flags_are_scanned_anywhere_before_a_double_dash(argv: list[str], expected: object) -> None:
+    from rkt.cli.globalflags import scan_global
+
+    assert scan_global(argv, None) == expected

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rkt.cli.globalflags import GLOBAL_FLAGS, INSECURE_OPTIONS, VALUE_FLAGS, parse_insecure, scan_global
+from rkt.cli.globalflags import INSECURE_OPTIONS, VALUE_FLAGS, parse_insecure, scan_global
 from rkt.cli.globalflags import config_dirs as config_dir_names
 from rkt.cli.globalflags import data_dir as data_dir_name
+from rkt.cli.options import Flag, bool_flag
 from rkt_sdk.record import Record, replace
 
 __all__ = ["GLOBAL_FLAGS", "INSECURE_OPTIONS", "VALUE_FLAGS", "GlobalOptions", "parse_global", "parse_insecure"]
@@ -15,6 +16,18 @@ __all__ = ["GLOBAL_FLAGS", "INSECURE_OPTIONS", "VALUE_FLAGS", "GlobalOptions", "
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+#: the options before (or after) the command name, as ``rkt --help`` lists them
+GLOBAL_FLAGS = (
+    bool_flag("--debug", "print out more debug information to stderr"),
+    Flag("--dir", "rkt data directory (default /var/lib/rkt)", metavar="DIR"),
+    Flag("--insecure-options", "comma-separated list of security features to disable (none, image, tls, ondisk, "
+         "http, pubkey, capabilities, paths, seccomp, run-as-root, all-fetch, all-run, all)", metavar="LIST"),
+    Flag("--local-config", "local configuration directory (default /etc/rkt)", metavar="DIR"),
+    Flag("--system-config", "system configuration directory (default /usr/lib/rkt)", metavar="DIR"),
+    Flag("--user-config", "user configuration directory", metavar="DIR"),
+    bool_flag("--trust-keys-from-https", "automatically trust gpg keys that appc discovery finds over https"),
+)
 
 
 class GlobalOptions(Record):

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 
-from rkt.cli.options import Flag, bool_flag, boolean
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -20,19 +18,9 @@ DEFAULT_LOCAL_CONFIG = "/etc/rkt"
 DEFAULT_SYSTEM_CONFIG = "/usr/lib/rkt"
 INSECURE_OPTIONS = {"none", "image", "tls", "ondisk", "http", "pubkey", "capabilities", "paths",
                     "seccomp", "run-as-root", "all-fetch", "all-run", "all"}
-#: the options before (or after) the command name, as ``rkt --help`` lists them
-GLOBAL_FLAGS = (
-    bool_flag("--debug", "print out more debug information to stderr"),
-    Flag("--dir", "rkt data directory (default /var/lib/rkt)", metavar="DIR"),
-    Flag("--insecure-options", "comma-separated list of security features to disable (none, image, tls, ondisk, "
-         "http, pubkey, capabilities, paths, seccomp, run-as-root, all-fetch, all-run, all)", metavar="LIST"),
-    Flag("--local-config", "local configuration directory (default /etc/rkt)", metavar="DIR"),
-    Flag("--system-config", "system configuration directory (default /usr/lib/rkt)", metavar="DIR"),
-    Flag("--user-config", "user configuration directory", metavar="DIR"),
-    bool_flag("--trust-keys-from-https", "automatically trust gpg keys that appc discovery finds over https"),
-)
-#: the global flags that take a value
-VALUE_FLAGS = tuple(f.name for f in GLOBAL_FLAGS if f.bare is None)
+#: the global flags that take a value (:data:`rkt.cli.context.GLOBAL_FLAGS` declares them all; a test
+#: keeps the two in step): spelled out so that the fast paths load no flag declarations
+VALUE_FLAGS = ("--dir", "--insecure-options", "--local-config", "--system-config", "--user-config")
 _EXPAND = {"all-fetch": {"image", "tls", "http", "pubkey"},
            "all-run": {"capabilities", "paths", "seccomp", "run-as-root"}}
 
@@ -83,6 +71,8 @@ def scan_global(argv: list[str], verbatim: Callable[[str, list[str], int], int] 
                 i += 1
             values[key[2:].replace("-", "_")] = val
         elif key == "--debug":
+            from rkt.cli.options import boolean
+
             values["debug"] = boolean("--debug", val) if eq else True
         elif key == "--trust-keys-from-https":
             values["trust_keys_from_https"] = val.lower() not in ("false", "0") if eq else True

@@ -22,7 +22,7 @@ def add(pod: Pod, app: PodApp, options: AppOptions) -> None:
     from rkt_stage1_coreos.plan import app_plan, load_run_record
 
     insecure = frozenset(load_run_record(pod.path).get("insecureOptions", ()))
-    app_plan(pod, app, insecure, options.settings)
+    app_plan(pod, app, insecure, options.settings, check=True)
     from rkt_stage1_coreos import control
 
     # once this command has exited (the manifest names the app then), the supervisor sets up the app's

@@ -148,20 +148,22 @@ def capabilities_of(app: App, insecure: frozenset[str], where: str) -> int:
     return base & caps.full_mask()
 
 
-def seccomp_of(app: App, insecure: frozenset[str], settings: Mapping[str, Any], where: str) -> bytes | None:
-    """The assembled seccomp filter of an app, or ``None`` for none."""
+def seccomp_of(app: App, insecure: frozenset[str], settings: Mapping[str, Any], where: str,
+               check: bool = False) -> bytes | None:
+    """The assembled seccomp filter of an app, or ``None`` for none (and, with ``check``, for the
+    default filter, which cannot fail: only an app's own sets are assembled then, to check them)."""
     if "seccomp" in insecure:
         return None
-    from rkt_sdk.linux import seccomp
-
     retain = app.isolator("os/linux/seccomp-retain-set")
     remove = app.isolator("os/linux/seccomp-remove-set")
     if retain is not None and remove is not None:
         raise FlavorError(f"{where}: seccomp-retain-set and seccomp-remove-set are exclusive")
     iso = retain or remove
+    if iso is None and (check or not settings.get("default_seccomp", True)):
+        return None
+    from rkt_sdk.linux import seccomp
+
     if iso is None:
-        if not settings.get("default_seccomp", True):
-            return None
         policy = seccomp.SeccompPolicy.default()
     else:
         names = _set_value(iso, where)
@@ -188,9 +190,12 @@ def _oom_score_adj(app: App, where: str) -> int | None:
 
 
 def app_plan(pod: Pod, pa: PodApp, insecure: frozenset[str], settings: Mapping[str, Any],
-             interactive: bool = False) -> AppPlan:
+             interactive: bool = False, check: bool = False) -> AppPlan:
     """Compute one app's plan (the app resolved by :func:`rkt_sdk.resolved.resolve_app`, and
     what this flavor adds: capabilities, seccomp, cgroup, limits); makes empty volumes' directories.
+
+    With ``check``, the plan only serves to check the app (``rkt app add``): its seccomp
+    filter is left out when it is the default one, which cannot fail.
 
     :raises FlavorError: an input of the app is unusable; the message names it.
     """
@@ -203,7 +208,7 @@ def app_plan(pod: Pod, pa: PodApp, insecure: frozenset[str], settings: Mapping[s
     oom_adj = _oom_score_adj(app, where)
     nnp = app.isolator("os/linux/no-new-privileges")
     caps = capabilities_of(app, insecure, where)
-    seccomp = seccomp_of(app, insecure, settings, where)
+    seccomp = seccomp_of(app, insecure, settings, where, check)
     limits = limits_of(app.isolators, where)
     make_volume_dirs(ra.mounts)
     pd = PodDir(pod.path)
