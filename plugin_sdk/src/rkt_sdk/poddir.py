@@ -268,6 +268,11 @@ class PodDir:
 
     # apps of a mutable pod: creation, pid, logs, forgetting
     @property
+    def app_server_path(self) -> Path:
+        """The socket on which a sandbox's rkt process runs ``rkt app`` commands for their callers (stage0's)."""
+        return self.path / "rkt" / "app-server"
+
+    @property
     def app_lock_path(self) -> Path:
         """The file whose flock(2) serialises the ``rkt app`` commands of this pod."""
         return self.path / "rkt" / "apps.lock"

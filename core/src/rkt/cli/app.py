@@ -15,6 +15,8 @@ from rkt.cli.podflags import APP_FLAGS, NETWORK_FLAGS, POD_FLAGS
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
+    from pathlib import Path
 
     from rkt.paths import Environment
 
@@ -35,6 +37,11 @@ STDIO_FLAGS = (
 SANDBOX_FLAGS = (*(f for f in POD_FLAGS if f.name != "--pod-manifest"), *NETWORK_FLAGS,
                  Flag("--annotation", "annotate the pod", kind="list", metavar="K=V"))
 TIMEOUT = Flag("--timeout", "seconds between SIGTERM and SIGKILL", default=10.0, convert=float, metavar="SECONDS")
+#: what ``rkt app add`` loads: the app server loads it once, before it serves, so that no worker has to
+SERVER_WARM = ("rkt.cli.app", "rkt.cli.request", "rkt.podflow.apps", "rkt.store", "rkt.store.refs",
+               "rkt.trust.policy", "rkt.apps.manifest", "rkt.pods.rootfs", "rkt.filelock", "rkt_sdk.appcontrol",
+               "rkt_sdk.linux.caps", "rkt_sdk.linux.creds", "rkt_sdk.linux.mount", "rkt_sdk.quantities",
+               "rkt_sdk.resolved", "rkt_sdk.stopsignal")
 #: The description ``rkt app --help`` prints (the subcommands are listed below it).
 DESCRIPTION = "Operate on the apps of a mutable pod"
 #: subcommand -> (summary, positional arguments, flags)
@@ -117,7 +124,23 @@ def _run_sandbox(args: argparse.Namespace, env: Environment) -> int:
     req = make_request(args, [], "run")
     req = replace(req, annotations=tuple(F.annotation("annotation", v) for v in args.annotation))
     sys.stdout.flush()
-    return sandbox(req, env)
+    return sandbox(req, env, serve_apps)
+
+
+def serve_apps(pod_path: Path) -> Callable[[], None]:
+    """Have this sandbox's process run the callers' ``rkt app add`` (see :mod:`rkt.podflow.appserver`)."""
+    from rkt.podflow.appserver import serve_in_background
+
+    return serve_in_background(pod_path, _become_command, SERVER_WARM)
+
+
+def _become_command(argv: list[str]) -> None:
+    """In a worker of the app server: run ``rkt argv`` here (it must not ask the server again), then exit."""
+    from rkt.cli import quick
+    from rkt.cli.main import console
+
+    quick.SERVED = True
+    console()
 
 
 def _run_add(args: argparse.Namespace, env: Environment) -> int:

@@ -1,7 +1,7 @@
 """Entry point of the ``rkt`` command.
 
 Only the module of the command being run is imported: ``rkt list`` never pays for
-``rkt run``'s imports. ``rkt app start`` is first offered to :mod:`rkt.cli.quick`, which
+``rkt run``'s imports. ``rkt app start`` and ``rkt app add`` are first offered to :mod:`rkt.cli.quick`, which
 imports next to nothing. The commands and what each module defines are in
 :mod:`rkt.cli.commands`; their flags are declared as :mod:`rkt.cli.options` describes.
 """
@@ -69,10 +69,10 @@ def _verbatim_from(command: str, argv: list[str], start: int) -> int:
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the ``rkt`` command with ``argv`` (default ``sys.argv[1:]``) and exit."""
     args = sys.argv[1:] if argv is None else argv
-    if "app" in args and "start" in args:
-        from rkt.cli.quick import app_start
+    if "app" in args:
+        from rkt.cli import quick
 
-        status = app_start(args)
+        status = quick.run(args)
         if status is not None:
             sys.exit(status)
     from rkt.cli.commands import COMMANDS

@@ -1,17 +1,22 @@
-"""``rkt app start`` in a few system calls, before any command module is loaded.
+"""``rkt app start`` and ``rkt app add`` in a few system calls, before any command module is loaded.
 
-An orchestrator starts apps far more often than it does anything else with a pod, and for a
-pod whose flavor serves starts on its app control socket (:mod:`rkt_sdk.appcontrol`) the
-command needs no flavor, no manifest and no pod model: find the pod, take its app lock, send
-one line, read one line. :func:`app_start` does just that, importing only :mod:`os`,
-:mod:`fcntl`, ``_socket`` and ``_json``; ``pathlib``, ``json`` and ``re`` alone would cost a
-short-lived command more than the whole start.
+An orchestrator starts and adds apps far more often than it does anything else with a pod,
+and loading rkt costs a short-lived command more than the work. Both paths import only
+:mod:`os`, :mod:`fcntl`, ``_socket`` and ``_json``; ``pathlib``, ``json`` and ``re`` alone would
+cost more than the whole start.
 
-Whenever anything is out of the ordinary (flags other than ``--app``, ``--debug``, a data
-directory set in ``paths.d``, no single running pod of that UUID, a pod whose flavor does not
-serve the socket or whose supervisor does not answer), it returns None and the command takes
-its usual path (:func:`rkt.podflow.apps.start_app`), which says what is wrong the usual way.
-What the supervisor refuses, it prints as that path would: ``app: MESSAGE``, exit 254.
+- :func:`app_start`: for a pod whose flavor serves starts on its app control socket
+  (:mod:`rkt_sdk.appcontrol`), no flavor, manifest or pod model is needed: find the pod, take
+  its app lock, send one line, read one line.
+- :func:`app_via_server`: ``rkt app add`` is handed, with this process's stdio, directory,
+  umask and environment, to the sandbox's own rkt process, which runs it in a warm worker
+  (:mod:`rkt.podflow.appserver`); this process waits for its exit status and passes on the
+  signals it gets.
+
+Whenever anything is out of the ordinary (``--debug``, a data directory set in ``paths.d``,
+no single running pod of that UUID, a pod whose flavor does not serve the socket or whose
+server or supervisor does not answer), they return None and the command takes its usual
+path, which says what is wrong the usual way.
 """
 
 from __future__ import annotations
@@ -23,31 +28,62 @@ from rkt.podstates import POD_STATES
 
 #: where a pod's data directory is when neither ``--dir``, ``$RKT_DIR`` nor ``paths.d`` says
 DEFAULT_DATA_DIR = "/var/lib/rkt"
+#: set in a worker of a sandbox's app server: the command runs there, and asks no server again
+SERVED = False
+
+
+def run(argv: list[str]) -> int | None:
+    """The exit status of ``rkt argv`` if a fast path ran it, else None."""
+    return app_start(argv) if "start" in argv else app_via_server(argv)
 
 
 def app_start(argv: list[str]) -> int | None:
     """Run ``rkt app start UUID --app=NAME`` given ``argv`` (the words after ``rkt``) over the
     pod's app control socket; its exit status, or None for the usual path."""
+    found = _command(argv, "start")
+    if found is None:
+        return None
+    data, rest = found
+    words = _uuid_and_app(rest)
+    if words is None:
+        return None
+    pod = _running_pod(data, words[0])
+    if pod is None or not _serves_start(pod):
+        return None
+    return _start(pod, words[1])
+
+
+def app_via_server(argv: list[str]) -> int | None:
+    """Have the sandbox's rkt process run ``rkt app add UUID ...``; its exit status, or None for the usual path."""
+    if SERVED:
+        return None
+    found = _command(argv, "add")
+    if found is None or not found[1] or found[1][0].startswith("-"):
+        return None
+    pod = _running_pod(found[0], found[1][0])
+    if pod is None:
+        return None
+    from rkt.cli.served import run_served
+
+    return run_served(os.path.join(pod, "rkt", "app-server"), argv)
+
+
+def _command(argv: list[str], sub: str) -> tuple[str, list[str]] | None:
+    """(the data directory, the words after ``rkt app SUB``) if ``argv`` is that command in an ordinary form."""
     try:
         values, rest = scan_global(argv, None)
         if "insecure_options" in values:
             parse_insecure(str(values["insecure_options"]))  # a bad value is the usual path's error
     except ValueError:
         return None
-    if values.get("debug") or rest[:2] != ["app", "start"]:
-        return None
-    words = _uuid_and_app(rest[2:])
-    if words is None:
+    if values.get("debug") or rest[:2] != ["app", sub] or "-h" in rest or "--help" in rest:
         return None
     data = data_dir(values)
     if data is None:
         if any(os.path.isdir(os.path.join(d, "paths.d")) for d in config_dirs(values)):
             return None
         data = DEFAULT_DATA_DIR
-    pod = _running_pod(data, words[0])
-    if pod is None or not _serves_start(pod):
-        return None
-    return _start(pod, words[1])
+    return data, rest[2:]
 
 
 def _uuid_and_app(args: list[str]) -> tuple[str, str] | None:

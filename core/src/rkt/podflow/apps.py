@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from rkt.apps.request import AppRequest, PodRequest
     from rkt.paths import Environment
+    from rkt.podflow.start import OnStart
     from rkt.stage1.loader import Flavor
 
 
@@ -75,8 +76,12 @@ def require_mutable(flavor: Flavor) -> None:
                        "whose capabilities include mutable pods, such as coreos; see 'rkt flavors')")
 
 
-def sandbox(req: PodRequest, env: Environment) -> int:
-    """``rkt app sandbox``: run a pod of no apps in the foreground until it is stopped."""
+def sandbox(req: PodRequest, env: Environment, on_start: OnStart | None = None) -> int:
+    """``rkt app sandbox``: run a pod of no apps in the foreground until it is stopped.
+
+    ``on_start``: as :func:`rkt.podflow.start.run` takes it (the CLI starts the pod's app
+    server there, :mod:`rkt.podflow.appserver`).
+    """
     from rkt.podflow.prepare import select_flavor
     from rkt.podflow.start import run
 
@@ -84,7 +89,7 @@ def sandbox(req: PodRequest, env: Environment) -> int:
         raise AppError("a sandbox starts with no apps: add them with 'rkt app add'")
     require_mutable(select_flavor(env, req.stage1_name))
     req = replace(req, annotations=(*req.annotations, KV(MUTABLE_ANNOTATION, "true")))
-    return run(req, env)
+    return run(req, env, on_start)
 
 
 def _read_pod(pd: PodDir, uuid: str) -> Pod:

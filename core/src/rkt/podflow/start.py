@@ -30,7 +30,11 @@ from rkt_sdk.poddir import PodDir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
+
+    #: called with the pod's path just before its flavor runs it; returns what to call once the flavor is done
+    OnStart = Callable[[Path], Callable[[], None]]
 
     from rkt.net import NetSpec
     from rkt.pods.prepare import PreparedPod
@@ -38,8 +42,12 @@ if TYPE_CHECKING:
     from rkt_sdk.types import NetworkAttachment, RunOptions
 
 
-def run(req: PodRequest, env: Environment) -> int:
-    """``rkt run``: prepare the pod, then run it in the foreground; the pod's exit code."""
+def run(req: PodRequest, env: Environment, on_start: OnStart | None = None) -> int:
+    """``rkt run``: prepare the pod, then run it in the foreground; the pod's exit code.
+
+    ``on_start(path)`` is called once the pod is in ``run``, just before its flavor runs it;
+    what it returns is called once the flavor is done with the pod.
+    """
     from rkt.pods.prepare import new_pod
 
     flavor = select_flavor(env, req.stage1_name)
@@ -53,7 +61,7 @@ def run(req: PodRequest, env: Environment) -> int:
 
     def steps() -> int:
         pod = make_pod(req, env, flavor, store, manifest, uuid, lock)
-        return start(pod, flavor, options, spec, env)
+        return start(pod, flavor, options, spec, env, on_start)
 
     return guarded(uuid, lock, env, flavor, options.settings, steps)
 
@@ -93,7 +101,8 @@ def run_prepared(uuid: str, req: PodRequest, env: Environment) -> int:
     return guarded(ref.uuid, lock, env, flavor, options.settings, lambda: start(pod, flavor, options, spec, env))
 
 
-def start(pod: PreparedPod, flavor: Flavor, options: RunOptions, spec: NetSpec | None, env: Environment) -> int:
+def start(pod: PreparedPod, flavor: Flavor, options: RunOptions, spec: NetSpec | None, env: Environment,
+          on_start: OnStart | None = None) -> int:
     """Move the prepared pod to ``run``, set it up, and run it through its flavor; its exit code.
 
     The caller holds the pod lock (``pod.lock``) and undoes the start if this raises before
@@ -117,6 +126,7 @@ def start(pod: PreparedPod, flavor: Flavor, options: RunOptions, spec: NetSpec |
         net.write_dns_files(run_path, options.dns, options.hosts_entries, options.hostname or f"rkt-{pod.uuid}",
                             attachments)
     flavor.hook.rkt_pod_event(event="started", uuid=pod.uuid, pod_path=run_path)
+    done = on_start(run_path) if on_start is not None else None
     seen = pd.pod(pod.uuid, pod.manifest, pod.lock.inheritable(), netns, attachments)
     try:
         code = flavor.hook.rkt_stage1_run(pod=seen, options=options)
@@ -125,6 +135,9 @@ def start(pod: PreparedPod, flavor: Flavor, options: RunOptions, spec: NetSpec |
         if failure is e:
             raise
         raise failure from e
+    finally:
+        if done is not None:
+            done()
     flavor.hook.rkt_pod_event(event="exited", uuid=pod.uuid, pod_path=run_path)
     return int(code if code is not None else 0)
 
