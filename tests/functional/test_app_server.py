@@ -109,3 +109,16 @@ def test_a_stopped_sandbox_serves_nothing(rkt: Any, tmp_path: Path, busybox: str
     assert not Path(f"/proc/{server}").exists()  # ended and reaped with the sandbox
     r = sb.rkt("--insecure-options=image", "app", "add", sb.uuid, busybox, "--name=two")
     assert r.code == 254 and "is not running" in r.err, str(r)
+
+
+def test_garbage_on_the_server_socket_changes_nothing(sandbox: Any, busybox: str) -> None:
+    path = sandbox.path / "rkt" / "app-server"
+    for junk in (b"", b"\x00\x00\x00\x05hello", b"\xff\xff\xff\x7f" + b"x" * 100, b"\x10\x00\x00\x00rkt-app-server-1"):
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(f"/proc/self/fd/{os.open(path.parent, os.O_PATH)}/{path.name}")
+            s.sendall(junk)
+            s.shutdown(socket.SHUT_WR)
+            assert s.recv(16) == b""  # no command ran: no status
+    sandbox.ok("add", sandbox.uuid, busybox, "--name=after", "--exec=/bin/true")
+    assert set(sandbox.apps()) == {"after"}
