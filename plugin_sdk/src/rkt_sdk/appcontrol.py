@@ -32,6 +32,10 @@ from __future__ import annotations
 import _socket
 import os
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import socket
+
 #: the socket's name in the pod's ``stage1-data`` directory
 NAME = "control"
 #: the answer to a start that succeeded, byte for byte
@@ -56,17 +60,48 @@ def listen_address(dir_fd: int) -> str:
 
 def connect(pod_path: str | os.PathLike[str]) -> _socket.socket:
     """A connection to the pod's supervisor (close-on-exec); :class:`OSError` if nobody listens."""
-    d = os.open(data_dir(pod_path), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    return connect_in(data_dir(pod_path), NAME)
+
+
+def connect_in(directory: str | os.PathLike[str], name: str) -> _socket.socket:
+    """A connection to the unix socket ``name`` in ``directory``, through an ``O_PATH`` descriptor of
+    the directory (a socket address holds at most 107 bytes); :class:`OSError` if nobody listens."""
+    d = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
         try:
-            s.connect(listen_address(d))
+            s.connect(f"/proc/self/fd/{d}/{name}")
         except OSError:
             s.close()
             raise
         return s
     finally:
         os.close(d)
+
+
+def listen_in(directory: str | os.PathLike[str], name: str, backlog: int = 16) -> socket.socket:
+    """Listen on the unix socket ``name`` in ``directory`` (made if missing), readable by this user only;
+    a socket left there by a process that is gone is replaced."""
+    import socket
+
+    os.makedirs(directory, exist_ok=True)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    d = os.open(directory, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        address = f"/proc/self/fd/{d}/{name}"
+        try:
+            os.unlink(address)
+        except FileNotFoundError:
+            pass
+        s.bind(address)
+        os.chmod(address, 0o600)
+    except BaseException:
+        s.close()
+        raise
+    finally:
+        os.close(d)
+    s.listen(backlog)
+    return s
 
 
 def read_line(sock: _socket.socket) -> bytes:

@@ -107,10 +107,11 @@ def _uuid_and_app(args: list[str]) -> tuple[str, str] | None:
 
 def _running_pod(data: str, uuid: str) -> str | None:
     """The path of the one pod ``uuid`` (or a prefix) names if it is in ``run`` and locked (running)."""
-    import errno
-    import fcntl
+    from rkt.pods.lock import is_locked
 
     want = uuid.strip().lower()
+    if not want:
+        return None
     found = []
     for state in POD_STATES:
         try:
@@ -122,16 +123,9 @@ def _running_pod(data: str, uuid: str) -> str | None:
         return None
     path = os.path.join(data, "pods", "run", found[0][1])
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        return path if is_locked(path) else None  # a pod in run nobody holds has exited
     except OSError:
         return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return None  # nobody holds the pod's lock: not running
-    except OSError as e:
-        return path if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN) else None
-    finally:
-        os.close(fd)
 
 
 def _serves_start(pod: str) -> bool:

@@ -52,21 +52,12 @@ def run_served(socket_path: str, argv: list[str]) -> int | None:
 
 
 def _connect(socket_path: str) -> _socket.socket | None:
-    import _socket
+    from rkt_sdk.appcontrol import connect_in
 
     try:
-        d = os.open(os.path.dirname(socket_path), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        return connect_in(os.path.dirname(socket_path), os.path.basename(socket_path))
     except OSError:
         return None
-    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
-    try:
-        s.connect(f"/proc/self/fd/{d}/{os.path.basename(socket_path)}")
-    except OSError:
-        s.close()
-        return None
-    finally:
-        os.close(d)
-    return s
 
 
 def _request(argv: list[str]) -> bytes:

@@ -106,26 +106,11 @@ def _be_the_server(listener: socket.socket, parent: int, command: Callable[[list
 
 
 def _listen(pod_path: Path) -> socket.socket:
-    import socket
-
+    from rkt_sdk.appcontrol import listen_in
     from rkt_sdk.poddir import PodDir
 
     path = PodDir(pod_path).app_server_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    d = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        address = f"/proc/self/fd/{d}/{path.name}"
-        try:
-            os.unlink(address)
-        except FileNotFoundError:
-            pass
-        s.bind(address)
-        os.chmod(address, 0o600)
-    finally:
-        os.close(d)
-    s.listen(8)
-    return s
+    return listen_in(path.parent, path.name, backlog=8)
 
 
 def _serve(listener: socket.socket, command: Callable[[list[str]], object]) -> None:

@@ -13,9 +13,12 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-from pathlib import Path
 
 from rkt_sdk.errors import RktError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class PodLocked(RktError):
@@ -61,8 +64,11 @@ class DirLock:
         self.release()
 
 
-def is_locked(path: Path) -> bool:
-    """Whether some process holds the lock of ``path`` exclusively. Never blocks."""
+def is_locked(path: str | os.PathLike[str]) -> bool:
+    """Whether some process holds the lock of ``path`` exclusively. Never blocks.
+
+    Loads no ``pathlib``: :mod:`rkt.cli.quick` asks it with a plain path.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except FileNotFoundError:

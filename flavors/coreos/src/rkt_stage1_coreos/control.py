@@ -18,7 +18,6 @@ from __future__ import annotations
 import _socket
 import json
 import os
-from contextlib import contextmanager
 
 from rkt_sdk import appcontrol
 from rkt_sdk.appcontrol import read_line
@@ -29,35 +28,13 @@ __all__ = ["connect", "listen", "notify_at_exit", "read_line", "request", "send"
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import socket
-    from collections.abc import Iterator
     from pathlib import Path
     from typing import Any
 
 
-@contextmanager
-def _in_dir(pod_path: str | os.PathLike[str]) -> Iterator[str]:
-    d = os.open(appcontrol.data_dir(pod_path), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        yield appcontrol.listen_address(d)
-    finally:
-        os.close(d)
-
-
 def listen(pod_path: str | os.PathLike[str]) -> socket.socket:
     """Bind and listen on the pod's control socket (the supervisor does, before it reports ready)."""
-    import socket
-
-    os.makedirs(appcontrol.data_dir(pod_path), exist_ok=True)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    with _in_dir(pod_path) as addr:
-        try:
-            os.unlink(addr)
-        except FileNotFoundError:
-            pass
-        s.bind(addr)
-        os.chmod(addr, 0o600)
-    s.listen(16)
-    return s
+    return appcontrol.listen_in(appcontrol.data_dir(pod_path), appcontrol.NAME)
 
 
 def send(sock: _socket.socket, obj: dict[str, Any]) -> None:
