@@ -80,8 +80,9 @@ def _extract(reader: HashingReader, tree: Path, limits: Limits, display: str) ->
 class Check(Protocol):
     """A signature check started on the file being imported (see :mod:`rkt.trust.aci`)."""
 
-    def finish(self, manifest: ImageManifest) -> bytes | None:
-        """Decide once the manifest is known; returns the signature to keep (if any), or raises."""
+    def finish(self, manifest: ImageManifest, data: Path | None = None) -> bytes | None:
+        """Decide once the manifest is known; returns the signature to keep (if any), or raises.
+        ``data``: the file holding every byte read (the blob being stored)."""
 
     def cancel(self) -> None:
         """Drop the check (the import failed first)."""
@@ -143,7 +144,7 @@ def import_stream(layout: Layout, index: Index, raw: io.BufferedReader[Any], dis
                 blob_out.flush()
                 os.fsync(blob_out.fileno())
         image_id = full_id(result.digest)
-        signature = check.finish(manifest) if check is not None else None
+        signature = check.finish(manifest, blob_tmp) if check is not None else None
         seal_tree(tree, image_id, durable)
         now = time.time_ns()
         rec = ImageRecord(image_id, manifest.name, {kv.name: kv.value for kv in manifest.labels}, now, now,

@@ -1,9 +1,10 @@
 """Checking an ACI against its detached signature and the keys trusted for its name.
 
 The check runs in two steps so it costs almost nothing on top of an import: :meth:`AciVerifier.begin`
-starts ``gpgv`` on the image file (against every trusted key) while the store reads the same
-file; the returned :class:`PendingCheck` is asked, once the store has read the image's
-manifest and before it keeps anything, whether the signer is trusted for that name.
+starts the verifier (``sqv``, else ``gpgv``: :mod:`rkt.trust.sqv`) on the image file (against
+every trusted key) while the store reads the same file; the returned :class:`PendingCheck` is
+asked, once the store has read the image's manifest and before it keeps anything, whether the
+signer is trusted for that name.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import sys
 from pathlib import Path
 
 from rkt.trust.errors import SignatureError
-from rkt.trust.gpg import Check, Verdict
 from rkt.trust.keystore import Keystore, TrustedKey
+from rkt.trust.sqv import detached_check
 
 TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rkt.trust.gpg import Check, Verdict
+    from rkt.trust.sqv import SqvCheck
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -32,6 +36,8 @@ def signer_problem(v: Verdict, name: str, keystore: Keystore) -> tuple[str, list
         return "the signature does not match the image (the image or its signature was altered)", keys
     if v.status == "error":
         return "the signature is not an OpenPGP signature gpgv can read", keys
+    if v.status == "refused":
+        return f"sqv refuses the signature: {v.detail}", keys
     if v.status == "nokey":
         if not keys:
             return f"no key is trusted for {where} or as a root key (see \"rkt trust\")", keys
@@ -50,7 +56,7 @@ def signer_problem(v: Verdict, name: str, keystore: Keystore) -> tuple[str, list
 class PendingCheck:
     """A started signature check of one image file; :meth:`finish` decides, :meth:`cancel` drops it."""
 
-    def __init__(self, check: Check, keystore: Keystore, display: str, signature: Path, quiet: bool,
+    def __init__(self, check: Check | SqvCheck, keystore: Keystore, display: str, signature: Path, quiet: bool,
                  *, streamed: bool = False, owned: bool = False) -> None:
         self._check = check
         self._keystore = keystore
@@ -62,18 +68,20 @@ class PendingCheck:
 
     @property
     def feed(self) -> Callable[[bytes], None] | None:
-        """Where a download's bytes go (a streamed check), else None: gpgv reads the file itself."""
+        """Where a download's bytes go (a streamed check), else None: the verifier reads the file itself."""
         return self._check.feed if self._streamed else None
 
     def _drop_signature(self) -> None:
         if self._owned:
             self._signature.unlink(missing_ok=True)
 
-    def finish(self, manifest: ImageManifest) -> bytes:
-        """Wait for gpgv; returns the signature's bytes (kept beside the image) or raises :class:`SignatureError`."""
+    def finish(self, manifest: ImageManifest, data: Path | None = None) -> bytes:
+        """Wait for the verifier; returns the signature's bytes (kept beside the image) or raises
+        :class:`SignatureError`. ``data``: the file the import wrote (a streamed check's data, read
+        again only to say why a signature is refused)."""
         name = str(manifest.name)
         try:
-            v = self._check.verdict()
+            v = self._check.verdict(data)
             problem, _ = signer_problem(v, name, self._keystore)
             if problem:
                 raise SignatureError(f'image "{self._display}" ({name}): {problem}')
@@ -120,7 +128,7 @@ class AciVerifier:
         """Start checking the image file ``path``; ``signature`` defaults to :meth:`signature_for`."""
         sig = signature if signature is not None else self.signature_for(ref, path)
         keys = [k.path for k in self.keystore.trusted()]
-        return PendingCheck(Check(keys, sig, path), self.keystore, ref, sig, self.quiet)
+        return PendingCheck(detached_check(keys, sig, path), self.keystore, ref, sig, self.quiet)
 
     def begin_stream(self, display: str, signature: bytes) -> PendingCheck:
         """Start checking an image that will be fed to the check as it downloads (``signature``: its bytes)."""
@@ -131,7 +139,7 @@ class AciVerifier:
             f.write(signature)
         sig = Path(name)
         try:
-            check = Check([k.path for k in self.keystore.trusted()], sig, None, streamed=True)
+            check = detached_check([k.path for k in self.keystore.trusted()], sig, None, streamed=True)
         except BaseException:
             sig.unlink()
             raise
@@ -140,7 +148,7 @@ class AciVerifier:
 
 def verify_file(keystore: Keystore, image: Path, signature: Path, name: str, display: str) -> Verdict:
     """Check a stored image file against its signature now (``rkt image verify``)."""
-    v = Check([k.path for k in keystore.trusted()], signature, image).verdict()
+    v = detached_check([k.path for k in keystore.trusted()], signature, image).verdict()
     problem, _ = signer_problem(v, name, keystore)
     if problem:
         raise SignatureError(f'image "{display}" ({name}): {problem}')

@@ -1,5 +1,10 @@
 """OpenPGP through Debian's GnuPG: ``gpg`` to read keys, ``gpgv`` to check signatures.
 
+A detached signature (an ACI's) is checked by ``sqv`` where it is installed, gpgv then only
+saying why a refused one is refused (:mod:`rkt.trust.sqv`, with the measurements behind that);
+gpgv checks inline-signed messages (registry images' simple signing, :mod:`rkt.trust.simple`:
+small, and sqv reads only detached signatures) and everything where sqv is absent.
+
 rkt never reads OpenPGP packets itself. Both programs run as subprocesses with a private,
 throw-away home directory (``--no-autostart``: no agent is ever started) and report through
 their documented machine interfaces: ``--with-colons`` listings for keys and ``--status-fd``
@@ -19,13 +24,10 @@ import tempfile
 from pathlib import Path
 
 from rkt.trust.errors import TrustError
+from rkt.trust.feeding import feed_socket
 from rkt_sdk.record import Record
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    import socket
-
-_ENV = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+ENV = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 _ARMOR = b"-----BEGIN PGP"
 
 
@@ -33,7 +35,8 @@ class KeyInfo(Record):
     """One public key as ``gpg`` lists it.
 
     ``validity`` is gpg's letter: ``r`` revoked, ``e`` expired, anything else usable;
-    ``expires`` is seconds since the epoch (0: never).
+    ``expires`` is seconds since the epoch (0: never); ``signing_subkeys``: the validity letter
+    of each subkey that can sign.
     """
 
     fingerprint: str
@@ -41,6 +44,7 @@ class KeyInfo(Record):
     created: int
     expires: int
     validity: str
+    signing_subkeys: tuple[str, ...] = ()
 
     @property
     def revoked(self) -> bool:
@@ -56,19 +60,22 @@ class Verdict(Record):
 
     ``status``: ``good``, ``bad`` (data or signature altered), ``expired`` / ``revoked`` (made by
     a key that is expired or revoked now), ``nokey`` (no key of the keyring made it) or
-    ``error`` (unreadable signature). ``fingerprint`` is the primary key's, ``uid`` the
-    signer's user id (both empty when unknown); ``payload`` is the signed content of an
-    inline-signed message.
+    ``error`` (unreadable signature), or ``refused`` (gpgv accepts it but sqv, the verifier of
+    record where installed, does not: ``detail`` says why, for instance a SHA-1 signature).
+    ``fingerprint`` is the primary key's, ``uid`` the signer's user id (both empty when
+    unknown); ``payload`` is the signed content of an inline-signed message.
     """
 
     status: str
     fingerprint: str = ""
     uid: str = ""
     payload: bytes = b""
+    detail: str = ""
 
 
-def _binary(name: str) -> str:
-    path = shutil.which(name, path=_ENV["PATH"])
+def program(name: str) -> str:
+    """Where the program ``name`` is installed; :class:`TrustError` if it is not."""
+    path = shutil.which(name, path=ENV["PATH"])
     if path is None:
         raise TrustError(f"{name} is not installed (Debian package gpg / gpgv); it checks image signatures")
     return path
@@ -90,18 +97,21 @@ def parse_colons(text: str) -> list[KeyInfo]:
     def close() -> None:
         if cur is not None and cur["fpr"]:
             keys.append(KeyInfo(str(cur["fpr"]).lower(), tuple(cur["uids"]),  # type: ignore[arg-type]
-                                int(str(cur["created"]) or 0), int(str(cur["expires"]) or 0), str(cur["validity"])))
+                                int(str(cur["created"]) or 0), int(str(cur["expires"]) or 0), str(cur["validity"]),
+                                tuple(cur["subs"])))  # type: ignore[arg-type]
 
     for line in text.splitlines():
         f = line.split(":")
         if f[0] == "pub":
             close()
-            cur = {"fpr": "", "uids": [], "created": f[5], "expires": f[6], "validity": f[1]}
+            cur = {"fpr": "", "uids": [], "created": f[5], "expires": f[6], "validity": f[1], "subs": []}
             in_sub = False
         elif cur is None:
             continue
         elif f[0] in ("sub", "ssb"):
             in_sub = True
+            if len(f) > 11 and "s" in f[11]:
+                cur["subs"].append(f[1])  # type: ignore[attr-defined]
         elif f[0] == "fpr" and not in_sub and not cur["fpr"]:
             cur["fpr"] = f[9]
         elif f[0] == "uid" and len(f) > 9:
@@ -110,7 +120,7 @@ def parse_colons(text: str) -> list[KeyInfo]:
     return keys
 
 
-class _Home:
+class TempHome:
     """A private GnuPG home directory, removed on exit."""
 
     def __enter__(self) -> Path:
@@ -121,15 +131,19 @@ class _Home:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
+def listing_argv(home: Path) -> list[str]:
+    """gpg reading keys (from stdin, or the files that follow) as a colon listing, importing nothing."""
+    return [program("gpg"), "--homedir", str(home), "--batch", "--no-tty", "--no-autostart", "--with-colons",
+            "--fixed-list-mode", "--import-options", "show-only", "--import"]
+
+
 def inspect_keys(data: bytes) -> list[KeyInfo]:
     """The public keys in ``data`` (armored or binary), first key first; nothing is imported anywhere.
 
     :raises TrustError: ``data`` holds no OpenPGP public key.
     """
-    with _Home() as home:
-        p = subprocess.run([_binary("gpg"), "--homedir", str(home), "--batch", "--no-tty", "--no-autostart",
-                            "--with-colons", "--fixed-list-mode", "--import-options", "show-only", "--import"],
-                           input=data, capture_output=True, env=_ENV, check=False)
+    with TempHome() as home:
+        p = subprocess.run(listing_argv(home), input=data, capture_output=True, env=ENV, check=False)
     keys = parse_colons(p.stdout.decode("utf-8", "replace"))
     if not keys:
         raise TrustError("not an OpenPGP public key")
@@ -152,8 +166,8 @@ def write_keyring(key_files: list[Path], dest: Path, home: Path) -> None:
             else:
                 out.write(data)
         if armored:
-            p = subprocess.run([_binary("gpg"), "--homedir", str(home), "--batch", "--no-tty", "--no-autostart",
-                                "--dearmor"], input=b"".join(armored), capture_output=True, env=_ENV, check=False)
+            p = subprocess.run([program("gpg"), "--homedir", str(home), "--batch", "--no-tty", "--no-autostart",
+                                "--dearmor"], input=b"".join(armored), capture_output=True, env=ENV, check=False)
             out.write(p.stdout)
 
 
@@ -193,22 +207,22 @@ class Check:
     """
 
     def __init__(self, key_files: list[Path], signature: Path, data: Path | None, *, streamed: bool = False) -> None:
-        self._home = _Home()
+        self._home = TempHome()
         home = self._home.__enter__()
         feed = None
         try:
             keyring = home / "trusted.gpg"
             write_keyring(key_files, keyring, home)
-            argv = [_binary("gpgv"), "--homedir", str(home), "--keyring", str(keyring), "--status-fd", "1"]
+            argv = [program("gpgv"), "--homedir", str(home), "--keyring", str(keyring), "--status-fd", "1"]
             if data is None:
                 argv += ["--output", str(home / "payload")]
             argv += ["--", str(signature)] + (["-"] if streamed else [str(data)] if data is not None else [])
             self._inline = data is None and not streamed
             self._done = False
-            feed, their_end = _feed_socket() if streamed else (None, subprocess.DEVNULL)
+            feed, their_end = feed_socket() if streamed else (None, subprocess.DEVNULL)
             try:
                 self._proc = subprocess.Popen(argv, stdin=their_end, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                              env=_ENV)
+                                              env=ENV)
             finally:
                 if feed is not None:
                     os.close(their_end)
@@ -217,15 +231,15 @@ class Check:
                 feed.close()
             self._home.__exit__()
             raise
-        self._feeder = _Feeder(feed) if feed is not None else None
+        self._feeder = feed
 
     def feed(self, data: bytes) -> None:
         """Give gpgv the next bytes of the signed data (a streamed check); returns before gpgv reads them."""
         if self._feeder is not None:
             self._feeder.put(data)
 
-    def verdict(self) -> Verdict:
-        """Wait for gpgv and return what it found (once)."""
+    def verdict(self, data: Path | None = None) -> Verdict:
+        """Wait for gpgv and return what it found (once); ``data`` is not needed (gpgv had it all)."""
         try:
             self._done = True
             if self._feeder is not None:
@@ -255,90 +269,3 @@ class Check:
             self._proc.stdout.close()
         self._proc.wait()
         self._home.__exit__()
-
-
-class _Feeder:
-    """Writes a streamed check's data to gpgv from a thread of its own.
-
-    The download goes on while gpgv hashes what it has: :meth:`put` waits only when more than
-    :data:`_FEED_LIMIT` bytes are queued (a bound on memory), never for gpgv to read each chunk.
-    Writing to gpgv from the downloading thread made the two take turns, and the check cost
-    about as much as the download itself.
-    """
-
-    def __init__(self, sock: socket.socket) -> None:
-        import threading
-
-        self._sock = sock
-        self._cond = threading.Condition()
-        self._chunks: list[bytes] = []
-        self._queued = 0
-        self._closed = False
-        self._broken = False
-        self._thread = threading.Thread(target=self._write_all, name="gpgv-feed", daemon=True)
-        self._thread.start()
-
-    def put(self, data: bytes) -> None:
-        with self._cond:
-            while self._queued > _FEED_LIMIT and not self._broken:
-                self._cond.wait()
-            if self._broken or self._closed:
-                return
-            self._chunks.append(data)
-            self._queued += len(data)
-            self._cond.notify_all()
-
-    def close(self) -> None:
-        """No more data: wait until gpgv has it all (or gave up), then close its input."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        self._thread.join()
-
-    def _write_all(self) -> None:
-        while True:
-            with self._cond:
-                while not self._chunks and not self._closed:
-                    self._cond.wait()
-                if not self._chunks:
-                    break
-                chunk = self._chunks.pop(0)
-            try:
-                if not self._broken:
-                    self._sock.sendall(chunk)
-            except OSError:  # gpgv gave up: its verdict says why
-                self._broken = True
-            with self._cond:
-                self._queued -= len(chunk)
-                self._cond.notify_all()
-        self._sock.close()
-
-
-#: Bytes of a streamed check queued for gpgv before the download waits for it.
-_FEED_LIMIT = 32 << 20
-
-#: Bytes in flight to gpgv (its input's socket buffer), where the kernel allows that much.
-_FEED_BUFFER = 4 << 20
-
-
-def _feed_socket() -> tuple[socket.socket, int]:
-    """A connected pair for gpgv's input: (our end, theirs as a descriptor for its stdin).
-
-    A stream socket rather than a pipe: a full pipe wakes its writer each time gpgv reads a few
-    KiB, while a socket's writer sleeps until its buffer is three quarters drained, so the two
-    hand over large batches and spend less time in the kernel (on loopback, about a tenth of a
-    CPU second less per 200 MiB).
-    """
-    import socket
-
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        ours.setsockopt(socket.SOL_SOCKET, _SO_SNDBUFFORCE, _FEED_BUFFER)
-    except OSError:  # not privileged: as much as the system allows
-        ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _FEED_BUFFER)
-    ours.shutdown(socket.SHUT_RD)
-    theirs.shutdown(socket.SHUT_WR)
-    return ours, theirs.detach()
-
-
-_SO_SNDBUFFORCE = 32  # Linux: SO_SNDBUF beyond the system's limit, for a privileged process

@@ -19,6 +19,7 @@ from rkt.trust.errors import SignatureError, TrustError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
     from typing import Protocol
 
     from rkt.store import ImageRecord, Store
@@ -51,7 +52,7 @@ class NameCheck:
         self.version = version
         self.inner = inner
 
-    def finish(self, manifest: ImageManifest) -> bytes | None:
+    def finish(self, manifest: ImageManifest, data: Path | None = None) -> bytes | None:
         if str(manifest.name) != self.name:
             self.cancel()
             raise TrustError(f'image "{self.ref}": discovery served an image named "{manifest.name}"')
@@ -59,7 +60,7 @@ class NameCheck:
         if self.version is not None and got != self.version:
             self.cancel()
             raise TrustError(f'image "{self.ref}": discovery served version "{got}", not "{self.version}"')
-        return self.inner.finish(manifest) if self.inner is not None else None
+        return self.inner.finish(manifest, data) if self.inner is not None else None
 
     def cancel(self) -> None:
         if self.inner is not None:
