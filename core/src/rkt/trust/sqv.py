@@ -5,8 +5,9 @@ gpgv hashes a detached signature's data a byte at a time in its own loop. Measur
 bench's 210 MiB image (2 vCPUs, ed25519 key, SHA-256 signature, file in the page cache):
 gpgv 2.2.40 takes 0.65 s (0.63 s of CPU), sqv 1.1.0 (Debian package ``sqv``, Sequoia's
 OpenPGP with Nettle) 0.14 s (0.13 s of CPU), 0.18 s fed through a pipe. Beside the import,
-the signed fetch cost 1.3-1.45x the unchecked one with gpgv. Both are maintained OpenPGP
-implementations run as subprocesses; rkt reads no OpenPGP packet itself.
+the signed fetch cost 1.3-1.45x the unchecked one with gpgv, 1.03-1.13x with sqv (bench suite
+``verify``, idle machine; up to 1.26x with another test suite running). Both are maintained
+OpenPGP implementations run as subprocesses; rkt reads no OpenPGP packet itself.
 
 How a verdict is reached (:meth:`SqvCheck.verdict`):
 
