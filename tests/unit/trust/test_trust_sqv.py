@@ -12,7 +12,7 @@ import pytest
 from rkt.trust import gpg
 from rkt.trust.errors import TrustError
 from rkt.trust.gpg import Check, KeyInfo, parse_colons
-from rkt.trust.sqv import SqvCheck, detached_check, sqv_binary, sqv_reason, usable
+from rkt.trust.sqv import REASON_LIMIT, SqvCheck, detached_check, sqv_binary, sqv_reason, usable
 from tests.support.gpg import Key
 
 pytestmark = pytest.mark.skipif(shutil.which("sqv") is None, reason="sqv is not installed (scripts/setup-host)")
@@ -162,3 +162,5 @@ def test_sqv_reason_is_one_line() -> None:
             "0 of 1 signatures are valid (threshold is: 1).\n")
     assert sqv_reason(text) == "Message has been manipulated"
     assert sqv_reason("") == "no valid signature"
+    long = sqv_reason("Missing key ABCD, which is needed to verify signature.\n" * 50)
+    assert len(long) == REASON_LIMIT and long.endswith("...")

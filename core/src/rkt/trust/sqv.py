@@ -57,11 +57,17 @@ def usable(key: KeyInfo) -> bool:
     return not key.expired and not key.revoked and not any(v in ("e", "r") for v in key.signing_subkeys)
 
 
+#: Characters of sqv's report kept in a refusal's one line.
+REASON_LIMIT = 300
+
+
 def sqv_reason(stderr: str) -> str:
-    """What sqv's ``--verbose`` report says of a refused signature, on one line."""
+    """What sqv's ``--verbose`` report says of a refused signature, on one line (at most
+    :data:`REASON_LIMIT` characters)."""
     skip = ("Verifying signature:", "signatures are valid")
     lines = [" ".join(line.split()) for line in stderr.splitlines()]
-    return " ".join(line for line in lines if line and not any(s in line for s in skip)) or "no valid signature"
+    text = " ".join(line for line in lines if line and not any(s in line for s in skip)) or "no valid signature"
+    return text if len(text) <= REASON_LIMIT else text[:REASON_LIMIT - 3] + "..."
 
 
 class SqvCheck:
