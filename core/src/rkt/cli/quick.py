@@ -34,7 +34,8 @@ SERVED = False
 
 def run(argv: list[str]) -> int | None:
     """The exit status of ``rkt argv`` if a fast path ran it, else None."""
-    return app_start(argv) if "start" in argv else app_via_server(argv)
+    status = app_start(argv) if "start" in argv else None
+    return status if status is not None else app_via_server(argv)
 
 
 def app_start(argv: list[str]) -> int | None:
@@ -65,7 +66,7 @@ def app_via_server(argv: list[str]) -> int | None:
         return None
     from rkt.cli.served import run_served
 
-    return run_served(os.path.join(pod, "rkt", "app-server"), argv)
+    return run_served(os.path.join(pod, "rkt", "app-server"), argv)  # PodDir.app_server_path, without pathlib
 
 
 def _command(argv: list[str], sub: str) -> tuple[str, list[str]] | None:
@@ -146,6 +147,7 @@ def _start(pod: str, app: str) -> int | None:
 
     try:
         request = appcontrol.start_request(app)
+        # PodDir.app_lock_path, without pathlib
         lock = os.open(os.path.join(pod, "rkt", "apps.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except (ValueError, OSError):
         return None
