@@ -3,7 +3,7 @@
 A streamed check (:mod:`rkt.trust.gpg`, :mod:`rkt.trust.sqv`) reads the signed data from its
 standard input while rkt imports the same bytes. :class:`Feeder` writes them so that the
 download never waits for the checker; :func:`feed_socket` and :func:`feed_pipe` make the
-checker's input.
+checker's input; :class:`FedCheck` is what a checker fed so has.
 """
 
 from __future__ import annotations
@@ -145,3 +145,23 @@ def feed_pipe() -> tuple[Feeder, int]:
         except OSError:
             continue
     return Feeder(w), r
+
+
+class FedCheck:
+    """What the checkers share (:class:`rkt.trust.gpg.Check`, :class:`rkt.trust.sqv.SqvCheck`):
+    the data of a streamed check given to :meth:`feed`, and the end of feeding, once."""
+
+    _feeder: Feeder | None = None
+    _done = False
+
+    def feed(self, data: bytes) -> None:
+        """Give the checker the next bytes of the signed data (a streamed check); returns before it reads them."""
+        if self._feeder is not None:
+            self._feeder.put(data)
+
+    def _stop_feeding(self) -> None:
+        """No more data: close the checker's input (waiting until it has what was given)."""
+        self._done = True
+        feeder, self._feeder = self._feeder, None
+        if feeder is not None:
+            feeder.close()

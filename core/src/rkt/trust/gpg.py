@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from rkt.trust.errors import TrustError
-from rkt.trust.feeding import feed_socket
+from rkt.trust.feeding import FedCheck, feed_socket
 from rkt_sdk.record import Record
 
 ENV = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
@@ -197,7 +197,7 @@ def parse_status(text: str) -> Verdict:
     return Verdict(status, fpr, uid)
 
 
-class Check:
+class Check(FedCheck):
     """A ``gpgv`` run checking one signature, started at once; :meth:`verdict` waits for it.
 
     ``data`` is a file (detached signature) or None (``signature`` is an inline-signed
@@ -218,7 +218,6 @@ class Check:
                 argv += ["--output", str(home / "payload")]
             argv += ["--", str(signature)] + (["-"] if streamed else [str(data)] if data is not None else [])
             self._inline = data is None and not streamed
-            self._done = False
             feed, their_end = feed_socket() if streamed else (None, subprocess.DEVNULL)
             try:
                 self._proc = subprocess.Popen(argv, stdin=their_end, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -233,17 +232,10 @@ class Check:
             raise
         self._feeder = feed
 
-    def feed(self, data: bytes) -> None:
-        """Give gpgv the next bytes of the signed data (a streamed check); returns before gpgv reads them."""
-        if self._feeder is not None:
-            self._feeder.put(data)
-
     def verdict(self, data: Path | None = None) -> Verdict:
         """Wait for gpgv and return what it found (once); ``data`` is not needed (gpgv had it all)."""
         try:
-            self._done = True
-            if self._feeder is not None:
-                self._feeder.close()
+            self._stop_feeding()
             out = self._proc.stdout.read() if self._proc.stdout is not None else b""
             self._proc.wait()
             v = parse_status(out.decode("utf-8", "replace"))
@@ -263,8 +255,7 @@ class Check:
         self._done = True
         if self._proc.poll() is None:
             self._proc.kill()
-        if self._feeder is not None:
-            self._feeder.close()
+        self._stop_feeding()
         if self._proc.stdout is not None:
             self._proc.stdout.close()
         self._proc.wait()

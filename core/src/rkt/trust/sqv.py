@@ -30,11 +30,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from rkt.trust.feeding import FedCheck
 from rkt.trust.gpg import ENV, Check, KeyInfo, TempHome, Verdict, listing_argv, parse_colons
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from rkt.trust.feeding import Feeder
 
 
 def sqv_binary() -> str | None:
@@ -70,7 +67,7 @@ def sqv_reason(stderr: str) -> str:
     return text if len(text) <= REASON_LIMIT else text[:REASON_LIMIT - 3] + "..."
 
 
-class SqvCheck:
+class SqvCheck(FedCheck):
     """An sqv run checking one detached signature, started at once; :meth:`verdict` waits for it.
 
     ``data`` is the signed file, or None with ``streamed``: then the data is given to
@@ -83,8 +80,6 @@ class SqvCheck:
         self._key_files = list(key_files)
         self._signature = signature
         self._data = data
-        self._done = False
-        self._feeder: Feeder | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._home = TempHome()
         home = self._home.__enter__()
@@ -117,17 +112,10 @@ class SqvCheck:
 
                 os.close(their_end)
 
-    def feed(self, data: bytes) -> None:
-        """Give sqv the next bytes of the signed data (a streamed check); returns before sqv reads them."""
-        if self._feeder is not None:
-            self._feeder.put(data)
-
     def verdict(self, data: Path | None = None) -> Verdict:
         """Wait for sqv and return the verdict (once); ``data``: where a streamed check's data now is."""
         try:
-            self._done = True
-            if self._feeder is not None:
-                self._feeder.close()
+            self._stop_feeding()
             out, err = self._proc.communicate() if self._proc is not None else (b"", b"")
             listing = self._listing.communicate()[0]
             accepted = self._proc is not None and self._proc.returncode == 0
@@ -156,8 +144,7 @@ class SqvCheck:
         for p in (self._proc, getattr(self, "_listing", None)):
             if p is not None and p.poll() is None:
                 p.kill()
-        if self._feeder is not None:
-            self._feeder.close()
+        self._stop_feeding()
         for p in (self._proc, getattr(self, "_listing", None)):
             if p is not None:
                 p.communicate()
